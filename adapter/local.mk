@@ -1,0 +1,1 @@
+# adapter/: (rules to come)

@@ -1,0 +1,6 @@
+# common/: protocol code shared by the daemon, the worker and libsbclient.
+noinst_LTLIBRARIES += common/libsbcommon.la
+common_libsbcommon_la_SOURCES = \
+	common/scan.c common/scan.h \
+	common/proto.c common/sbproto.h
+common_libsbcommon_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)

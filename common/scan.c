@@ -1,0 +1,162 @@
+/*
+ * scan.c: the validating msgpack scanner (see scan.h). It never allocates;
+ * its whole state is a fixed array of per-level element counts.
+ */
+#include <string.h>
+
+#include "scan.h"
+
+void
+sb_scan_init(struct sb_scan *s, size_t max_size, unsigned max_depth)
+{
+	memset(s, 0, sizeof(*s));
+	/* Per-level counts are 32-bit: no message may owe more elements. */
+	s->max_size = max_size > UINT32_MAX ? UINT32_MAX : max_size;
+	s->max_depth = max_depth > SB_SCAN_DEPTH_CEILING ?
+	    SB_SCAN_DEPTH_CEILING : max_depth;
+}
+
+void
+sb_scan_reset(struct sb_scan *s)
+{
+	s->off = 0;
+	s->depth = 0;
+	s->pending = 0;
+}
+
+static uint64_t
+be_uint(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = (v << 8) | *p++;
+	return (v);
+}
+
+/*
+ * Decode the header at p (avail bytes there). Sets *hdr to the header length,
+ * *body to the bytes that follow it for str/bin/ext, *count to the elements
+ * owed for arrays and maps (maps owe two per entry). Returns 0 when the header
+ * is incomplete, 1 when decoded, -1 for the reserved byte.
+ */
+static int
+decode_header(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *body,
+    uint64_t *count)
+{
+	uint8_t b = p[0];
+	unsigned lenbytes = 0, extra = 0;
+
+	*body = 0;
+	*count = 0;
+	*hdr = 1;
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return (1);
+	if ((b & 0xf0) == 0x80) {
+		*count = 2u * (b & 0x0f);
+		return (1);
+	}
+	if ((b & 0xf0) == 0x90) {
+		*count = b & 0x0f;
+		return (1);
+	}
+	if ((b & 0xe0) == 0xa0) {
+		*body = b & 0x1f;
+		return (1);
+	}
+	switch (b) {
+	case 0xc1:
+		return (-1);
+	case 0xcc: case 0xd0: *body = 1; return (1);
+	case 0xcd: case 0xd1: *body = 2; return (1);
+	case 0xca: case 0xce: case 0xd2: *body = 4; return (1);
+	case 0xcb: case 0xcf: case 0xd3: *body = 8; return (1);
+	case 0xd4: *body = 2; return (1);	/* fixext: type + data */
+	case 0xd5: *body = 3; return (1);
+	case 0xd6: *body = 5; return (1);
+	case 0xd7: *body = 9; return (1);
+	case 0xd8: *body = 17; return (1);
+	case 0xc4: case 0xd9: lenbytes = 1; break;	/* bin8, str8 */
+	case 0xc5: case 0xda: lenbytes = 2; break;
+	case 0xc6: case 0xdb: lenbytes = 4; break;
+	case 0xc7: lenbytes = 1; extra = 1; break;	/* ext8: len, type */
+	case 0xc8: lenbytes = 2; extra = 1; break;
+	case 0xc9: lenbytes = 4; extra = 1; break;
+	case 0xdc: case 0xde: lenbytes = 2; break;	/* array16, map16 */
+	case 0xdd: case 0xdf: lenbytes = 4; break;
+	}
+	if (avail < 1u + lenbytes)
+		return (0);
+	*hdr = 1 + lenbytes;
+	if (b == 0xdc || b == 0xdd)
+		*count = be_uint(p + 1, lenbytes);
+	else if (b == 0xde || b == 0xdf)
+		*count = 2 * be_uint(p + 1, lenbytes);
+	else
+		*body = be_uint(p + 1, lenbytes) + extra;
+	return (1);
+}
+
+/* One element is complete: close every container it completes. */
+static int
+element_done(struct sb_scan *s)
+{
+	while (s->depth > 0) {
+		s->pending--;
+		if (--s->left[s->depth - 1] > 0)
+			return (0);
+		s->depth--;
+	}
+	return (1);
+}
+
+int
+sb_scan_feed(struct sb_scan *s, const void *buf, size_t len, size_t *msg_len)
+{
+	const uint8_t *p = buf;
+	size_t hdr;
+	uint64_t body, count;
+	int r;
+
+	while (s->off < len) {
+		r = decode_header(p + s->off, len - s->off, &hdr, &body, &count);
+		if (r < 0)
+			return (SB_SCAN_EMALFORMED);
+		if (r == 0)
+			return (SB_SCAN_MORE);
+		/* The object's own bytes, then at least one per owed element. */
+		if ((uint64_t)s->off + hdr + body + count + s->pending >
+		    s->max_size)
+			return (count > 0 ? SB_SCAN_ELYING : SB_SCAN_ETOOBIG);
+		if (count > 0) {
+			if (s->depth >= s->max_depth)
+				return (SB_SCAN_ETOODEEP);
+			s->off += hdr;
+			s->left[s->depth++] = (uint32_t)count;
+			s->pending += count;
+			continue;
+		}
+		if ((uint64_t)(len - s->off) < hdr + body)
+			return (SB_SCAN_MORE);
+		s->off += hdr + body;
+		if (element_done(s)) {
+			*msg_len = s->off;
+			return (SB_SCAN_DONE);
+		}
+	}
+	return (SB_SCAN_MORE);
+}
+
+const char *
+sb_scan_strerror(int r)
+{
+	switch (r) {
+	case SB_SCAN_DONE: return ("complete");
+	case SB_SCAN_MORE: return ("incomplete");
+	case SB_SCAN_EMALFORMED: return ("malformed msgpack (reserved byte)");
+	case SB_SCAN_ETOOBIG: return ("message exceeds the maximum size");
+	case SB_SCAN_ETOODEEP: return ("message nested beyond the maximum depth");
+	case SB_SCAN_ELYING: return ("container count exceeds the bytes that can follow");
+	}
+	return ("unknown scan result");
+}

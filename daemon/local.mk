@@ -1,0 +1,1 @@
+# daemon/: (rules to come)

@@ -1,0 +1,1 @@
+# libclient/: (rules to come)

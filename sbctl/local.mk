@@ -1,0 +1,1 @@
+# sbctl/: (rules to come)
