@@ -8,3 +8,8 @@ include tests/client.mk
 include tests/integration.mk
 include tests/sbctl.mk
 endif
+
+# What every suite may read from its environment.
+AM_TESTS_ENVIRONMENT = \
+	SB_BUILDDIR='$(abs_top_builddir)'; SB_SRCDIR='$(abs_top_srcdir)'; \
+	CK_DEFAULT_TIMEOUT=120; export SB_BUILDDIR SB_SRCDIR CK_DEFAULT_TIMEOUT;
