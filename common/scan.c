@@ -102,7 +102,6 @@ static int
 element_done(struct sb_scan *s)
 {
 	while (s->depth > 0) {
-		s->pending--;
 		if (--s->left[s->depth - 1] > 0)
 			return (0);
 		s->depth--;
@@ -115,7 +114,7 @@ sb_scan_feed(struct sb_scan *s, const void *buf, size_t len, size_t *msg_len)
 {
 	const uint8_t *p = buf;
 	size_t hdr;
-	uint64_t body, count;
+	uint64_t body, count, owed;
 	int r;
 
 	while (s->off < len) {
@@ -124,20 +123,23 @@ sb_scan_feed(struct sb_scan *s, const void *buf, size_t len, size_t *msg_len)
 			return (SB_SCAN_EMALFORMED);
 		if (r == 0)
 			return (SB_SCAN_MORE);
-		/* The object's own bytes, then at least one per owed element. */
-		if ((uint64_t)s->off + hdr + body + count + s->pending >
-		    s->max_size)
+		/*
+		 * This object's own bytes, then at least one byte for every
+		 * element not yet started (this object is one of them).
+		 */
+		owed = s->pending - (s->depth > 0);
+		if ((uint64_t)s->off + hdr + body + count + owed > s->max_size)
 			return (count > 0 ? SB_SCAN_ELYING : SB_SCAN_ETOOBIG);
+		if (count > 0 && s->depth >= s->max_depth)
+			return (SB_SCAN_ETOODEEP);
+		if (count == 0 && (uint64_t)(len - s->off) < hdr + body)
+			return (SB_SCAN_MORE);
+		s->pending = owed + count;
 		if (count > 0) {
-			if (s->depth >= s->max_depth)
-				return (SB_SCAN_ETOODEEP);
 			s->off += hdr;
 			s->left[s->depth++] = (uint32_t)count;
-			s->pending += count;
 			continue;
 		}
-		if ((uint64_t)(len - s->off) < hdr + body)
-			return (SB_SCAN_MORE);
 		s->off += hdr + body;
 		if (element_done(s)) {
 			*msg_len = s->off;

@@ -31,8 +31,8 @@ struct sb_scan {
 	size_t		 max_size;
 	unsigned	 max_depth;
 	unsigned	 depth;		/* containers open */
-	uint64_t	 pending;	/* elements still owed by open containers */
-	uint32_t	 left[SB_SCAN_DEPTH_CEILING];
+	uint64_t	 pending;	/* elements owed and not yet started */
+	uint32_t	 left[SB_SCAN_DEPTH_CEILING];	/* not yet complete */
 };
 
 /* Prepare a scanner; max_depth is clamped to SB_SCAN_DEPTH_CEILING. */
