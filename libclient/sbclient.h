@@ -1,0 +1,463 @@
+/*
+ * sbclient.h: libsbclient, the C client library of snakebridged.
+ *
+ * The library connects to the daemon's Unix socket, speaks msgpack-rpc
+ * (docs/protocol.md) and gives C programs Python values, refs, synchronous
+ * and pipelined asynchronous calls.
+ *
+ * Conventions (they hold for every function unless its comment says
+ * otherwise):
+ *
+ * - Return values. Functions returning int return 0 on success or one of the
+ *   negative SB_E* codes below; sb_strerror() describes a code. Constructors
+ *   return a new value or NULL. The library never exits, never prints and
+ *   never raises SIGPIPE.
+ * - Ownership. A function that returns a non-const pointer gives the caller
+ *   ownership: values are freed with sb_value_free(), errors with
+ *   sb_error_free(), buffers with free(). A const pointer is borrowed: it stays
+ *   valid as long as the object it came from is neither freed nor modified.
+ *   Parameters of type "const sb_value *" are only read (the caller keeps
+ *   them); sb_list_append() and sb_map_set() take ownership of what they are
+ *   given, even when they fail. Strings passed in are copied when kept.
+ * - Out parameters are written only on success, except that result and err
+ *   pointers of calls are always set (to NULL when there is nothing to give).
+ * - Thread safety. The library keeps no global mutable state. A client
+ *   (sb_client and its sb_pending handles) must not be used by two threads at
+ *   once; different clients are independent. A value may be read by several
+ *   threads at once as long as no thread modifies or frees it. sb_strerror()
+ *   and sb_default_socket_path() are safe from any thread.
+ * - Errors of a call. A call that the daemon (or Python) failed returns
+ *   SB_EREMOTE and sets *err to an error object. Every other negative code
+ *   is a local failure and leaves *err NULL.
+ */
+#ifndef SBCLIENT_H
+#define SBCLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes. */
+#define SB_OK		  0
+#define SB_ENOMEM	(-1)	/* out of memory */
+#define SB_EINVAL	(-2)	/* invalid argument */
+#define SB_ECONNECT	(-3)	/* cannot reach the daemon */
+#define SB_ECLOSED	(-4)	/* connection lost (or closed by the peer) */
+#define SB_EPROTO	(-5)	/* the peer sent something invalid */
+#define SB_ETIMEDOUT	(-6)	/* no answer in time */
+#define SB_EREMOTE	(-7)	/* the request failed remotely: see *err */
+#define SB_ETYPE	(-8)	/* the value is of another type */
+#define SB_ERANGE	(-9)	/* out of range (number, index, size, depth) */
+#define SB_EAGAIN	(-10)	/* not finished yet */
+
+/*
+ * A static English description of an SB_E* code ("unknown error" for any
+ * other number). Never NULL, never to be freed.
+ */
+const char	*sb_strerror(int code);
+
+/* Opaque handles. */
+typedef struct sb_client	sb_client;
+typedef struct sb_value		sb_value;
+typedef struct sb_error		sb_error;
+typedef struct sb_pending	sb_pending;
+
+/* ---------------------------------------------------------------------- */
+/* Values                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* The type of a value: msgpack's own types plus the ext registry. */
+enum sb_type {
+	SB_NIL,		/* None */
+	SB_BOOL,	/* bool */
+	SB_INT,		/* int within int64 or uint64 */
+	SB_BIGINT,	/* int beyond 64 bits, as decimal text (ext 4) */
+	SB_FLOAT,	/* float (double) */
+	SB_STR,		/* str, UTF-8 */
+	SB_BYTES,	/* bytes */
+	SB_LIST,	/* list (msgpack array) */
+	SB_MAP,		/* dict (msgpack map, keys of any type) */
+	SB_TUPLE,	/* tuple (ext 1) */
+	SB_SET,		/* set (ext 2) */
+	SB_FROZENSET,	/* frozenset (ext 3) */
+	SB_COMPLEX,	/* complex (ext 5) */
+	SB_REF,		/* ref to a Python object (ext 6, opaque payload) */
+	SB_CALLBACK,	/* a client callback id (ext 7) */
+	SB_NDARRAY,	/* numpy.ndarray (ext 8) */
+	SB_DATE,	/* datetime.date, "YYYY-MM-DD" (ext 9) */
+	SB_DATETIME,	/* naive datetime.datetime, isoformat() (ext 10) */
+	SB_DECIMAL,	/* decimal.Decimal, str() text (ext 11) */
+	SB_TIMESTAMP,	/* aware datetime as a UTC instant (ext -1) */
+	SB_EXT		/* any other ext type, kept as type + raw payload */
+};
+
+/*
+ * Constructors. Each returns a new value owned by the caller, or NULL when
+ * memory runs out or (where stated) the argument is invalid.
+ */
+sb_value	*sb_nil(void);
+sb_value	*sb_bool(int b);		/* any non-zero is true */
+sb_value	*sb_int(int64_t i);
+sb_value	*sb_uint(uint64_t u);	/* stored as signed when <= INT64_MAX */
+/* Decimal text: optional '-', then digits only; NULL if it is not that. */
+sb_value	*sb_bigint(const char *decimal);
+sb_value	*sb_float(double d);	/* NaN and infinities allowed */
+/* NUL-terminated UTF-8 text (copied); NULL s is invalid. */
+sb_value	*sb_str(const char *s);
+/* len bytes of text (copied, may hold NULs); s may be NULL when len is 0. */
+sb_value	*sb_strn(const char *s, size_t len);
+/* len bytes (copied); data may be NULL when len is 0. */
+sb_value	*sb_bytes(const void *data, size_t len);
+/* Empty containers: fill them with sb_list_append() / sb_map_set(). */
+sb_value	*sb_list_new(void);
+sb_value	*sb_tuple_new(void);
+sb_value	*sb_set_new(void);
+sb_value	*sb_frozenset_new(void);
+sb_value	*sb_map_new(void);
+sb_value	*sb_complex(double re, double im);
+/*
+ * An ndarray: dtype as numpy's dtype.str ("<f8", "|b1", "<i4", ...), ndim
+ * dimensions in shape (each >= 0; shape may be NULL when ndim is 0), len bytes
+ * of C-ordered data. All are copied. NULL when dtype is NULL or empty, a
+ * dimension is negative, or, for the numeric kinds b, i, u, f and c, len is
+ * not the product of the shape times the item size.
+ */
+sb_value	*sb_ndarray(const char *dtype, const int64_t *shape, size_t ndim,
+		    const void *data, size_t len);
+/* A ref from its raw ext 6 payload (copied). NULL if len is 0. */
+sb_value	*sb_ref_from_bytes(const void *payload, size_t len);
+/* "YYYY-MM-DD"; NULL if iso is not of that form. */
+sb_value	*sb_date(const char *iso);
+/* Naive "YYYY-MM-DDTHH:MM:SS[.ffffff]"; NULL if it does not start with a date and 'T'. */
+sb_value	*sb_datetime(const char *iso);
+/* str(Decimal) text ("-1.50", "NaN", "Infinity"); NULL if empty or not printable ASCII. */
+sb_value	*sb_decimal(const char *text);
+/* A UTC instant; NULL if nsec >= 1000000000. */
+sb_value	*sb_timestamp(int64_t sec, uint32_t nsec);
+/* A callback id (ext 7); used by the callback API. */
+sb_value	*sb_callback(uint64_t id);
+/* An ext value of any type code with its raw payload (copied). */
+sb_value	*sb_ext(int8_t type, const void *payload, size_t len);
+/* A deep copy of v (NULL v gives NULL). */
+sb_value	*sb_value_copy(const sb_value *v);
+/* Free v and everything it holds. NULL is allowed. */
+void		 sb_value_free(sb_value *v);
+
+/*
+ * Append item to seq (a list, tuple, set or frozenset). Takes ownership of
+ * item in every case: on failure item is freed. SB_EINVAL if seq or item is
+ * NULL or item is seq itself, SB_ETYPE if seq is not a sequence, SB_ENOMEM.
+ * Sets are kept in insertion order; duplicates are not removed (Python does
+ * that on arrival).
+ */
+int		 sb_list_append(sb_value *seq, sb_value *item);
+/*
+ * Add key -> val to map. Takes ownership of both in every case. Keys are not
+ * checked for duplicates (sb_map_get finds the first). SB_EINVAL, SB_ETYPE,
+ * SB_ENOMEM.
+ */
+int		 sb_map_set(sb_value *map, sb_value *key, sb_value *val);
+
+/* Readers. None of them allocates; returned pointers are owned by v. */
+
+/* The type of v; SB_NIL for a NULL v. */
+enum sb_type	 sb_value_type(const sb_value *v);
+/* SB_ETYPE unless v is SB_BOOL. */
+int		 sb_value_get_bool(const sb_value *v, int *out);
+/* SB_ETYPE unless SB_INT; SB_ERANGE for an unsigned value above INT64_MAX. */
+int		 sb_value_get_int(const sb_value *v, int64_t *out);
+/* SB_ETYPE unless SB_INT; SB_ERANGE for a negative value. */
+int		 sb_value_get_uint(const sb_value *v, uint64_t *out);
+/* 1 if v is an SB_INT above INT64_MAX (read it with sb_value_get_uint), else 0. */
+int		 sb_value_is_unsigned(const sb_value *v);
+/* SB_FLOAT, or SB_INT converted to double; SB_ETYPE otherwise. */
+int		 sb_value_get_float(const sb_value *v, double *out);
+/*
+ * The NUL-terminated text of an SB_STR, SB_BIGINT, SB_DATE, SB_DATETIME or
+ * SB_DECIMAL (a str may also hold NULs: use *len), NULL for any other type.
+ * len may be NULL.
+ */
+const char	*sb_value_str(const sb_value *v, size_t *len);
+/*
+ * The bytes of an SB_BYTES, or the raw payload of an SB_REF or SB_EXT; NULL
+ * for any other type (and possibly for an empty payload: check the type).
+ * len may be NULL.
+ */
+const void	*sb_value_bytes(const sb_value *v, size_t *len);
+/* Items of a list/tuple/set/frozenset, entries of a map, 0 for anything else. */
+size_t		 sb_value_len(const sb_value *v);
+/* Item i of a sequence; NULL if v is not one or i is out of range. */
+const sb_value	*sb_value_item(const sb_value *v, size_t i);
+/* Key / value of entry i of a map; NULL if v is not a map or i is out of range. */
+const sb_value	*sb_map_key(const sb_value *v, size_t i);
+const sb_value	*sb_map_value(const sb_value *v, size_t i);
+/* The value of the first entry whose key is the str strkey; NULL if none. */
+const sb_value	*sb_map_get(const sb_value *v, const char *strkey);
+/* SB_ETYPE unless SB_COMPLEX. */
+int		 sb_value_get_complex(const sb_value *v, double *re, double *im);
+/*
+ * SB_ETYPE unless SB_NDARRAY. Any out pointer may be NULL. dtype is
+ * NUL-terminated; shape has *ndim entries; all owned by v.
+ */
+int		 sb_value_get_ndarray(const sb_value *v, const char **dtype,
+		    const int64_t **shape, size_t *ndim, const void **data,
+		    size_t *len);
+/*
+ * The Python type name carried inside a ref ("PosixPath"), NUL-terminated
+ * and owned by v; NULL if v is not an SB_REF or its payload is not a
+ * well-formed ref.
+ */
+const char	*sb_ref_type(const sb_value *v);
+/* SB_ETYPE unless SB_TIMESTAMP. */
+int		 sb_value_get_timestamp(const sb_value *v, int64_t *sec,
+		    uint32_t *nsec);
+/* SB_ETYPE unless SB_CALLBACK. */
+int		 sb_value_get_callback(const sb_value *v, uint64_t *id);
+/*
+ * The ext type code and raw payload of an SB_EXT or SB_REF value (payload
+ * owned by v); SB_ETYPE otherwise. Any out pointer may be NULL.
+ */
+int		 sb_value_get_ext(const sb_value *v, int8_t *type,
+		    const void **data, size_t *len);
+/*
+ * 1 if a and b are of the same type and hold equal contents (floats compare
+ * bitwise, so NaN equals the same NaN; an int equals an int of the same
+ * value whether built signed or unsigned), else 0.
+ */
+int		 sb_value_equal(const sb_value *a, const sb_value *b);
+
+/*
+ * The msgpack encoding of v (ext types as in docs/protocol.md). On success
+ * *buf is a malloc'd buffer of *len bytes that the caller frees with free().
+ * SB_EINVAL for NULL arguments, SB_ERANGE when v nests containers deeper
+ * than 128 levels, SB_ENOMEM.
+ */
+int		 sb_value_pack(const sb_value *v, void **buf, size_t *len);
+/*
+ * Decode exactly one msgpack object filling buf[0..len) into *out (owned by
+ * the caller). The input is scanned first (64 MiB, depth 64, no lying
+ * counts; ext payloads of containers are scanned too), so any input is
+ * safe. SB_EPROTO for truncated, malformed, oversized or trailing bytes, or a
+ * known ext type whose payload is invalid; SB_EINVAL, SB_ENOMEM.
+ */
+int		 sb_value_unpack(const void *buf, size_t len, sb_value **out);
+
+/* ---------------------------------------------------------------------- */
+/* Errors returned by the daemon or by Python (SB_EREMOTE)                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * All strings below are NUL-terminated, owned by the error object and valid
+ * until sb_error_free().
+ */
+/* The exception type ("ValueError", "snakebridge.Timeout"); never NULL. */
+const char	*sb_error_type(const sb_error *e);
+/* str(exception) or the daemon's text; never NULL (may be ""). */
+const char	*sb_error_message(const sb_error *e);
+/* The exception class's module ("builtins"); NULL for daemon errors. */
+const char	*sb_error_module(const sb_error *e);
+/* The formatted traceback text (lines joined); NULL if none was sent. */
+const char	*sb_error_traceback(const sb_error *e);
+/* The whole error map as received (keys type, message, args, details...). */
+const sb_value	*sb_error_details(const sb_error *e);
+/* Free e; NULL is allowed. */
+void		 sb_error_free(sb_error *e);
+
+/* ---------------------------------------------------------------------- */
+/* Client                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The socket path a client uses by default, written NUL-terminated into buf:
+ * $SNAKEBRIDGE_SOCKET if set and non-empty; else for root
+ * /run/snakebridged/snakebridged.sock; else $XDG_RUNTIME_DIR/snakebridged.sock,
+ * or /tmp/snakebridged-UID/snakebridged.sock when XDG_RUNTIME_DIR is unset.
+ * SB_EINVAL for a NULL buf, SB_ERANGE if len is too small.
+ */
+int		 sb_default_socket_path(char *buf, size_t len);
+
+/*
+ * Connect to path (NULL: sb_default_socket_path()) and do the hello
+ * handshake (waits at most 30 s). On success *out is a client owned by the
+ * caller (sb_client_close()). SB_ECONNECT when the socket cannot be reached,
+ * SB_EINVAL for a path too long or NULL out, SB_EPROTO when the peer refuses
+ * hello or answers nonsense (e.g. an incompatible protocol), SB_ECLOSED,
+ * SB_ETIMEDOUT, SB_ENOMEM.
+ */
+int		 sb_client_connect(const char *path, sb_client **out);
+/*
+ * Close the connection and free the client, its defaults and every
+ * sb_pending handle still outstanding (those pointers become invalid).
+ * NULL is allowed. The daemon then releases the connection's automatic
+ * session.
+ */
+void		 sb_client_close(sb_client *c);
+/*
+ * The socket's file descriptor, to watch for readability in the caller's
+ * own event loop (then call sb_client_poll(c, 0)); -1 after the connection
+ * was lost. Owned by the client: do not read, write or close it.
+ */
+int		 sb_client_fd(sb_client *c);
+/*
+ * The daemon's hello result ({protocol, min_protocol, version, limits}),
+ * owned by the client; NULL if the peer gave none.
+ */
+const sb_value	*sb_client_server_info(sb_client *c);
+/*
+ * The last "error" notification the daemon sent (it sends one before it
+ * closes a connection for a protocol violation), owned by the client; NULL
+ * if none came.
+ */
+const sb_error	*sb_client_last_error(sb_client *c);
+
+/*
+ * Per-call options: the protocol's OPTS map. A NULL member (or timeout_ms
+ * -1) means "the client's default"; a member that is unset there too is not
+ * sent, and the daemon applies its own default.
+ */
+struct sb_opts {
+	const char	*session;	/* named session */
+	const char	*pool;		/* pool for a session without a worker */
+	const char	*timeout_profile; /* "default", "ml_inference", ... */
+	const char	*affinity;	/* "strict_queue", "strict_fail_fast", "hint" */
+	int64_t		 timeout_ms;	/* -1: default; 0: none; else ms */
+};
+/* All members NULL, timeout_ms -1. */
+void		 sb_opts_init(struct sb_opts *o);
+
+/*
+ * Client defaults used for every call whose opts (or opts member) is NULL.
+ * Strings are copied; NULL clears the default. SB_EINVAL for a NULL client
+ * (or a timeout below -1), SB_ENOMEM.
+ */
+int		 sb_client_set_session(sb_client *c, const char *name);
+int		 sb_client_set_timeout(sb_client *c, int64_t ms);
+int		 sb_client_set_pool(sb_client *c, const char *name);
+int		 sb_client_set_profile(sb_client *c, const char *name);
+int		 sb_client_set_affinity(sb_client *c, const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Synchronous calls                                                       */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Every call below sends one request and waits for its response. On 0,
+ * *result (where the call has one) is a new value owned by the caller. On
+ * SB_EREMOTE, *err (if err is not NULL) is a new error object owned by the
+ * caller. On any other code both are set to NULL. result must not be NULL;
+ * err may be.
+ *
+ * Refs are passed as the SB_REF values received. args must be a list (or
+ * NULL for none), kwargs a map with str keys (or NULL). A call waits for the
+ * daemon's answer (which the daemon guarantees); when a timeout applies
+ * (opts or client default) it gives up with SB_ETIMEDOUT after that timeout
+ * plus 10 s. Incoming daemon requests and notifications are served while a
+ * call waits.
+ *
+ * Codes: SB_EREMOTE, SB_EINVAL (NULL client, names or ref, args not a list,
+ * kwargs not a map, a ref that is not SB_REF), SB_ERANGE (the request is
+ * larger than the daemon's max_message_size, or nests deeper than 128),
+ * SB_ECLOSED, SB_EPROTO (the daemon sent something invalid; the connection
+ * is then closed), SB_ETIMEDOUT, SB_ENOMEM.
+ */
+int	sb_call(sb_client *c, const char *module, const char *func,
+	    const sb_value *args, const sb_value *kwargs,
+	    const struct sb_opts *opts, sb_value **result, sb_error **err);
+int	sb_get(sb_client *c, const char *module, const char *attr,
+	    const struct sb_opts *opts, sb_value **result, sb_error **err);
+int	sb_method(sb_client *c, const sb_value *ref, const char *name,
+	    const sb_value *args, const sb_value *kwargs,
+	    const struct sb_opts *opts, sb_value **result, sb_error **err);
+int	sb_attr(sb_client *c, const sb_value *ref, const char *name,
+	    const struct sb_opts *opts, sb_value **result, sb_error **err);
+int	sb_setattr(sb_client *c, const sb_value *ref, const char *name,
+	    const sb_value *value, const struct sb_opts *opts, sb_error **err);
+int	sb_repr(sb_client *c, const sb_value *ref, const struct sb_opts *opts,
+	    sb_value **result, sb_error **err);
+/*
+ * Python's str(obj) of a ref. (Named sb_pystr because sb_str is the string
+ * constructor above.)
+ */
+int	sb_pystr(sb_client *c, const sb_value *ref, const struct sb_opts *opts,
+	    sb_value **result, sb_error **err);
+int	sb_len(sb_client *c, const sb_value *ref, const struct sb_opts *opts,
+	    sb_value **result, sb_error **err);
+int	sb_dir(sb_client *c, const sb_value *ref, const struct sb_opts *opts,
+	    sb_value **result, sb_error **err);
+int	sb_iter(sb_client *c, const sb_value *ref, const struct sb_opts *opts,
+	    sb_value **result, sb_error **err);
+int	sb_getitem(sb_client *c, const sb_value *ref, const sb_value *key,
+	    const struct sb_opts *opts, sb_value **result, sb_error **err);
+/* *result is [items, done]; max_items 0 means the daemon's default (1). */
+int	sb_next(sb_client *c, const sb_value *ref, size_t max_items,
+	    const struct sb_opts *opts, sb_value **result, sb_error **err);
+/* ref_or_list: one SB_REF, or a list of them. */
+int	sb_release(sb_client *c, const sb_value *ref_or_list,
+	    const struct sb_opts *opts, sb_error **err);
+int	sb_ping(sb_client *c, sb_error **err);
+int	sb_status(sb_client *c, sb_value **result, sb_error **err);
+/* name NULL: an anonymous session; settings: {idle_timeout, pool} or NULL. */
+int	sb_session_open(sb_client *c, const char *name, const sb_value *settings,
+	    sb_value **result, sb_error **err);
+int	sb_session_close(sb_client *c, const char *name, sb_error **err);
+int	sb_session_info(sb_client *c, const char *name, sb_value **result,
+	    sb_error **err);
+int	sb_session_list(sb_client *c, sb_value **result, sb_error **err);
+/*
+ * Any method: params must be a list (sent as the params array as is) or
+ * NULL for []. No OPTS are added.
+ */
+int	sb_request(sb_client *c, const char *method, const sb_value *params,
+	    sb_value **result, sb_error **err);
+
+/* ---------------------------------------------------------------------- */
+/* Asynchronous, pipelined requests                                        */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Submit a request without waiting: it is queued and written as far as the
+ * socket takes it at once; the rest is written by sb_client_poll() and
+ * sb_wait(). On success *out is a handle owned by the caller, to be consumed
+ * by sb_wait() or dropped with sb_pending_free(). Any number may be in flight;
+ * responses are matched by msgid in whatever order they come. Codes as for
+ * the synchronous calls (never SB_EREMOTE).
+ */
+int	sb_request_async(sb_client *c, const char *method,
+	    const sb_value *params, sb_pending **out);
+int	sb_call_async(sb_client *c, const char *module, const char *func,
+	    const sb_value *args, const sb_value *kwargs,
+	    const struct sb_opts *opts, sb_pending **out);
+/*
+ * Write what is queued, wait up to timeout_ms (0: do not block, -1: until
+ * something arrives) for input, and dispatch every complete message that
+ * arrived (responses complete their handles; daemon requests are answered;
+ * notifications are handled). Returns the number of messages dispatched
+ * (>= 0), or SB_ECLOSED / SB_EPROTO once the connection is lost (every
+ * waiting handle is then done with that code), SB_EINVAL, SB_ENOMEM.
+ */
+int	sb_client_poll(sb_client *c, int timeout_ms);
+/* 1 if the handle's answer (or failure) is there, 0 if not. */
+int	sb_pending_done(const sb_pending *p);
+/*
+ * Wait up to timeout_ms (-1: for ever, 0: just check) for p's answer. On
+ * SB_EAGAIN the time elapsed and p remains valid with *result and *err NULL.
+ * On any other return p has been consumed and freed; the results are as for
+ * the synchronous calls (0 with *result, SB_EREMOTE with *err, or a local
+ * code such as SB_ECLOSED). result must not be NULL; err may be.
+ */
+int	sb_wait(sb_client *c, sb_pending *p, int timeout_ms, sb_value **result,
+	    sb_error **err);
+/*
+ * Abandon p: it is freed, and its answer is discarded when it comes. NULL
+ * is allowed.
+ */
+void	sb_pending_free(sb_client *c, sb_pending *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
