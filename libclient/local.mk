@@ -1,1 +1,17 @@
-# libclient/: (rules to come)
+# libclient/: libsbclient, its public header and its pkg-config file.
+lib_LTLIBRARIES += libclient/libsbclient.la
+include_HEADERS += libclient/sbclient.h
+pkgconfig_DATA += libclient/sbclient.pc
+libclient_libsbclient_la_SOURCES = \
+	libclient/internal.h \
+	libclient/value.c \
+	libclient/pack.c \
+	libclient/unpack.c \
+	libclient/conn.c \
+	libclient/pending.c \
+	libclient/calls.c \
+	libclient/error.c
+libclient_libsbclient_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
+libclient_libsbclient_la_LIBADD = common/libsbcommon.la $(MSGPACK_LIBS)
+libclient_libsbclient_la_LDFLAGS = -version-info $(SBCLIENT_LT_VERSION) \
+	-export-symbols-regex '^sb_' -no-undefined

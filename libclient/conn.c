@@ -1,0 +1,410 @@
+/*
+ * conn.c: the client's connection: the default socket path, connect and
+ * hello, buffered non-blocking reads and writes driven by poll(2), and the
+ * framing of incoming messages (scanned, then decoded and dispatched).
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "internal.h"
+#include "sbproto.h"
+
+#define CONN_READ_CHUNK		65536
+#define CONN_HELLO_TIMEOUT	30000
+
+int64_t
+conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+int
+sb_default_socket_path(char *buf, size_t len)
+{
+	const char *env;
+	int n;
+
+	if (buf == NULL)
+		return (SB_EINVAL);
+	if ((env = getenv("SNAKEBRIDGE_SOCKET")) != NULL && *env != '\0')
+		n = snprintf(buf, len, "%s", env);
+	else if (geteuid() == 0)
+		n = snprintf(buf, len, "%s", "/run/snakebridged/snakebridged.sock");
+	else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && *env != '\0')
+		n = snprintf(buf, len, "%s/snakebridged.sock", env);
+	else
+		n = snprintf(buf, len, "/tmp/snakebridged-%u/snakebridged.sock",
+		    (unsigned)geteuid());
+	if (n < 0 || (size_t)n >= len)
+		return (SB_ERANGE);
+	return (0);
+}
+
+/* Make sure buf has room for want more bytes after used. */
+static int
+conn_reserve(char **buf, size_t *cap, size_t used, size_t want)
+{
+	size_t ncap;
+	char *nbuf;
+
+	if (*cap - used >= want)
+		return (0);
+	if (want > SIZE_MAX / 2 - used)
+		return (SB_ENOMEM);
+	ncap = *cap ? *cap : 4096;
+	while (ncap - used < want)
+		ncap *= 2;
+	if ((nbuf = realloc(*buf, ncap)) == NULL)
+		return (SB_ENOMEM);
+	*buf = nbuf;
+	*cap = ncap;
+	return (0);
+}
+
+/* msgpack_packer callback: append to the client's write buffer. */
+int
+conn_packer_write(void *data, const char *buf, size_t len)
+{
+	sb_client *c = data;
+
+	if (conn_reserve(&c->wbuf, &c->wcap, c->wlen, len) != 0)
+		return (-1);
+	memcpy(c->wbuf + c->wlen, buf, len);
+	c->wlen += len;
+	return (0);
+}
+
+/*
+ * The connection is gone (rc: SB_ECLOSED or SB_EPROTO): close the socket and
+ * finish every request still waiting with rc.
+ */
+void
+conn_lost(sb_client *c, int rc)
+{
+	if (c->dead)
+		return;
+	c->dead = rc;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->wlen = c->woff = 0;
+	pending_fail_all(&c->pending, rc);
+}
+
+/*
+ * Write what the socket takes now. A write error does not end the
+ * connection at once: the peer may have answered before it closed, so the
+ * rest is dropped and reading finds the end.
+ */
+static void
+conn_flush(sb_client *c)
+{
+	ssize_t n;
+
+	while (c->woff < c->wlen && !c->wdead) {
+		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			c->woff += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		else
+			c->wdead = 1;
+	}
+	if (c->woff == c->wlen || c->wdead)
+		c->woff = c->wlen = 0;
+}
+
+/*
+ * Decode and dispatch every complete message in the read buffer. Returns
+ * how many were dispatched, or SB_EPROTO after closing the connection.
+ */
+static int
+conn_parse(sb_client *c)
+{
+	msgpack_zone zone;
+	msgpack_object obj;
+	size_t start = 0, msglen, off;
+	int r = 0, count = 0;
+
+	while (start < c->rlen && !c->dead) {
+		r = sb_scan_feed(&c->scan, c->rbuf + start, c->rlen - start,
+		    &msglen);
+		if (r == SB_SCAN_MORE)
+			break;
+		if (r != SB_SCAN_DONE) {
+			conn_lost(c, SB_EPROTO);
+			return (SB_EPROTO);
+		}
+		if (!msgpack_zone_init(&zone, 4096)) {
+			r = SB_ENOMEM;
+			break;
+		}
+		off = 0;
+		if (msgpack_unpack(c->rbuf + start, msglen, &off, &zone,
+		    &obj) == MSGPACK_UNPACK_SUCCESS)
+			r = pending_dispatch(c, &obj);
+		else
+			r = SB_EPROTO;
+		msgpack_zone_destroy(&zone);
+		if (r == SB_EPROTO) {
+			conn_lost(c, SB_EPROTO);
+			return (SB_EPROTO);
+		}
+		sb_scan_reset(&c->scan);
+		start += msglen;
+		count++;
+	}
+	if (c->dead)
+		return (count);
+	memmove(c->rbuf, c->rbuf + start, c->rlen - start);
+	c->rlen -= start;
+	return (r == SB_ENOMEM && count == 0 ? SB_ENOMEM : count);
+}
+
+/* Read what has arrived and dispatch it; the count or a negative code. */
+static int
+conn_read(sb_client *c)
+{
+	ssize_t n;
+	int count = 0, r;
+
+	while (!c->dead) {
+		if (conn_reserve(&c->rbuf, &c->rcap, c->rlen,
+		    CONN_READ_CHUNK) != 0)
+			return (count > 0 ? count : SB_ENOMEM);
+		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen,
+		    MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			conn_lost(c, SB_ECLOSED);
+			break;
+		}
+		c->rlen += (size_t)n;
+		if ((r = conn_parse(c)) < 0)
+			return (count > 0 ? count : r);
+		count += r;
+	}
+	if (c->dead && count == 0)
+		return (c->dead);
+	return (count);
+}
+
+/*
+ * One round of I/O: write what is queued, wait up to timeout_ms for the
+ * socket, read and dispatch. Returns the number of messages dispatched or a
+ * negative code (c->dead once the connection is lost).
+ */
+int
+conn_io(sb_client *c, int timeout_ms)
+{
+	struct pollfd pfd;
+	int n;
+
+	if (c->dead)
+		return (c->dead);
+	conn_flush(c);
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	if (c->woff < c->wlen)
+		pfd.events |= POLLOUT;
+	pfd.revents = 0;
+	if ((n = poll(&pfd, 1, timeout_ms)) < 0) {
+		if (errno == EINTR)
+			return (0);
+		conn_lost(c, SB_ECLOSED);
+		return (SB_ECLOSED);
+	}
+	if (n == 0)
+		return (0);
+	if (pfd.revents & POLLOUT)
+		conn_flush(c);
+	if (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
+		return (conn_read(c));
+	return (0);
+}
+
+/* Queue a response [1, msgid, {type, message}, nil] to a daemon request. */
+int
+conn_respond(sb_client *c, uint32_t msgid, const char *errtype,
+    const char *message)
+{
+	msgpack_packer pk;
+	size_t start = c->wlen;
+
+	msgpack_packer_init(&pk, c, conn_packer_write);
+	if (msgpack_pack_array(&pk, 4) != 0 ||
+	    msgpack_pack_uint8(&pk, SB_MSG_RESPONSE) != 0 ||
+	    msgpack_pack_uint32(&pk, msgid) != 0 ||
+	    msgpack_pack_map(&pk, 2) != 0 ||
+	    msgpack_pack_str_with_body(&pk, "type", 4) != 0 ||
+	    msgpack_pack_str_with_body(&pk, errtype, strlen(errtype)) != 0 ||
+	    msgpack_pack_str_with_body(&pk, "message", 7) != 0 ||
+	    msgpack_pack_str_with_body(&pk, message, strlen(message)) != 0 ||
+	    msgpack_pack_nil(&pk) != 0) {
+		c->wlen = start;
+		return (SB_ENOMEM);
+	}
+	return (0);
+}
+
+/* Take the limits the daemon announced in hello for what it sends us. */
+static void
+conn_take_limits(sb_client *c)
+{
+	const sb_value *lim;
+	uint64_t u;
+
+	lim = sb_map_get(c->server_info, "limits");
+	if (sb_value_get_uint(sb_map_get(lim, "max_message_size"), &u) == 0 &&
+	    u >= 1024)
+		c->limits.max_size = u > UINT32_MAX ? UINT32_MAX : (size_t)u;
+	if (sb_value_get_uint(sb_map_get(lim, "max_depth"), &u) == 0 &&
+	    u >= 2)
+		c->limits.max_depth = u > SB_SCAN_DEPTH_CEILING ?
+		    SB_SCAN_DEPTH_CEILING : (unsigned)u;
+	/* Restarting the scan of a partial message is safe: it rescans. */
+	sb_scan_init(&c->scan, c->limits.max_size, c->limits.max_depth);
+}
+
+/* hello [{protocol, client}] and the limits of its answer. */
+static int
+conn_hello(sb_client *c)
+{
+	sb_value *params, *info, *k, *v, *result = NULL;
+	sb_error *err = NULL;
+	int rc;
+
+	if ((params = sb_map_new()) == NULL)
+		return (SB_ENOMEM);
+	k = sb_str("protocol");
+	v = sb_int(SB_PROTOCOL_VERSION);
+	if ((rc = sb_map_set(params, k, v)) == 0) {
+		k = sb_str("client");
+		v = sb_str("libsbclient/" PACKAGE_VERSION);
+		rc = sb_map_set(params, k, v);
+	}
+	info = params;
+	if (rc == 0)
+		rc = pending_run(c, "hello", (const sb_value *const *)&info, 1,
+		    NULL, CONN_HELLO_TIMEOUT, &result, &err);
+	sb_value_free(params);
+	sb_error_free(err);
+	if (rc == SB_EREMOTE)
+		return (SB_EPROTO);
+	if (rc != 0)
+		return (rc);
+	if (sb_value_type(result) != SB_MAP) {
+		sb_value_free(result);
+		return (SB_EPROTO);
+	}
+	c->server_info = result;
+	conn_take_limits(c);
+	return (0);
+}
+
+int
+sb_client_connect(const char *path, sb_client **out)
+{
+	struct sockaddr_un sun;
+	char defpath[sizeof(sun.sun_path)];
+	sb_client *c;
+	int rc, flags;
+
+	if (out == NULL)
+		return (SB_EINVAL);
+	*out = NULL;
+	if (path == NULL) {
+		if ((rc = sb_default_socket_path(defpath, sizeof(defpath))) != 0)
+			return (rc == SB_ERANGE ? SB_EINVAL : rc);
+		path = defpath;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path) || *path == '\0')
+		return (SB_EINVAL);
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (SB_ENOMEM);
+	c->timeout_ms = -1;
+	c->limits.max_size = SB_SCAN_DEFAULT_SIZE;
+	c->limits.max_depth = SB_SCAN_DEFAULT_DEPTH;
+	sb_scan_init(&c->scan, c->limits.max_size, c->limits.max_depth);
+	pending_init(&c->pending);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		rc = errno == ENOMEM || errno == ENOBUFS ? SB_ENOMEM :
+		    SB_ECONNECT;
+		goto fail;
+	}
+	while ((rc = connect(c->fd, (struct sockaddr *)&sun,
+	    sizeof(sun))) != 0 && errno == EINTR)
+		;
+	if (rc != 0 || (flags = fcntl(c->fd, F_GETFL)) < 0 ||
+	    fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		rc = SB_ECONNECT;
+		goto fail;
+	}
+	if ((rc = conn_hello(c)) != 0)
+		goto fail;
+	*out = c;
+	return (0);
+fail:
+	sb_client_close(c);
+	return (rc);
+}
+
+void
+sb_client_close(sb_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	pending_clear(&c->pending);
+	sb_value_free(c->server_info);
+	sb_error_free(c->last_error);
+	free(c->wbuf);
+	free(c->rbuf);
+	free(c->session);
+	free(c->pool);
+	free(c->profile);
+	free(c->affinity);
+	free(c);
+}
+
+int
+sb_client_fd(sb_client *c)
+{
+	return (c == NULL ? -1 : c->fd);
+}
+
+const sb_value *
+sb_client_server_info(sb_client *c)
+{
+	return (c == NULL ? NULL : c->server_info);
+}
+
+const sb_error *
+sb_client_last_error(sb_client *c)
+{
+	return (c == NULL ? NULL : c->last_error);
+}

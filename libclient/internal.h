@@ -1,0 +1,166 @@
+/*
+ * internal.h: what the files of libsbclient share and the public header does
+ * not show: the layout of values, errors, pending requests and the client,
+ * and the functions one file offers the others.
+ */
+#ifndef SBCLIENT_INTERNAL_H
+#define SBCLIENT_INTERNAL_H
+
+#include <msgpack.h>
+
+#include "sbclient.h"
+#include "scan.h"
+
+/* Deepest container nesting sb_value_pack() writes. */
+#define VALUE_PACK_DEPTH	128
+
+struct sb_value {
+	enum sb_type	 type;
+	union {
+		int		 b;
+		struct {
+			int64_t	 i;	/* when !is_unsigned */
+			uint64_t u;	/* when is_unsigned (> INT64_MAX) */
+			int	 is_unsigned;
+		} n;
+		double		 f;
+		struct {		/* str, bytes, bigint, date, ... */
+			char	*p;	/* always NUL-terminated */
+			size_t	 len;
+			int8_t	 ext;	/* SB_EXT's code, SB_EXT_REF for refs */
+			char	*ref_type; /* SB_REF: decoded type name or NULL */
+		} s;
+		struct {		/* list, tuple, set, frozenset, map */
+			sb_value **items; /* maps: key, value, key, value... */
+			size_t	 len;	/* items, or entries for maps */
+			size_t	 cap;
+		} seq;
+		struct {
+			double	 re, im;
+		} c;
+		struct {
+			char	*dtype;
+			int64_t	*shape;
+			size_t	 ndim;
+			void	*data;
+			size_t	 len;
+		} nd;
+		struct {
+			int64_t	 sec;
+			uint32_t nsec;
+		} ts;
+		uint64_t	 cb;
+	} u;
+};
+
+struct sb_error {
+	sb_value	*map;
+	const char	*type;
+	const char	*message;
+	const char	*module;
+	char		*traceback;
+};
+
+/* Limits applied to everything decoded. */
+struct unpack_limits {
+	size_t		 max_size;
+	unsigned	 max_depth;
+};
+
+/* value.c */
+void		 value_borrow_str(sb_value *tmp, const char *s);
+void		 value_borrow_uint(sb_value *tmp, uint64_t u);
+sb_value	*value_new(enum sb_type);
+sb_value	*value_text(enum sb_type, const char *, size_t);
+int		 value_is_seq(enum sb_type);
+int		 value_ndarray_check(const char *dtype, const int64_t *shape,
+		    size_t ndim, size_t len);
+int		 value_bigint_check(const char *, size_t);
+int		 value_date_check(const char *, size_t);
+int		 value_datetime_check(const char *, size_t);
+int		 value_decimal_check(const char *, size_t);
+
+/* pack.c */
+int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth);
+int		 pack_opts(msgpack_packer *, const struct sb_opts *);
+size_t		 pack_opts_count(const struct sb_opts *);
+
+/* unpack.c */
+int		 unpack_object(const msgpack_object *, const struct unpack_limits *,
+		    unsigned depth, sb_value **);
+int		 unpack_buffer(const void *, size_t, const struct unpack_limits *,
+		    unsigned depth, sb_value **);
+
+/* error.c */
+int		 error_from_value(sb_value *, sb_error **);
+sb_error	*error_make(const char *type, const char *message);
+
+/* pending.c */
+enum pending_state {
+	PENDING_WAITING,
+	PENDING_DONE,
+	PENDING_ABANDONED
+};
+
+struct sb_pending {
+	uint32_t		 msgid;
+	enum pending_state	 state;
+	int			 rc;
+	sb_value		*result;
+	sb_error		*err;
+	struct sb_pending	*next;	/* hash chain */
+};
+
+struct pending_table {
+	struct sb_pending	**buckets;
+	size_t			 nbuckets;
+	size_t			 count;
+	uint32_t		 next_msgid;
+};
+
+void		 pending_init(struct pending_table *);
+void		 pending_clear(struct pending_table *);
+int		 pending_add(struct pending_table *, struct sb_pending **);
+void		 pending_fail_all(struct pending_table *, int rc);
+int		 pending_dispatch(sb_client *, const msgpack_object *);
+int		 pending_send(sb_client *, const char *method,
+		    const sb_value *const *params, size_t nparams,
+		    const struct sb_opts *opts, sb_pending **out);
+int		 pending_run(sb_client *, const char *method,
+		    const sb_value *const *params, size_t nparams,
+		    const struct sb_opts *opts, int timeout_ms, sb_value **result,
+		    sb_error **err);
+
+/* conn.c */
+struct sb_client {
+	int			 fd;
+	int			 dead;	/* SB_ECLOSED/SB_EPROTO once lost */
+	int			 wdead;	/* writing failed: read to the end */
+	char			*wbuf;
+	size_t			 wlen, woff, wcap;
+	char			*rbuf;
+	size_t			 rlen, rcap;
+	struct sb_scan		 scan;
+	struct unpack_limits	 limits;
+	struct pending_table	 pending;
+	sb_value		*server_info;
+	sb_error		*last_error;
+	/* Defaults for OPTS. */
+	char			*session;
+	char			*pool;
+	char			*profile;
+	char			*affinity;
+	int64_t			 timeout_ms;
+};
+
+int		 conn_write_msg(sb_client *, const char *, size_t);
+int		 conn_packer_write(void *, const char *, size_t);
+int		 conn_io(sb_client *, int timeout_ms);
+void		 conn_lost(sb_client *, int rc);
+int		 conn_respond(sb_client *, uint32_t msgid, const char *errtype,
+		    const char *message);
+
+/* Milliseconds on the monotonic clock. */
+int64_t		 conn_now_ms(void);
+
+#endif

@@ -1,0 +1,412 @@
+/*
+ * pending.c: requests in flight. A table of sb_pending handles by msgid,
+ * sending requests (pipelined: any number may be outstanding), matching
+ * responses in any order, serving incoming daemon requests and
+ * notifications, and the async API (poll, wait, abandon).
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sbproto.h"
+
+#define PENDING_MIN_BUCKETS	64
+
+void
+pending_init(struct pending_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->next_msgid = 1;
+}
+
+static void
+pending_free_one(struct sb_pending *p)
+{
+	sb_value_free(p->result);
+	sb_error_free(p->err);
+	free(p);
+}
+
+/* Free every handle (the client is closing). */
+void
+pending_clear(struct pending_table *t)
+{
+	struct sb_pending *p, *next;
+	size_t i;
+
+	for (i = 0; i < t->nbuckets; i++) {
+		for (p = t->buckets[i]; p != NULL; p = next) {
+			next = p->next;
+			pending_free_one(p);
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct sb_pending **
+pending_slot(struct pending_table *t, uint32_t msgid)
+{
+	struct sb_pending **pp;
+
+	if (t->nbuckets == 0)
+		return (NULL);
+	pp = &t->buckets[msgid & (t->nbuckets - 1)];
+	while (*pp != NULL && (*pp)->msgid != msgid)
+		pp = &(*pp)->next;
+	return (pp);
+}
+
+static struct sb_pending *
+pending_find(struct pending_table *t, uint32_t msgid)
+{
+	struct sb_pending **pp = pending_slot(t, msgid);
+
+	return (pp == NULL ? NULL : *pp);
+}
+
+static void
+pending_remove(struct pending_table *t, struct sb_pending *p)
+{
+	struct sb_pending **pp = pending_slot(t, p->msgid);
+
+	if (pp != NULL && *pp == p) {
+		*pp = p->next;
+		t->count--;
+	}
+}
+
+/* Double the buckets when chains grow long. */
+static int
+pending_grow(struct pending_table *t)
+{
+	struct sb_pending **nb, *p, *next;
+	size_t n, i;
+
+	if (t->count < 2 * t->nbuckets)
+		return (0);
+	n = t->nbuckets ? 2 * t->nbuckets : PENDING_MIN_BUCKETS;
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return (t->nbuckets ? 0 : SB_ENOMEM);
+	for (i = 0; i < t->nbuckets; i++) {
+		for (p = t->buckets[i]; p != NULL; p = next) {
+			next = p->next;
+			p->next = nb[p->msgid & (n - 1)];
+			nb[p->msgid & (n - 1)] = p;
+		}
+	}
+	free(t->buckets);
+	t->buckets = nb;
+	t->nbuckets = n;
+	return (0);
+}
+
+/* A new waiting handle with a msgid no other handle holds. */
+int
+pending_add(struct pending_table *t, struct sb_pending **out)
+{
+	struct sb_pending *p;
+
+	if (pending_grow(t) != 0 || (p = calloc(1, sizeof(*p))) == NULL)
+		return (SB_ENOMEM);
+	do
+		p->msgid = t->next_msgid++;
+	while (pending_find(t, p->msgid) != NULL);
+	p->state = PENDING_WAITING;
+	p->next = t->buckets[p->msgid & (t->nbuckets - 1)];
+	t->buckets[p->msgid & (t->nbuckets - 1)] = p;
+	t->count++;
+	*out = p;
+	return (0);
+}
+
+/* The connection is lost: waiting handles finish with rc. */
+void
+pending_fail_all(struct pending_table *t, int rc)
+{
+	struct sb_pending *p, *next;
+	size_t i;
+
+	for (i = 0; i < t->nbuckets; i++) {
+		for (p = t->buckets[i]; p != NULL; p = next) {
+			next = p->next;
+			if (p->state == PENDING_ABANDONED) {
+				pending_remove(t, p);
+				pending_free_one(p);
+			} else if (p->state == PENDING_WAITING) {
+				p->state = PENDING_DONE;
+				p->rc = rc;
+			}
+		}
+	}
+}
+
+/* Read a msgid (uint32) out of a decoded object. */
+static int
+pending_msgid(const msgpack_object *o, uint32_t *msgid)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    o->via.u64 > UINT32_MAX)
+		return (-1);
+	*msgid = (uint32_t)o->via.u64;
+	return (0);
+}
+
+/* A response [1, msgid, error, result]: complete its handle. */
+static int
+pending_response(sb_client *c, const msgpack_object *f)
+{
+	struct sb_pending *p;
+	sb_value *v;
+	uint32_t msgid;
+	int rc;
+
+	if (pending_msgid(&f[1], &msgid) != 0)
+		return (SB_EPROTO);
+	if ((p = pending_find(&c->pending, msgid)) == NULL ||
+	    p->state == PENDING_DONE)
+		return (0);	/* not ours, or answered twice: ignored */
+	if (p->state == PENDING_ABANDONED) {
+		pending_remove(&c->pending, p);
+		pending_free_one(p);
+		return (0);
+	}
+	p->state = PENDING_DONE;
+	if (f[2].type == MSGPACK_OBJECT_NIL) {
+		p->rc = unpack_object(&f[3], &c->limits, 0, &p->result);
+		return (0);
+	}
+	if ((rc = unpack_object(&f[2], &c->limits, 0, &v)) != 0 ||
+	    (rc = error_from_value(v, &p->err)) != 0) {
+		p->rc = rc;
+		return (0);
+	}
+	p->rc = SB_EREMOTE;
+	return (0);
+}
+
+/*
+ * Daemon -> client requests. Callbacks will be dispatched from here; for
+ * now every request is answered with an error so that the daemon's
+ * request never hangs.
+ */
+static const struct pending_incoming {
+	const char	*method;
+	const char	*errtype;
+	const char	*message;
+} pending_incoming[] = {
+	{ "callback", "snakebridge.CallbackFailed",
+	    "this client has no callbacks registered" },
+};
+
+static int
+pending_request(sb_client *c, const msgpack_object *f)
+{
+	const struct pending_incoming *in;
+	uint32_t msgid;
+	size_t i;
+
+	if (pending_msgid(&f[1], &msgid) != 0)
+		return (SB_EPROTO);
+	for (i = 0; i < sizeof(pending_incoming) /
+	    sizeof(pending_incoming[0]); i++) {
+		in = &pending_incoming[i];
+		if (f[2].type == MSGPACK_OBJECT_STR &&
+		    f[2].via.str.size == strlen(in->method) &&
+		    memcmp(f[2].via.str.ptr, in->method,
+		    f[2].via.str.size) == 0)
+			return (conn_respond(c, msgid, in->errtype,
+			    in->message));
+	}
+	return (conn_respond(c, msgid, "snakebridge.UnknownMethod",
+	    "the client does not serve this method"));
+}
+
+/*
+ * Notifications: "error" (sent before the daemon closes the connection for
+ * a protocol violation) is kept; "stream.items" will feed streaming calls;
+ * anything else is ignored.
+ */
+static int
+pending_notify(sb_client *c, const msgpack_object *f)
+{
+	const msgpack_object *params = &f[2];
+	sb_value *v;
+	sb_error *e;
+
+	if (f[1].type != MSGPACK_OBJECT_STR)
+		return (0);
+	if (f[1].via.str.size == 5 && memcmp(f[1].via.str.ptr, "error",
+	    5) == 0 && params->type == MSGPACK_OBJECT_ARRAY &&
+	    params->via.array.size >= 1) {
+		if (unpack_object(&params->via.array.ptr[0], &c->limits, 0,
+		    &v) != 0 || error_from_value(v, &e) != 0)
+			return (0);
+		sb_error_free(c->last_error);
+		c->last_error = e;
+	}
+	return (0);
+}
+
+/*
+ * Route one decoded incoming message. SB_EPROTO when it is not msgpack-rpc
+ * (the caller then closes the connection).
+ */
+int
+pending_dispatch(sb_client *c, const msgpack_object *o)
+{
+	const msgpack_object *f;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
+		return (SB_EPROTO);
+	f = o->via.array.ptr;
+	if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return (SB_EPROTO);
+	switch (f[0].via.u64) {
+	case SB_MSG_RESPONSE:
+		if (o->via.array.size != 4)
+			return (SB_EPROTO);
+		return (pending_response(c, f));
+	case SB_MSG_REQUEST:
+		if (o->via.array.size != 4)
+			return (SB_EPROTO);
+		return (pending_request(c, f));
+	case SB_MSG_NOTIFY:
+		return (pending_notify(c, f));
+	default:
+		return (SB_EPROTO);
+	}
+}
+
+/*
+ * Queue [0, msgid, method, [params..., opts?]] (NULL params are nil; opts
+ * NULL: no OPTS map) and write what the socket takes. The request is
+ * refused with SB_ERANGE when it exceeds the daemon's message size.
+ */
+int
+pending_send(sb_client *c, const char *method, const sb_value *const *params,
+    size_t nparams, const struct sb_opts *opts, sb_pending **out)
+{
+	struct sb_pending *p;
+	msgpack_packer pk;
+	size_t start, i;
+	int rc;
+
+	*out = NULL;
+	if (c->dead || c->wdead)
+		return (SB_ECLOSED);
+	if ((rc = pending_add(&c->pending, &p)) != 0)
+		return (rc);
+	start = c->wlen;
+	msgpack_packer_init(&pk, c, conn_packer_write);
+	rc = SB_ENOMEM;
+	if (msgpack_pack_array(&pk, 4) != 0 ||
+	    msgpack_pack_uint8(&pk, SB_MSG_REQUEST) != 0 ||
+	    msgpack_pack_uint32(&pk, p->msgid) != 0 ||
+	    msgpack_pack_str_with_body(&pk, method, strlen(method)) != 0 ||
+	    msgpack_pack_array(&pk, nparams + (opts != NULL)) != 0)
+		goto fail;
+	for (i = 0; i < nparams; i++)
+		if ((rc = pack_value(&pk, params[i], 1)) != 0)
+			goto fail;
+	if (opts != NULL && (rc = pack_opts(&pk, opts)) != 0)
+		goto fail;
+	if (c->wlen - start > c->limits.max_size) {
+		rc = SB_ERANGE;
+		goto fail;
+	}
+	*out = p;
+	(void)conn_io(c, 0);
+	return (0);
+fail:
+	c->wlen = start;
+	pending_remove(&c->pending, p);
+	pending_free_one(p);
+	return (rc);
+}
+
+/* Send a request and wait for its answer (timeout_ms -1: for ever). */
+int
+pending_run(sb_client *c, const char *method, const sb_value *const *params,
+    size_t nparams, const struct sb_opts *opts, int timeout_ms,
+    sb_value **result, sb_error **err)
+{
+	sb_pending *p;
+	int rc;
+
+	if ((rc = pending_send(c, method, params, nparams, opts, &p)) != 0)
+		return (rc);
+	if ((rc = sb_wait(c, p, timeout_ms, result, err)) == SB_EAGAIN) {
+		sb_pending_free(c, p);
+		return (SB_ETIMEDOUT);
+	}
+	return (rc);
+}
+
+int
+sb_client_poll(sb_client *c, int timeout_ms)
+{
+	if (c == NULL)
+		return (SB_EINVAL);
+	return (conn_io(c, timeout_ms < 0 ? -1 : timeout_ms));
+}
+
+int
+sb_pending_done(const sb_pending *p)
+{
+	return (p != NULL && p->state == PENDING_DONE);
+}
+
+int
+sb_wait(sb_client *c, sb_pending *p, int timeout_ms, sb_value **result,
+    sb_error **err)
+{
+	int64_t deadline = -1, left;
+	int rc;
+
+	if (result != NULL)
+		*result = NULL;
+	if (err != NULL)
+		*err = NULL;
+	if (c == NULL || p == NULL || result == NULL ||
+	    p->state == PENDING_ABANDONED)
+		return (SB_EINVAL);
+	if (timeout_ms >= 0)
+		deadline = conn_now_ms() + timeout_ms;
+	while (p->state == PENDING_WAITING) {
+		left = deadline < 0 ? -1 : deadline - conn_now_ms();
+		if (left < 0 && deadline >= 0)
+			left = 0;
+		rc = conn_io(c, left > INT_MAX ? INT_MAX : (int)left);
+		if (p->state != PENDING_WAITING)
+			break;
+		if (rc < 0 && rc != SB_ENOMEM && rc != SB_EPROTO)
+			return (rc);	/* cannot happen: lost finishes p */
+		if (deadline >= 0 && conn_now_ms() >= deadline)
+			return (SB_EAGAIN);
+	}
+	pending_remove(&c->pending, p);
+	rc = p->rc;
+	*result = p->result;
+	p->result = NULL;
+	if (err != NULL) {
+		*err = p->err;
+		p->err = NULL;
+	}
+	pending_free_one(p);
+	return (rc);
+}
+
+void
+sb_pending_free(sb_client *c, sb_pending *p)
+{
+	if (c == NULL || p == NULL)
+		return;
+	if (p->state == PENDING_WAITING && !c->dead) {
+		p->state = PENDING_ABANDONED;
+		return;
+	}
+	pending_remove(&c->pending, p);
+	pending_free_one(p);
+}
