@@ -1,1 +1,15 @@
-# sbctl/: (rules to come)
+# sbctl/: the shell tool sbctl (one file per command, shared helpers in
+# args.c, json.c, base64.c, ndarray.c) and its man page.
+bin_PROGRAMS += sbctl/sbctl
+sbctl_sbctl_SOURCES = \
+	sbctl/sbctl.c sbctl/sbctl.h \
+	sbctl/args.c sbctl/json.c sbctl/base64.c \
+	sbctl/ndarray.c sbctl/ndarray.h \
+	sbctl/cmd_call.c sbctl/cmd_get.c sbctl/cmd_method.c sbctl/cmd_attr.c \
+	sbctl/cmd_setattr.c sbctl/cmd_ref.c sbctl/cmd_getitem.c \
+	sbctl/cmd_next.c sbctl/cmd_release.c sbctl/cmd_ping.c \
+	sbctl/cmd_status.c sbctl/cmd_session.c
+sbctl_sbctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+sbctl_sbctl_LDADD = libclient/libsbclient.la $(JANSSON_LIBS) -lm
+
+dist_man1_MANS = man/sbctl.1

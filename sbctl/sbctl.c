@@ -1,0 +1,330 @@
+/*
+ * sbctl.c: the shell tool's entry point: global options, the command table,
+ * connecting (and attaching --session), printing a result or an error, and
+ * the mapping of failures to exit codes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "sbctl.h"
+
+/* The one-ref requests share cmd_ref_exec; data is the library call. */
+static const sbctl_ref_fn sbctl_repr_fn = sb_repr;
+static const sbctl_ref_fn sbctl_str_fn = sb_pystr;
+static const sbctl_ref_fn sbctl_len_fn = sb_len;
+static const sbctl_ref_fn sbctl_dir_fn = sb_dir;
+static const sbctl_ref_fn sbctl_iter_fn = sb_iter;
+
+static const struct sbctl_cmd sbctl_cmds[] = {
+	{ "call", "MODULE FUNC [ARG...] [--kw NAME=VALUE...]", 2, -1, 0,
+	    cmd_call_exec, NULL },
+	{ "get", "MODULE ATTR", 2, 2, 0, cmd_get_exec, NULL },
+	{ "method", "REF NAME [ARG...] [--kw NAME=VALUE...]", 2, -1, 0,
+	    cmd_method_exec, NULL },
+	{ "attr", "REF NAME", 2, 2, 0, cmd_attr_exec, NULL },
+	{ "setattr", "REF NAME VALUE", 3, 3, 0, cmd_setattr_exec, NULL },
+	{ "repr", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_repr_fn },
+	{ "str", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_str_fn },
+	{ "len", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_len_fn },
+	{ "dir", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_dir_fn },
+	{ "iter", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_iter_fn },
+	{ "getitem", "REF KEY", 2, 2, 0, cmd_getitem_exec, NULL },
+	{ "next", "REF [N]", 1, 2, 0, cmd_next_exec, NULL },
+	{ "release", "REF...", 1, -1, 0, cmd_release_exec, NULL },
+	{ "ping", "", 0, 0, 0, cmd_ping_exec, NULL },
+	{ "status", "", 0, 0, 0, cmd_status_exec, NULL },
+	{ "session", "open|close|info|list [NAME] [--idle-timeout SECONDS]",
+	    1, 4, SBCTL_CMD_OWNSESSION, cmd_session_exec, NULL },
+};
+#define SBCTL_NCMDS (sizeof sbctl_cmds / sizeof sbctl_cmds[0])
+
+static const char sbctl_options[] =
+    "[-s SOCKET] [--session NAME] [--pool NAME] [--timeout MS] "
+    "[--profile NAME] [--raw]";
+
+static void
+sbctl_usage(FILE *f)
+{
+	size_t	 i;
+
+	fprintf(f, "usage: sbctl %s COMMAND ...\ncommands:\n", sbctl_options);
+	for (i = 0; i < SBCTL_NCMDS; i++)
+		fprintf(f, "  %s%s%s\n", sbctl_cmds[i].name,
+		    sbctl_cmds[i].usage[0] != '\0' ? " " : "",
+		    sbctl_cmds[i].usage);
+}
+
+/* Print a usage error (for cmd, or the whole tool when NULL); returns 2. */
+int
+sbctl_usage_error(const struct sbctl_cmd *cmd, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("sbctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cmd != NULL)
+		fprintf(stderr, "usage: sbctl %s %s\n", cmd->name, cmd->usage);
+	else
+		sbctl_usage(stderr);
+	return (SBCTL_EXIT_USAGE);
+}
+
+/* Print an error object {type, message, traceback} as one JSON line. */
+static void
+sbctl_print_error(const char *type, const char *module, const char *message,
+    const char *traceback)
+{
+	sb_value	*m;
+	int		 ok;
+
+	if ((m = sb_map_new()) == NULL)
+		goto fallback;
+	ok = sb_map_set(m, sb_str("type"), sb_str(type)) == 0;
+	if (module != NULL)
+		ok = ok && sb_map_set(m, sb_str("module"), sb_str(module)) == 0;
+	ok = ok && sb_map_set(m, sb_str("message"), sb_str(message)) == 0;
+	ok = ok && sb_map_set(m, sb_str("traceback"),
+	    traceback != NULL ? sb_str(traceback) : sb_nil()) == 0;
+	if (!ok) {
+		sb_value_free(m);
+		goto fallback;
+	}
+	json_render(stderr, m, NULL, NULL);
+	fputc('\n', stderr);
+	sb_value_free(m);
+	return;
+fallback:
+	fprintf(stderr, "sbctl: %s: %s\n", type, message);
+}
+
+/*
+ * Report a local failure (rc is an SB_E* code other than SB_EREMOTE) and
+ * return the exit code for it.
+ */
+int
+sbctl_client_error(int rc, const char *what)
+{
+	char	 msg[512];
+
+	snprintf(msg, sizeof msg, "%s: %s", what, sb_strerror(rc));
+	switch (rc) {
+	case SB_ETIMEDOUT:
+		sbctl_print_error("snakebridge.Timeout", NULL, msg, NULL);
+		return (SBCTL_EXIT_TIMEOUT);
+	case SB_ECONNECT:
+	case SB_ECLOSED:
+		fprintf(stderr, "sbctl: %s\n", msg);
+		return (SBCTL_EXIT_UNREACHABLE);
+	default:
+		sbctl_print_error("sbctl.Error", NULL, msg, NULL);
+		return (SBCTL_EXIT_ERROR);
+	}
+}
+
+/* Report an error of the daemon or of Python; returns the exit code. */
+static int
+sbctl_remote_error(const sb_error *err)
+{
+	const char	*type = sb_error_type(err);
+
+	sbctl_print_error(type, sb_error_module(err), sb_error_message(err),
+	    sb_error_traceback(err));
+	if (strcmp(type, "snakebridge.Timeout") == 0)
+		return (SBCTL_EXIT_TIMEOUT);
+	return (SBCTL_EXIT_ERROR);
+}
+
+/* The repr of a ref being printed, through one extra request. */
+static sb_value *
+sbctl_repr(const sb_value *ref, void *arg)
+{
+	struct sbctl	*ctx = arg;
+	sb_value	*r;
+
+	if (sb_repr(ctx->client, ref, NULL, &r, NULL) != 0)
+		return (NULL);
+	return (r);
+}
+
+/* Print a result on one line: JSON, or a bare string with --raw. */
+static int
+sbctl_print(struct sbctl *ctx, const sb_value *v)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (ctx->raw && (s = sb_value_str(v, &len)) != NULL &&
+	    sb_value_type(v) == SB_STR)
+		fwrite(s, 1, len, stdout);
+	else
+		json_render(stdout, v, sbctl_repr, ctx);
+	fputc('\n', stdout);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "sbctl: write error: %s\n", strerror(errno));
+		return (SBCTL_EXIT_ERROR);
+	}
+	return (SBCTL_EXIT_OK);
+}
+
+/*
+ * The end of every command: print the result and free it, or report what
+ * failed. Takes result and err. Returns the exit code.
+ */
+int
+sbctl_finish(struct sbctl *ctx, int rc, sb_value *result, sb_error *err)
+{
+	int	 code;
+
+	if (rc == 0)
+		code = sbctl_print(ctx, result);
+	else if (rc == SB_EREMOTE && err != NULL)
+		code = sbctl_remote_error(err);
+	else
+		code = sbctl_client_error(rc, "request failed");
+	sb_value_free(result);
+	sb_error_free(err);
+	return (code);
+}
+
+/*
+ * Connect, set the per-client defaults from the options, and attach the
+ * --session (session.open attaches or creates it) unless cmd handles
+ * sessions itself. Returns 0 or an exit code.
+ */
+int
+sbctl_connect(struct sbctl *ctx, const struct sbctl_cmd *cmd)
+{
+	char		 path[4096];
+	sb_value	*settings = NULL, *info = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	if (ctx->socket != NULL)
+		snprintf(path, sizeof path, "%s", ctx->socket);
+	else if (sb_default_socket_path(path, sizeof path) != 0)
+		snprintf(path, sizeof path, "the default socket");
+	rc = sb_client_connect(ctx->socket, &ctx->client);
+	if (rc != 0) {
+		if (rc == SB_ECONNECT || rc == SB_ECLOSED) {
+			fprintf(stderr, "sbctl: cannot reach the daemon at %s: "
+			    "%s\n", path, sb_strerror(rc));
+			return (SBCTL_EXIT_UNREACHABLE);
+		}
+		return (sbctl_client_error(rc, "connect"));
+	}
+	if ((ctx->pool != NULL && sb_client_set_pool(ctx->client,
+	    ctx->pool) != 0) || (ctx->profile != NULL &&
+	    sb_client_set_profile(ctx->client, ctx->profile) != 0) ||
+	    sb_client_set_timeout(ctx->client, ctx->timeout) != 0)
+		return (sbctl_client_error(SB_ENOMEM, "options"));
+	if (ctx->session == NULL || (cmd->flags & SBCTL_CMD_OWNSESSION))
+		return (0);
+	if (ctx->pool != NULL) {
+		if ((settings = sb_map_new()) == NULL ||
+		    sb_map_set(settings, sb_str("pool"), sb_str(ctx->pool)) != 0) {
+			sb_value_free(settings);
+			return (sbctl_client_error(SB_ENOMEM, "session"));
+		}
+	}
+	rc = sb_session_open(ctx->client, ctx->session, settings, &info, &err);
+	sb_value_free(settings);
+	sb_value_free(info);
+	if (rc == SB_EREMOTE && err != NULL) {
+		rc = sbctl_remote_error(err);
+		sb_error_free(err);
+		return (rc);
+	}
+	if (rc != 0)
+		return (sbctl_client_error(rc, "session.open"));
+	if (sb_client_set_session(ctx->client, ctx->session) != 0)
+		return (sbctl_client_error(SB_ENOMEM, "session"));
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "session", required_argument, NULL, 'S' },
+		{ "pool", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sbctl		 ctx;
+	const struct sbctl_cmd	*cmd = NULL;
+	size_t			 i;
+	int			 ch, code;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.timeout = -1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:s:rhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			ctx.socket = optarg;
+			break;
+		case 'S':
+			ctx.session = optarg;
+			break;
+		case 'p':
+			ctx.pool = optarg;
+			break;
+		case 'P':
+			ctx.profile = optarg;
+			break;
+		case 't':
+			if ((code = args_count(NULL, optarg, 0, INT32_MAX,
+			    &ctx.timeout)) != 0)
+				return (code);
+			break;
+		case 'r':
+			ctx.raw = 1;
+			break;
+		case 'h':
+			sbctl_usage(stdout);
+			return (SBCTL_EXIT_OK);
+		case 'V':
+			printf("sbctl %s\n", PACKAGE_VERSION);
+			return (SBCTL_EXIT_OK);
+		case ':':
+			return (sbctl_usage_error(NULL, "%s needs a value",
+			    argv[optind - 1]));
+		default:
+			return (sbctl_usage_error(NULL, "unknown option %s",
+			    argv[optind - 1]));
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return (sbctl_usage_error(NULL, "no command given"));
+	for (i = 0; i < SBCTL_NCMDS; i++) {
+		if (strcmp(argv[0], sbctl_cmds[i].name) == 0)
+			cmd = &sbctl_cmds[i];
+	}
+	if (cmd == NULL)
+		return (sbctl_usage_error(NULL, "unknown command \"%s\"",
+		    argv[0]));
+	argc--;
+	argv++;
+	if (argc < cmd->min || (cmd->max >= 0 && argc > cmd->max))
+		return (sbctl_usage_error(cmd, "%s wants %s arguments",
+		    cmd->name, argc < cmd->min ? "more" : "fewer"));
+	code = cmd->exec(&ctx, cmd, argc, argv);
+	sb_client_close(ctx.client);
+	return (code);
+}
