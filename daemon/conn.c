@@ -1,0 +1,194 @@
+/*
+ * conn.c: client connections: accepting with the peer's credentials, reading
+ * scanned messages into requests, writing answers, protocol violations (an
+ * error, then close) and the cleanup when a client goes away.
+ */
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "config.h"
+#include "snakebridged.h"
+
+#define CONN_FLUSH_TIMEOUT	5	/* s to flush a closing connection */
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static uint64_t conn_next_id = 1;
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+
+int
+conn_is_admin(const struct conn *c)
+{
+	return (c->uid == 0 || c->uid == sbd.uid);
+}
+
+void
+conn_accept(int fd)
+{
+	struct conn *c;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (sbd.shutting_down) {
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_errno("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		abort();
+	c->id = conn_next_id++;
+	c->fd = fd;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	TAILQ_INIT(&c->requests);
+	frame_init(&c->frame, sbd.conf->max_message_size, sbd.conf->max_depth);
+	evutil_make_socket_nonblocking(fd);
+	c->bev = bufferevent_socket_new(sbd.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		abort();
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	log_debug("connection %llu: uid %u gid %u pid %d",
+	    (unsigned long long)c->id, (unsigned)c->uid, (unsigned)c->gid,
+	    (int)c->pid);
+}
+
+void
+conn_write(struct conn *c, const void *buf, size_t len)
+{
+	if (c->closing)
+		return;
+	bufferevent_write(c->bev, buf, len);
+}
+
+/* Forget every request of c, its automatic session, then free it. */
+static void
+conn_release(struct conn *c)
+{
+	struct request *r;
+
+	while ((r = TAILQ_FIRST(&c->requests)) != NULL)
+		request_detach(r);
+	if (c->autosess != NULL) {
+		struct session *s = c->autosess;
+
+		c->autosess = NULL;
+		s->conn = NULL;
+		session_end(s);
+	}
+}
+
+static void
+conn_free(struct conn *c)
+{
+	log_debug("connection %llu closed", (unsigned long long)c->id);
+	conn_release(c);
+	TAILQ_REMOVE(&conns, c, entry);
+	frame_free(&c->frame);
+	bufferevent_free(c->bev);
+	free(c->client);
+	free(c);
+}
+
+static void
+conn_flushed_cb(struct bufferevent *bev, void *arg)
+{
+	conn_free(arg);
+}
+
+/*
+ * Close c once what was written is flushed (or after a timeout). Returns
+ * with c possibly already freed.
+ */
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	conn_release(c);
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, NULL, conn_flushed_cb, conn_event_cb, c);
+	bufferevent_set_timeouts(c->bev, NULL,
+	    &(struct timeval){ CONN_FLUSH_TIMEOUT, 0 });
+}
+
+void
+conn_protocol_error(struct conn *c, int64_t msgid, const char *msg)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	log_info("connection %llu (pid %d): protocol error: %s",
+	    (unsigned long long)c->id, (int)c->pid, msg);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (msgid >= 0) {
+		msgpack_pack_array(&pk, 4);
+		msgpack_pack_int(&pk, SB_MSG_RESPONSE);
+		msgpack_pack_uint32(&pk, (uint32_t)msgid);
+		request_pack_error(&pk, SB_ERRTYPE_PROTOCOL, msg);
+		msgpack_pack_nil(&pk);
+	} else {
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_int(&pk, SB_MSG_NOTIFY);
+		mpk_str(&pk, "error");
+		msgpack_pack_array(&pk, 1);
+		request_pack_error(&pk, SB_ERRTYPE_PROTOCOL, msg);
+	}
+	conn_write(c, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	conn_close(c);
+}
+
+static int
+conn_msg_cb(void *arg, const char *msg, size_t len)
+{
+	return (request_handle(arg, msg, len));
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	int rc;
+
+	rc = frame_read(&c->frame, bufferevent_get_input(bev), conn_msg_cb, c);
+	if (rc < -1)
+		conn_protocol_error(c, -1, sb_scan_strerror(rc));
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(c);
+}
+
+void
+conn_close_all(void)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL)
+		conn_free(c);
+}

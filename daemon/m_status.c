@@ -1,0 +1,112 @@
+/*
+ * m_status.c: status []: the daemon, its pools and workers, the number of
+ * sessions and counters (docs/protocol.md, "Status").
+ */
+#include <sys/wait.h>
+
+#include <unistd.h>
+
+#include "config.h"
+#include "snakebridged.h"
+
+static void
+m_status_worker(msgpack_packer *pk, const struct worker *w)
+{
+	msgpack_pack_map(pk, 8);
+	mpk_str(pk, "slot");
+	msgpack_pack_uint32(pk, w->slot);
+	mpk_str(pk, "pid");
+	if (w->pid > 0)
+		msgpack_pack_int32(pk, (int32_t)w->pid);
+	else
+		msgpack_pack_nil(pk);
+	mpk_str(pk, "state");
+	mpk_str(pk, worker_state_name(w->state));
+	mpk_str(pk, "generation");
+	msgpack_pack_uint32(pk, w->generation);
+	mpk_str(pk, "requests");
+	msgpack_pack_uint64(pk, w->requests);
+	mpk_str(pk, "restarts");
+	msgpack_pack_uint32(pk, w->restarts);
+	mpk_str(pk, "last_exit");
+	if (!w->has_exit)
+		msgpack_pack_nil(pk);
+	else {
+		msgpack_pack_map(pk, 1);
+		if (WIFSIGNALED(w->last_exit)) {
+			mpk_str(pk, "signal");
+			msgpack_pack_int(pk, WTERMSIG(w->last_exit));
+		} else {
+			mpk_str(pk, "exit_status");
+			msgpack_pack_int(pk, WEXITSTATUS(w->last_exit));
+		}
+	}
+	mpk_str(pk, "sessions");
+	msgpack_pack_uint32(pk, w->sessions);
+}
+
+static void
+m_status_pool(msgpack_packer *pk, const struct pool *p)
+{
+	unsigned i;
+
+	msgpack_pack_map(pk, 6);
+	mpk_str(pk, "name");
+	mpk_str(pk, p->name);
+	mpk_str(pk, "size");
+	msgpack_pack_uint32(pk, p->nworkers);
+	mpk_str(pk, "queue");
+	msgpack_pack_uint32(pk, p->queued);
+	mpk_str(pk, "queue_limit");
+	msgpack_pack_uint32(pk, p->queue_limit);
+	mpk_str(pk, "affinity");
+	mpk_str(pk, config_affinity_name(p->affinity));
+	mpk_str(pk, "workers");
+	msgpack_pack_array(pk, p->nworkers);
+	for (i = 0; i < p->nworkers; i++)
+		m_status_worker(pk, p->workers[i]);
+}
+
+void
+m_status(struct request *r)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	unsigned i, n = 0;
+
+	for (i = 0; i < pool_count(); i++)
+		n += !pool_by_id(i)->retired;
+	request_reply_begin(&sb, &pk);
+	msgpack_pack_map(&pk, 4);
+	mpk_str(&pk, "daemon");
+	msgpack_pack_map(&pk, 5);
+	mpk_str(&pk, "version");
+	mpk_str(&pk, SBD_VERSION);
+	mpk_str(&pk, "protocol");
+	msgpack_pack_int(&pk, SB_PROTOCOL_VERSION);
+	mpk_str(&pk, "pid");
+	msgpack_pack_int32(&pk, (int32_t)getpid());
+	mpk_str(&pk, "uptime");
+	msgpack_pack_double(&pk, sbd_now() - sbd.started);
+	mpk_str(&pk, "socket");
+	mpk_str(&pk, sbd.socket_path);
+	mpk_str(&pk, "pools");
+	msgpack_pack_array(&pk, n);
+	for (i = 0; i < pool_count(); i++) {
+		if (!pool_by_id(i)->retired)
+			m_status_pool(&pk, pool_by_id(i));
+	}
+	mpk_str(&pk, "sessions");
+	msgpack_pack_uint32(&pk, session_count());
+	mpk_str(&pk, "counters");
+	msgpack_pack_map(&pk, 4);
+	mpk_str(&pk, "requests");
+	msgpack_pack_uint64(&pk, sbd.counters.requests);
+	mpk_str(&pk, "errors");
+	msgpack_pack_uint64(&pk, sbd.counters.errors);
+	mpk_str(&pk, "timeouts");
+	msgpack_pack_uint64(&pk, sbd.counters.timeouts);
+	mpk_str(&pk, "crashes");
+	msgpack_pack_uint64(&pk, sbd.counters.crashes);
+	request_reply(r, &sb);
+}

@@ -1,0 +1,300 @@
+/*
+ * pool.c: pools of workers built from the config, one FIFO queue per pool
+ * with a limit, and dispatch: a request runs when the worker it needs (its
+ * refs' worker, its session's bound worker, or for an unbound session the
+ * least loaded idle one) is idle. Affinity decides what a busy worker means.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "snakebridged.h"
+
+static struct pool	**pools;
+static unsigned		  npools;
+
+struct pool *
+pool_find(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < npools; i++) {
+		if (!pools[i]->retired && strcmp(pools[i]->name, name) == 0)
+			return (pools[i]);
+	}
+	return (NULL);
+}
+
+struct pool *
+pool_by_id(unsigned id)
+{
+	return (id < npools ? pools[id] : NULL);
+}
+
+unsigned
+pool_count(void)
+{
+	return (npools);
+}
+
+static struct pool *
+pool_new(const char *name)
+{
+	struct pool *p, **v;
+
+	if ((p = calloc(1, sizeof *p)) == NULL ||
+	    (p->name = strdup(name)) == NULL)
+		abort();
+	p->id = (uint16_t)npools;
+	TAILQ_INIT(&p->queue);
+	if ((v = realloc(pools, (npools + 1) * sizeof *v)) == NULL)
+		abort();
+	pools = v;
+	pools[npools++] = p;
+	return (p);
+}
+
+/* Grow p to size workers (shrinking retires idle trailing workers). */
+static void
+pool_resize(struct pool *p, unsigned size)
+{
+	struct worker **v;
+	unsigned i;
+
+	if (size > p->nworkers) {
+		v = realloc(p->workers, size * sizeof *v);
+		if (v == NULL)
+			abort();
+		p->workers = v;
+		for (i = p->nworkers; i < size; i++) {
+			p->workers[i] = worker_new(p, i);
+			worker_start(p->workers[i]);
+		}
+		p->nworkers = size;
+	} else if (size < p->nworkers)
+		log_warn("pool %s: shrinking from %u to %u workers applies "
+		    "after a restart", p->name, p->nworkers, size);
+}
+
+/* Create or update pools to match sbd.conf (start and reload). */
+int
+pool_apply_config(void)
+{
+	const struct config *conf = sbd.conf;
+	struct pool *p;
+	size_t i;
+	unsigned j;
+
+	if (conf->npools + npools > 65535)
+		return (-1);
+	for (j = 0; j < npools; j++) {
+		if (config_find_pool(conf, pools[j]->name) == NULL &&
+		    !pools[j]->retired) {
+			log_warn("pool %s is no longer configured; it takes "
+			    "no new sessions", pools[j]->name);
+			pools[j]->retired = 1;
+		}
+	}
+	for (i = 0; i < conf->npools; i++) {
+		const struct pool_config *pc = &conf->pools[i];
+
+		if ((p = pool_find(pc->name)) == NULL)
+			p = pool_new(pc->name);
+		p->affinity = pc->affinity;
+		p->queue_limit = pc->queue_limit;
+		pool_resize(p, pc->size);
+	}
+	return (0);
+}
+
+unsigned
+pool_idle_workers(struct pool *p)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < p->nworkers; i++)
+		n += p->workers[i]->state == WORKER_IDLE;
+	return (n);
+}
+
+static int
+pool_worker_idle(const struct worker *w)
+{
+	return (w != NULL && w->state == WORKER_IDLE);
+}
+
+/* The idle worker with the fewest bound sessions, or NULL. */
+static struct worker *
+pool_least_loaded(struct pool *p)
+{
+	struct worker *best = NULL, *w;
+	unsigned i;
+
+	for (i = 0; i < p->nworkers; i++) {
+		w = p->workers[i];
+		if (w->state != WORKER_IDLE || w->retire)
+			continue;
+		if (best == NULL || w->sessions < best->sessions)
+			best = w;
+	}
+	return (best);
+}
+
+/* Which worker r may run on now; NULL: keep it queued. */
+static struct worker *
+pool_pick(struct pool *p, struct request *r)
+{
+	struct session *s = r->session;
+
+	if (r->worker != NULL)
+		return (pool_worker_idle(r->worker) ? r->worker : NULL);
+	if (s != NULL && s->worker != NULL && !s->worker->retire) {
+		if (pool_worker_idle(s->worker))
+			return (s->worker);
+		if (!r->any_worker)
+			return (NULL);
+	}
+	return (pool_least_loaded(p));
+}
+
+void
+pool_unqueue(struct request *r)
+{
+	TAILQ_REMOVE(&r->pool->queue, r, qentry);
+	r->pool->queued--;
+	r->state = REQUEST_NEW;
+}
+
+void
+pool_dispatch(struct pool *p)
+{
+	struct request *r, *next;
+	struct worker *w;
+
+	for (r = TAILQ_FIRST(&p->queue); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, qentry);
+		if ((w = pool_pick(p, r)) == NULL)
+			continue;
+		pool_unqueue(r);
+		if (r->session != NULL) {
+			if (r->session->worker == NULL ||
+			    r->session->worker == w || r->session->worker->retire)
+				session_bind(r->session, w);
+			if (w->slot < 64)
+				r->session->served |= 1ULL << w->slot;
+		}
+		worker_send(w, r);
+	}
+}
+
+/* Would r wait for a busy worker it is bound to? */
+static int
+pool_would_wait(struct pool *p, struct request *r)
+{
+	struct worker *w = r->worker;
+
+	if (w == NULL && r->session != NULL && !r->any_worker)
+		w = r->session->worker;
+	return (w != NULL && !pool_worker_idle(w));
+}
+
+/* Queue r and dispatch; 0, or -1 after answering an error. */
+int
+pool_submit(struct request *r)
+{
+	struct pool *p = r->pool;
+
+	if (r->conn != NULL && sbd.shutting_down) {
+		request_error(r, SB_ERRTYPE_SHUTTING_DOWN, "the daemon is "
+		    "shutting down");
+		return (-1);
+	}
+	if (r->conn != NULL && r->affinity == AFFINITY_STRICT_FAIL_FAST &&
+	    pool_would_wait(p, r)) {
+		request_error(r, SB_ERRTYPE_WORKER_BUSY, "the session's "
+		    "worker is busy");
+		return (-1);
+	}
+	if (r->conn != NULL && p->queued >= p->queue_limit) {
+		request_error_details(r, SB_ERRTYPE_OVERLOADED, "limit",
+		    p->queue_limit, "pool %s: queue full (%u requests)",
+		    p->name, p->queue_limit);
+		return (-1);
+	}
+	r->state = REQUEST_QUEUED;
+	TAILQ_INSERT_TAIL(&p->queue, r, qentry);
+	p->queued++;
+	request_start_timer(r);
+	pool_dispatch(p);
+	return (0);
+}
+
+/* Answer (or drop, for internal ones) every queued request. */
+void
+pool_fail_queued(enum sb_errtype type, const char *msg)
+{
+	struct request *r;
+	unsigned i;
+
+	for (i = 0; i < npools; i++) {
+		while ((r = TAILQ_FIRST(&pools[i]->queue)) != NULL) {
+			if (r->conn == NULL)
+				request_drop(r);
+			else
+				request_error(r, type, "%s", msg);
+		}
+	}
+}
+
+/* The session s ended: its queued requests fail. */
+void
+pool_fail_session(struct session *s)
+{
+	struct request *r, *next;
+	unsigned i;
+
+	for (i = 0; i < npools; i++) {
+		for (r = TAILQ_FIRST(&pools[i]->queue); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, qentry);
+			if (r->session != s)
+				continue;
+			if (r->conn == NULL)
+				request_drop(r);
+			else
+				request_error(r, SB_ERRTYPE_SESSION_NOT_FOUND,
+				    "the session has ended");
+		}
+	}
+}
+
+/* Call fn on every worker of every pool. */
+void
+pool_foreach_worker(void (*fn)(struct worker *, void *), void *arg)
+{
+	unsigned i, j;
+
+	for (i = 0; i < npools; i++) {
+		for (j = 0; j < pools[i]->nworkers; j++)
+			fn(pools[i]->workers[j], arg);
+	}
+}
+
+void
+pool_free_all(void)
+{
+	unsigned i, j;
+
+	pool_fail_queued(SB_ERRTYPE_SHUTTING_DOWN, "the daemon is shutting "
+	    "down");
+	for (i = 0; i < npools; i++) {
+		for (j = 0; j < pools[i]->nworkers; j++)
+			worker_free(pools[i]->workers[j]);
+		free(pools[i]->workers);
+		free(pools[i]->name);
+		free(pools[i]);
+	}
+	free(pools);
+	pools = NULL;
+	npools = 0;
+}

@@ -1,0 +1,217 @@
+/*
+ * relay.c: moving frames between clients and workers without decoding
+ * values. A client request goes to its worker as
+ * [0, wid, method, [session_id, params before OPTS]] with the params' bytes
+ * copied; a worker's response goes back with only its msgid rewritten. Also
+ * the worker's notifications (ready, stream.items) and requests (callbacks).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "snakebridged.h"
+
+/* Find the byte range of the params r forwards (the first r->nparams). */
+int
+relay_prepare(struct request *r)
+{
+	const char *p = r->raw;
+	size_t len = r->rawlen, off, n;
+	uint32_t count, i;
+
+	if (mpk_array_header(p, len, &count, &off) != 0 || count != 4)
+		return (-1);
+	for (i = 0; i < 3; i++) {	/* kind, msgid, method */
+		if ((n = mpk_skip(p + off, len - off)) == 0)
+			return (-1);
+		off += n;
+	}
+	if (mpk_array_header(p + off, len - off, &count, &n) != 0 ||
+	    count < r->nparams)
+		return (-1);
+	off += n;
+	r->fwd_off = off;
+	for (i = 0; i < r->nparams; i++) {
+		if ((n = mpk_skip(p + off, len - off)) == 0)
+			return (-1);
+		off += n;
+	}
+	r->fwd_len = off - r->fwd_off;
+	return (0);
+}
+
+void
+relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	const char *method = r->internal_method != NULL ?
+	    r->internal_method : r->method->name;
+	uint64_t sid = r->internal_method != NULL ? r->internal_sid :
+	    r->session->id;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, SB_MSG_REQUEST);
+	msgpack_pack_uint32(&pk, wid);
+	mpk_str(&pk, method);
+	msgpack_pack_array(&pk, r->nparams + 1);
+	msgpack_pack_uint64(&pk, sid);
+	worker_write(w, sb.data, sb.size);
+	if (r->fwd_len > 0)
+		worker_write(w, r->raw + r->fwd_off, r->fwd_len);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* A response [1, wid, error, result] from w. */
+static int
+relay_response(struct worker *w, const char *msg, size_t len, size_t off)
+{
+	uint64_t wid;
+	size_t n;
+	struct request *r;
+
+	if (mpk_uint(msg + off, len - off, &wid, &n) != 0)
+		return (-1);
+	off += n;
+	if (w->state != WORKER_BUSY || wid != w->cur_wid) {
+		log_warn("worker %s/%u: unexpected response %llu",
+		    w->pool->name, w->slot, (unsigned long long)wid);
+		return (0);
+	}
+	r = w->cur;
+	w->cur = NULL;
+	if (r != NULL)
+		request_answer(r, msg + off, len - off);
+	worker_idle(w);
+	return (0);
+}
+
+/* ["stream.items", [wid, items]] to the client as [msgid, items]. */
+static void
+relay_stream_items(struct worker *w, const char *msg, size_t len, size_t off)
+{
+	struct request *r = w->cur;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint32_t count;
+	uint64_t wid;
+	size_t n;
+
+	if (r == NULL || r->conn == NULL)
+		return;
+	if (mpk_array_header(msg + off, len - off, &count, &n) != 0 ||
+	    count != 2)
+		return;
+	off += n;
+	if (mpk_uint(msg + off, len - off, &wid, &n) != 0 ||
+	    wid != w->cur_wid)
+		return;
+	off += n;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int(&pk, SB_MSG_NOTIFY);
+	mpk_str(&pk, "stream.items");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint32(&pk, r->msgid);
+	conn_write(r->conn, sb.data, sb.size);
+	conn_write(r->conn, msg + off, len - off);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The ready notification's params: [{"pid", "python", "numpy"}]. */
+static void
+relay_ready(struct worker *w, const char *msg, size_t len)
+{
+	msgpack_unpacked up;
+	const msgpack_object *o, *v;
+	size_t off = 0;
+
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, msg, len, &off) ==
+	    MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_ARRAY &&
+	    up.data.via.array.size == 3 &&
+	    (o = &up.data.via.array.ptr[2])->type == MSGPACK_OBJECT_ARRAY &&
+	    o->via.array.size > 0) {
+		v = mpk_map_get(&o->via.array.ptr[0], "python");
+		if (v != NULL && v->type == MSGPACK_OBJECT_STR)
+			snprintf(w->python, sizeof w->python, "%.*s",
+			    (int)v->via.str.size, v->via.str.ptr);
+	}
+	msgpack_unpacked_destroy(&up);
+	if (w->state != WORKER_STARTING)
+		return;
+	log_info("worker %s/%u: ready (pid %d, python %s)", w->pool->name,
+	    w->slot, (int)w->pid, w->python[0] != '\0' ? w->python : "?");
+	worker_idle(w);
+}
+
+/* Requests from a worker: callbacks, which this version does not relay. */
+static void
+relay_worker_request(struct worker *w, const char *msg, size_t len,
+    size_t off)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint64_t id;
+	size_t n;
+
+	if (mpk_uint(msg + off, len - off, &id, &n) != 0)
+		return;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
+	msgpack_pack_uint64(&pk, id);
+	request_pack_error(&pk, SB_ERRTYPE_CALLBACK_FAILED, "callbacks are "
+	    "not supported by this daemon");
+	msgpack_pack_nil(&pk);
+	worker_write(w, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* One message from w; -1 on a protocol violation. */
+int
+relay_from_worker(struct worker *w, const char *msg, size_t len)
+{
+	uint32_t count;
+	uint64_t kind;
+	size_t off, n;
+	msgpack_object_str name;
+
+	if (mpk_array_header(msg, len, &count, &off) != 0 || count < 3 ||
+	    count > 4 || mpk_uint(msg + off, len - off, &kind, &n) != 0)
+		return (-1);
+	off += n;
+	if (kind == SB_MSG_RESPONSE && count == 4)
+		return (relay_response(w, msg, len, off));
+	if (kind == SB_MSG_REQUEST && count == 4) {
+		relay_worker_request(w, msg, len, off);
+		return (0);
+	}
+	if (kind != SB_MSG_NOTIFY || count != 3)
+		return (-1);
+	/* the method name: a fixstr or str8 */
+	if (((unsigned char)msg[off] & 0xe0) == 0xa0) {
+		name.size = (unsigned char)msg[off] & 0x1f;
+		name.ptr = msg + off + 1;
+	} else if ((unsigned char)msg[off] == 0xd9 && off + 1 < len) {
+		name.size = (unsigned char)msg[off + 1];
+		name.ptr = msg + off + 2;
+	} else
+		return (-1);
+	if ((n = mpk_skip(msg + off, len - off)) == 0)
+		return (-1);
+	off += n;
+	if (name.size == 5 && memcmp(name.ptr, "ready", 5) == 0)
+		relay_ready(w, msg, len);
+	else if (name.size == 12 && memcmp(name.ptr, "stream.items", 12) == 0)
+		relay_stream_items(w, msg, len, off);
+	else
+		log_debug("worker %s/%u: notification %.*s ignored",
+		    w->pool->name, w->slot, (int)name.size, name.ptr);
+	return (0);
+}

@@ -1,0 +1,336 @@
+/*
+ * request.c: the life of one request, from the bytes of a client message to
+ * its single answer. request_answer() is the only function that answers; it
+ * also frees the request, so nothing can answer twice. Timeouts live here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "snakebridged.h"
+
+static uint64_t request_next_id = 1;
+
+static struct request *
+request_new(void)
+{
+	struct request *r;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		abort();
+	r->id = request_next_id++;
+	msgpack_unpacked_init(&r->up);
+	return (r);
+}
+
+static void
+request_free(struct request *r)
+{
+	if (r->state == REQUEST_QUEUED)
+		pool_unqueue(r);
+	if (r->worker != NULL && r->worker->cur == r)
+		r->worker->cur = NULL;
+	if (r->conn != NULL)
+		TAILQ_REMOVE(&r->conn->requests, r, centry);
+	if (r->session != NULL)
+		session_release(r->session);
+	if (r->timer != NULL)
+		event_free(r->timer);
+	msgpack_unpacked_destroy(&r->up);
+	free(r->raw);
+	free(r->opts.session);
+	free(r->opts.pool);
+	free(r->internal_method);
+	free(r);
+}
+
+/* A daemon-side request to a worker (session.drop), answered to no one. */
+struct request *
+request_internal(const char *method, uint64_t sid)
+{
+	struct request *r = request_new();
+
+	if ((r->internal_method = strdup(method)) == NULL)
+		abort();
+	r->internal_sid = sid;
+	return (r);
+}
+
+/*
+ * Answer r with body (the msgpack "error, result" pair) and free it. The
+ * answer is dropped when the client has gone.
+ */
+void
+request_answer(struct request *r, const char *body, size_t len)
+{
+	char hdr[16];
+	size_t n = 0;
+
+	if (r->conn != NULL) {
+		hdr[n++] = (char)0x94;
+		hdr[n++] = SB_MSG_RESPONSE;
+		hdr[n++] = (char)0xce;
+		hdr[n++] = (char)(r->msgid >> 24);
+		hdr[n++] = (char)(r->msgid >> 16);
+		hdr[n++] = (char)(r->msgid >> 8);
+		hdr[n++] = (char)r->msgid;
+		conn_write(r->conn, hdr, n);
+		conn_write(r->conn, body, len);
+	}
+	if (len > 0 && (unsigned char)body[0] != 0xc0)
+		sbd.counters.errors++;
+	request_free(r);
+}
+
+/* Pack an error map {type, message}. */
+void
+request_pack_error(msgpack_packer *pk, enum sb_errtype type, const char *msg)
+{
+	msgpack_pack_map(pk, 2);
+	mpk_str(pk, "type");
+	mpk_str(pk, sb_errtype_name(type));
+	mpk_str(pk, "message");
+	mpk_str(pk, msg);
+}
+
+static void
+request_verror(struct request *r, enum sb_errtype type, const char *key,
+    int64_t value, const char *fmt, va_list ap)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	char msg[512];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, key != NULL ? 3 : 2);
+	mpk_str(&pk, "type");
+	mpk_str(&pk, sb_errtype_name(type));
+	mpk_str(&pk, "message");
+	mpk_str(&pk, msg);
+	if (key != NULL) {
+		mpk_str(&pk, "details");
+		msgpack_pack_map(&pk, 1);
+		mpk_str(&pk, key);
+		msgpack_pack_int64(&pk, value);
+	}
+	msgpack_pack_nil(&pk);
+	if (r->conn != NULL)
+		log_debug("request %llu (%s): %s: %s",
+		    (unsigned long long)r->id,
+		    r->method != NULL ? r->method->name : "?",
+		    sb_errtype_name(type), msg);
+	request_answer(r, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+void
+request_error(struct request *r, enum sb_errtype type, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	request_verror(r, type, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+request_error_details(struct request *r, enum sb_errtype type,
+    const char *key, int64_t value, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	request_verror(r, type, key, value, fmt, ap);
+	va_end(ap);
+}
+
+/* Start a success body: the caller packs the result after this. */
+void
+request_reply_begin(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_nil(pk);
+}
+
+/* Answer with a body built after request_reply_begin(); frees sb too. */
+void
+request_reply(struct request *r, msgpack_sbuffer *sb)
+{
+	request_answer(r, sb->data, sb->size);
+	msgpack_sbuffer_destroy(sb);
+}
+
+/*
+ * The client went away: a queued request is dropped, a running one keeps
+ * running with nobody to answer.
+ */
+void
+request_detach(struct request *r)
+{
+	if (r->state != REQUEST_RUNNING) {
+		TAILQ_REMOVE(&r->conn->requests, r, centry);
+		r->conn = NULL;
+		request_free(r);
+		return;
+	}
+	TAILQ_REMOVE(&r->conn->requests, r, centry);
+	r->conn = NULL;
+}
+
+/* Drop without an answer (shutdown of an internal request, ...). */
+void
+request_drop(struct request *r)
+{
+	if (r->conn != NULL) {
+		TAILQ_REMOVE(&r->conn->requests, r, centry);
+		r->conn = NULL;
+	}
+	request_free(r);
+}
+
+static void
+request_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *r = arg;
+	struct worker *w = r->state == REQUEST_RUNNING ? r->worker : NULL;
+
+	sbd.counters.timeouts++;
+	request_error_details(r, SB_ERRTYPE_TIMEOUT, "timeout_ms",
+	    (int64_t)r->timeout_ms, "request timed out after %llu ms",
+	    (unsigned long long)r->timeout_ms);
+	if (w != NULL)
+		worker_interrupt(w);
+}
+
+void
+request_start_timer(struct request *r)
+{
+	if (r->timeout_ms == 0 || r->timer != NULL || r->conn == NULL)
+		return;
+	r->timer = evtimer_new(sbd.base, request_timeout_cb, r);
+	sbd_timer_add(r->timer, r->timeout_ms);
+}
+
+/*
+ * Check the envelope of a client message. Returns 1 for a request to run,
+ * 0 for a message to ignore, -1 after a protocol error closed the
+ * connection.
+ */
+static int
+request_envelope(struct conn *c, struct request *r)
+{
+	const msgpack_object *o = &r->up.data, *e;
+	int64_t msgid = -1;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3 ||
+	    o->via.array.size > 4) {
+		conn_protocol_error(c, -1, "a message must be an array of 3 "
+		    "or 4 elements");
+		return (-1);
+	}
+	e = o->via.array.ptr;
+	if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > 2) {
+		conn_protocol_error(c, -1, "unknown message kind");
+		return (-1);
+	}
+	if (e[0].via.u64 == SB_MSG_NOTIFY && o->via.array.size == 3)
+		return (0);
+	if (o->via.array.size != 4) {
+		conn_protocol_error(c, -1, "wrong message length");
+		return (-1);
+	}
+	if (e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    e[1].via.u64 <= UINT32_MAX)
+		msgid = (int64_t)e[1].via.u64;
+	if (e[0].via.u64 == SB_MSG_RESPONSE)
+		return (0);	/* answers to callbacks: none sent yet */
+	if (msgid < 0) {
+		conn_protocol_error(c, -1, "msgid must be a uint32");
+		return (-1);
+	}
+	r->msgid = (uint32_t)msgid;
+	return (1);
+}
+
+/* Run a parsed, enveloped request: validate, then serve or route it. */
+static void
+request_run(struct request *r)
+{
+	const msgpack_object *e = r->up.data.via.array.ptr;
+	char err[256];
+	int rc;
+
+	if (e[2].type != MSGPACK_OBJECT_STR) {
+		request_error(r, SB_ERRTYPE_BAD_REQUEST, "the method name "
+		    "must be a str");
+		return;
+	}
+	if ((r->method = method_find_obj(&e[2])) == NULL) {
+		request_error(r, SB_ERRTYPE_UNKNOWN_METHOD, "unknown method "
+		    "'%.*s'", (int)(e[2].via.str.size > 64 ? 64 :
+		    e[2].via.str.size), e[2].via.str.ptr);
+		return;
+	}
+	if (e[3].type != MSGPACK_OBJECT_ARRAY) {
+		request_error(r, SB_ERRTYPE_BAD_REQUEST, "%s: params must be "
+		    "an array", r->method->name);
+		return;
+	}
+	r->params = &e[3];
+	if (sbd.shutting_down) {
+		request_error(r, SB_ERRTYPE_SHUTTING_DOWN, "the daemon is "
+		    "shutting down");
+		return;
+	}
+	if ((rc = method_check_params(r, err, sizeof err)) >= 0) {
+		request_error(r, (enum sb_errtype)rc, "%s", err);
+		return;
+	}
+	if ((r->method->flags & M_ADMIN) && !conn_is_admin(r->conn)) {
+		request_error(r, SB_ERRTYPE_PERMISSION, "%s is reserved to "
+		    "root and the daemon's user", r->method->name);
+		return;
+	}
+	if (r->method->flags & M_LOCAL) {
+		r->method->handler(r);
+		return;
+	}
+	if (relay_prepare(r) != 0) {
+		request_error(r, SB_ERRTYPE_INTERNAL, "cannot frame params");
+		return;
+	}
+	if (route_request(r) != 0)
+		return;		/* answered */
+	pool_submit(r);
+}
+
+int
+request_handle(struct conn *c, const char *msg, size_t len)
+{
+	struct request *r = request_new();
+	size_t off = 0;
+	int rc;
+
+	if ((r->raw = malloc(len)) == NULL)
+		abort();
+	memcpy(r->raw, msg, len);
+	r->rawlen = len;
+	if (msgpack_unpack_next(&r->up, r->raw, len, &off) !=
+	    MSGPACK_UNPACK_SUCCESS) {
+		request_free(r);
+		conn_protocol_error(c, -1, "undecodable message");
+		return (-1);
+	}
+	if ((rc = request_envelope(c, r)) <= 0) {
+		request_free(r);
+		return (rc);
+	}
+	r->conn = c;
+	TAILQ_INSERT_TAIL(&c->requests, r, centry);
+	sbd.counters.requests++;
+	request_run(r);
+	return (0);
+}

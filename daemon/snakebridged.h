@@ -1,0 +1,325 @@
+/*
+ * snakebridged.h: the daemon's shared types and the functions each of its
+ * files offers the others (one section per file, by prefix).
+ */
+#ifndef SNAKEBRIDGED_H
+#define SNAKEBRIDGED_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <msgpack.h>
+
+#include "conf.h"
+#include "log.h"
+#include "sbproto.h"
+#include "scan.h"
+
+#define SBD_VERSION		PACKAGE_VERSION
+#define SBD_WORKER_BOUND	4	/* worker messages: 4x the client limit */
+
+struct conn;
+struct evbuffer;
+struct pool;
+struct request;
+struct session;
+struct worker;
+
+TAILQ_HEAD(requests, request);
+
+/* Global daemon state (snakebridged.c). */
+struct daemon {
+	struct event_base	*base;
+	struct config		*conf;
+	const char		*socket_path;
+	uid_t			 uid;
+	double			 started;
+	int			 shutting_down;
+	char			*worker_bin;
+	struct {
+		uint64_t	 requests;
+		uint64_t	 errors;
+		uint64_t	 timeouts;
+		uint64_t	 crashes;
+	} counters;
+};
+extern struct daemon sbd;
+
+double		 sbd_now(void);
+int		 sbd_verbose_level(void);
+void		 sbd_timer_add(struct event *, uint64_t ms);
+void		 sbd_worker_gone(void);
+void		 sbd_shutdown(void);
+int		 sbd_reload(char **err);
+
+/* frame.c: splitting a byte stream into scanned msgpack messages. */
+struct frame {
+	struct sb_scan	 scan;
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+};
+/* Called per complete message; return -1 to stop (owner going away). */
+typedef int (*frame_cb)(void *arg, const char *msg, size_t len);
+void		 frame_init(struct frame *, size_t max_size, unsigned depth);
+void		 frame_free(struct frame *);
+/* Drain in; 0, -1 when cb stopped, or a SB_SCAN_E* code. */
+int		 frame_read(struct frame *, struct evbuffer *, frame_cb,
+		    void *);
+
+/* mpk.c: small msgpack helpers on raw, already scanned bytes. */
+size_t		 mpk_skip(const char *, size_t);
+int		 mpk_array_header(const char *, size_t, uint32_t *,
+		    size_t *);
+int		 mpk_uint(const char *, size_t, uint64_t *, size_t *);
+void		 mpk_str(msgpack_packer *, const char *);
+int		 mpk_str_eq(const msgpack_object *, const char *);
+char		*mpk_strdup(const msgpack_object *);
+const msgpack_object *mpk_map_get(const msgpack_object *, const char *);
+
+/* listen.c */
+int		 listen_open(const struct config *, const char *path);
+void		 listen_close(void);
+char		*listen_default_path(void);
+
+/* notify.c: the only place that talks to systemd. */
+int		 notify_listen_fd(void);
+void		 notify_ready(void);
+void		 notify_stopping(void);
+void		 notify_reloading(void);
+
+/* conn.c: client connections. */
+struct conn {
+	uint64_t		 id;
+	int			 fd;
+	struct bufferevent	*bev;
+	uid_t			 uid;
+	gid_t			 gid;
+	pid_t			 pid;
+	char			*client;	/* from hello */
+	struct frame		 frame;
+	struct session		*autosess;
+	struct requests		 requests;	/* in flight */
+	int			 closing;
+	TAILQ_ENTRY(conn)	 entry;
+};
+void		 conn_accept(int fd);
+void		 conn_protocol_error(struct conn *, int64_t msgid,
+		    const char *);
+void		 conn_write(struct conn *, const void *, size_t);
+void		 conn_close_all(void);
+int		 conn_is_admin(const struct conn *);
+
+/* request.c: one client request from parse to its single answer. */
+enum request_state {
+	REQUEST_NEW,
+	REQUEST_QUEUED,
+	REQUEST_RUNNING,
+};
+struct opts {
+	char		*session;
+	char		*pool;
+	int		 has_timeout;
+	uint64_t	 timeout_ms;
+	int		 has_affinity;
+	enum affinity	 affinity;
+};
+struct request {
+	uint64_t		 id;
+	struct conn		*conn;		/* NULL: internal or detached */
+	uint32_t		 msgid;
+	const struct method	*method;
+	char			*raw;		/* the message's bytes */
+	size_t			 rawlen;
+	msgpack_unpacked	 up;
+	const msgpack_object	*params;	/* array */
+	uint32_t		 nparams;	/* forwarded (before OPTS) */
+	size_t			 fwd_off;	/* raw bytes forwarded */
+	size_t			 fwd_len;
+	struct opts		 opts;
+	enum request_state	 state;
+	struct session		*session;
+	struct pool		*pool;
+	struct worker		*worker;	/* chosen (refs/binding) */
+	int			 any_worker;	/* hint: any idle worker */
+	enum affinity		 affinity;
+	struct event		*timer;
+	uint64_t		 timeout_ms;
+	/* internal requests (session.drop) */
+	char			*internal_method;
+	uint64_t		 internal_sid;
+	TAILQ_ENTRY(request)	 centry;	/* conn->requests */
+	TAILQ_ENTRY(request)	 qentry;	/* pool queue */
+};
+int		 request_handle(struct conn *, const char *, size_t);
+void		 request_answer(struct request *, const char *body, size_t);
+void		 request_error(struct request *, enum sb_errtype,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+void		 request_error_details(struct request *, enum sb_errtype,
+		    const char *key1, int64_t v1, const char *, ...)
+		    __attribute__((format(printf, 5, 6)));
+void		 request_reply_begin(msgpack_sbuffer *, msgpack_packer *);
+void		 request_reply(struct request *, msgpack_sbuffer *);
+void		 request_drop(struct request *);
+void		 request_detach(struct request *);
+struct request	*request_internal(const char *method, uint64_t sid);
+void		 request_start_timer(struct request *);
+void		 request_pack_error(msgpack_packer *, enum sb_errtype,
+		    const char *);
+
+/* method.c: the table of methods. */
+#define M_LOCAL		0x1	/* handled by the daemon */
+#define M_WORKER	0x2	/* relayed to a worker */
+#define M_ADMIN		0x4	/* root or the daemon's uid */
+#define M_REF		0x8	/* params[0] must be a ref */
+#define M_STREAMFORM	0x10	/* stream: [ref, OPTS] or [mod, fn, ...] */
+struct method {
+	const char	*name;
+	int		 opts;		/* OPTS position, -1 none */
+	const char	*spec;		/* param types, see method.c */
+	const char	*names;		/* param names, for errors */
+	unsigned	 nreq;		/* required params */
+	int		 flags;
+	void		(*handler)(struct request *);
+};
+const struct method *method_find_obj(const msgpack_object *);
+int		 method_check_params(struct request *, char *, size_t);
+
+/* local handlers: m_*.c */
+void		 m_hello(struct request *);
+void		 m_ping(struct request *);
+void		 m_status(struct request *);
+void		 m_session_open(struct request *);
+void		 m_session_close(struct request *);
+void		 m_session_info(struct request *);
+void		 m_session_list(struct request *);
+void		 m_reload(struct request *);
+void		 m_shutdown(struct request *);
+void		 m_worker_restart(struct request *);
+void		 m_cancel(struct request *);
+
+/* session.c: the session table. */
+struct session {
+	uint64_t		 id;
+	char			*name;		/* NULL: automatic */
+	uid_t			 owner;
+	struct conn		*conn;		/* automatic: its connection */
+	struct pool		*pool;
+	struct worker		*worker;	/* bound slot, NULL: none */
+	uint32_t		 generation;	/* of the bound worker */
+	double			 created;
+	double			 last_used;
+	uint64_t		 idle_timeout;	/* ms, 0 never */
+	unsigned		 running;	/* requests holding it */
+	uint64_t		 served;	/* slots that ran it (bits) */
+	int			 dead;		/* ended, freed when idle */
+	TAILQ_ENTRY(session)	 entry;
+	TAILQ_ENTRY(session)	 hentry;
+};
+TAILQ_HEAD(sessions, session);
+void		 session_init(void);
+struct session	*session_create(const char *name, uid_t, struct conn *,
+		    struct pool *, enum sb_errtype *, char *, size_t);
+struct session	*session_find_id(uint64_t);
+struct session	*session_find_name(uid_t, const char *);
+void		 session_release(struct session *);
+void		 session_end(struct session *);
+void		 session_end_all(void);
+unsigned	 session_count(void);
+void		 session_pack_info(msgpack_packer *, const struct session *);
+void		 session_list(uid_t, void (*)(struct session *, void *),
+		    void *);
+void		 session_touch(struct session *);
+void		 session_bind(struct session *, struct worker *);
+void		 session_unbind_worker(struct worker *);
+
+/* route.c: which session and worker a request belongs to. */
+int		 route_request(struct request *);
+
+/* pool.c: pools, their queues and dispatch. */
+struct pool {
+	uint16_t		 id;
+	char			*name;
+	enum affinity		 affinity;	/* from the config */
+	unsigned		 queue_limit;
+	struct worker		**workers;
+	unsigned		 nworkers;
+	struct requests		 queue;
+	unsigned		 queued;
+	int			 retired;	/* gone from the config */
+};
+void		 pool_init(void);
+int		 pool_apply_config(void);
+struct pool	*pool_find(const char *);
+struct pool	*pool_by_id(unsigned);
+unsigned	 pool_count(void);
+int		 pool_submit(struct request *);
+void		 pool_dispatch(struct pool *);
+void		 pool_unqueue(struct request *);
+void		 pool_fail_queued(enum sb_errtype, const char *);
+void		 pool_fail_session(struct session *);
+unsigned	 pool_idle_workers(struct pool *);
+void		 pool_free_all(void);
+void		 pool_foreach_worker(void (*)(struct worker *, void *), void *);
+
+/* worker.c: worker processes. */
+enum worker_state {
+	WORKER_DOWN,		/* waiting to (re)start */
+	WORKER_STARTING,
+	WORKER_IDLE,
+	WORKER_BUSY,
+	WORKER_STOPPING,	/* killed, waiting for exit */
+};
+struct worker {
+	struct pool		*pool;
+	unsigned		 slot;
+	uint32_t		 generation;
+	enum worker_state	 state;
+	pid_t			 pid;
+	int			 fd;
+	struct bufferevent	*bev;
+	struct bufferevent	*logbev;
+	struct frame		 frame;
+	struct request		*cur;		/* NULL when answered early */
+	uint32_t		 cur_wid;
+	uint32_t		 next_wid;
+	int			 cur_stale;	/* cur timed out/detached */
+	uint64_t		 requests;
+	unsigned		 restarts;
+	int			 has_exit;
+	int			 last_exit;	/* wait status */
+	unsigned		 sessions;	/* bound */
+	uint64_t		 backoff_ms;
+	double			 spawned;
+	struct event		*restart_ev;
+	struct event		*grace_ev;
+	int			 retire;	/* do not restart */
+	int			 expect_exit;	/* we killed it */
+	uint32_t		 grace_wid;
+	char			 python[32];
+};
+struct worker	*worker_new(struct pool *, unsigned slot);
+void		 worker_start(struct worker *);
+void		 worker_send(struct worker *, struct request *);
+void		 worker_write(struct worker *, const void *, size_t);
+void		 worker_idle(struct worker *);
+void		 worker_interrupt(struct worker *);
+void		 worker_kill(struct worker *, int sig);
+void		 worker_sigchld(void);
+void		 worker_free(struct worker *);
+const char	*worker_state_name(enum worker_state);
+int		 worker_ready(const struct worker *);
+void		 worker_restart(struct worker *);
+
+/* relay.c: frames between client and worker. */
+int		 relay_prepare(struct request *);
+void		 relay_to_worker(struct request *, struct worker *,
+		    uint32_t wid);
+int		 relay_from_worker(struct worker *, const char *, size_t);
+
+#endif

@@ -1,0 +1,533 @@
+/*
+ * worker.c: worker processes (docs/internals.md, "The worker channel"):
+ * spawning with a socketpair on fd 3 and a pipe for their output, their
+ * states, interrupting and killing, exits (a crash fails the request being
+ * served, loses the worker's refs and restarts the slot with exponential
+ * backoff) and the logging of what they print.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "config.h"
+#include "snakebridged.h"
+
+#define WORKER_BACKOFF_MIN	100		/* ms */
+#define WORKER_BACKOFF_MAX	30000		/* ms */
+#define WORKER_HEALTHY		60.0		/* s up that resets backoff */
+#define WORKER_LOG_LINE		4096
+
+static void	worker_read_cb(struct bufferevent *, void *);
+static void	worker_event_cb(struct bufferevent *, short, void *);
+static void	worker_log_cb(struct bufferevent *, void *);
+static void	worker_restart_cb(evutil_socket_t, short, void *);
+static void	worker_grace_cb(evutil_socket_t, short, void *);
+
+static const char *const worker_states[] = {
+	[WORKER_DOWN] = "down",
+	[WORKER_STARTING] = "starting",
+	[WORKER_IDLE] = "idle",
+	[WORKER_BUSY] = "busy",
+	[WORKER_STOPPING] = "stopping",
+};
+
+const char *
+worker_state_name(enum worker_state s)
+{
+	return (worker_states[s]);
+}
+
+int
+worker_ready(const struct worker *w)
+{
+	return (w->state == WORKER_IDLE || w->state == WORKER_BUSY);
+}
+
+struct worker *
+worker_new(struct pool *p, unsigned slot)
+{
+	struct worker *w;
+
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		abort();
+	w->pool = p;
+	w->slot = slot;
+	w->generation = 1;
+	w->pid = -1;
+	w->fd = -1;
+	w->restart_ev = evtimer_new(sbd.base, worker_restart_cb, w);
+	w->grace_ev = evtimer_new(sbd.base, worker_grace_cb, w);
+	return (w);
+}
+
+/* argv and environment for a worker, built before fork. */
+struct spawn {
+	char		**argv;
+	size_t		  argc;
+	const struct pool_config *pc;
+};
+
+static void
+worker_arg(struct spawn *sp, const char *fmt, ...)
+{
+	va_list ap;
+	char **v;
+
+	if ((v = realloc(sp->argv, (sp->argc + 2) * sizeof *v)) == NULL)
+		abort();
+	sp->argv = v;
+	va_start(ap, fmt);
+	if (vasprintf(&sp->argv[sp->argc], fmt, ap) == -1)
+		abort();
+	va_end(ap);
+	sp->argv[++sp->argc] = NULL;
+}
+
+static void
+worker_spawn_free(struct spawn *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->argc; i++)
+		free(sp->argv[i]);
+	free(sp->argv);
+}
+
+static void
+worker_build_argv(struct worker *w, struct spawn *sp)
+{
+	const struct pool_config *pc = sp->pc;
+	char *pattern;
+	glob_t g;
+	size_t i;
+
+	worker_arg(sp, "%s", sbd.worker_bin);
+	worker_arg(sp, "--fd");
+	worker_arg(sp, "3");
+	worker_arg(sp, "--pool");
+	worker_arg(sp, "%s", w->pool->name);
+	worker_arg(sp, "--pool-id");
+	worker_arg(sp, "%u", (unsigned)w->pool->id);
+	worker_arg(sp, "--slot");
+	worker_arg(sp, "%u", w->slot);
+	worker_arg(sp, "--generation");
+	worker_arg(sp, "%u", (unsigned)w->generation);
+	for (i = 0; pc != NULL && i < pc->path.n; i++) {
+		worker_arg(sp, "--path");
+		worker_arg(sp, "%s", pc->path.v[i]);
+	}
+	if (pc != NULL && pc->venv != NULL) {
+		if (asprintf(&pattern, "%s/lib/python3*/site-packages",
+		    pc->venv) == -1)
+			abort();
+		if (glob(pattern, 0, NULL, &g) == 0) {
+			for (i = 0; i < g.gl_pathc; i++) {
+				worker_arg(sp, "--path");
+				worker_arg(sp, "%s", g.gl_pathv[i]);
+			}
+			globfree(&g);
+		} else
+			log_warn("pool %s: no site-packages under venv %s",
+			    w->pool->name, pc->venv);
+		free(pattern);
+	}
+	for (i = 0; pc != NULL && i < pc->preload.n; i++) {
+		worker_arg(sp, "--preload");
+		worker_arg(sp, "%s", pc->preload.v[i]);
+	}
+	worker_arg(sp, "--max-refs");
+	worker_arg(sp, "%llu",
+	    (unsigned long long)sbd.conf->max_refs_per_session);
+	worker_arg(sp, "--max-message");
+	worker_arg(sp, "%zu", sbd.conf->max_message_size);
+}
+
+/* In the child: set up fds, process group, environment, then exec. */
+static void __attribute__((noreturn))
+worker_child(struct spawn *sp, int chan, int logfd, pid_t parent)
+{
+	sigset_t set;
+	size_t i;
+	int null;
+
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	/* move both fds above the ones we are about to fill */
+	chan = fcntl(chan, F_DUPFD_CLOEXEC, 10);
+	logfd = fcntl(logfd, F_DUPFD_CLOEXEC, 10);
+	if (chan == -1 || logfd == -1)
+		_exit(127);
+	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(null, 0) == -1 || dup2(logfd, 1) == -1 ||
+	    dup2(logfd, 2) == -1 || dup2(chan, 3) == -1)
+		_exit(127);
+	for (i = 0; sp->pc != NULL && i < sp->pc->env.n; i++)
+		putenv(sp->pc->env.v[i]);
+	execv(sp->argv[0], sp->argv);
+	fprintf(stderr, "exec %s: %s\n", sp->argv[0], strerror(errno));
+	_exit(127);
+}
+
+void
+worker_start(struct worker *w)
+{
+	struct spawn sp;
+	int sv[2], lp[2];
+	pid_t pid, parent = getpid();
+
+	if (sbd.shutting_down || w->retire)
+		return;
+	memset(&sp, 0, sizeof sp);
+	sp.pc = config_find_pool(sbd.conf, w->pool->name);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_errno("socketpair");
+		goto retry;
+	}
+	if (pipe2(lp, O_CLOEXEC) == -1) {
+		log_errno("pipe");
+		close(sv[0]);
+		close(sv[1]);
+		goto retry;
+	}
+	worker_build_argv(w, &sp);
+	if ((pid = fork()) == -1) {
+		log_errno("fork");
+		close(sv[0]);
+		close(sv[1]);
+		close(lp[0]);
+		close(lp[1]);
+		worker_spawn_free(&sp);
+		goto retry;
+	}
+	if (pid == 0)
+		worker_child(&sp, sv[1], lp[1], parent);
+	setpgid(pid, pid);
+	worker_spawn_free(&sp);
+	close(sv[1]);
+	close(lp[1]);
+	w->pid = pid;
+	w->fd = sv[0];
+	w->state = WORKER_STARTING;
+	w->spawned = sbd_now();
+	w->expect_exit = 0;
+	frame_init(&w->frame, sbd.conf->max_message_size * SBD_WORKER_BOUND,
+	    sbd.conf->max_depth + 8);
+	evutil_make_socket_nonblocking(sv[0]);
+	evutil_make_socket_nonblocking(lp[0]);
+	w->bev = bufferevent_socket_new(sbd.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	w->logbev = bufferevent_socket_new(sbd.base, lp[0],
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (w->bev == NULL || w->logbev == NULL)
+		abort();
+	bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
+	bufferevent_setcb(w->logbev, worker_log_cb, NULL, NULL, w);
+	bufferevent_enable(w->bev, EV_READ);
+	bufferevent_enable(w->logbev, EV_READ);
+	log_debug("worker %s/%u: started pid %d generation %u", w->pool->name,
+	    w->slot, (int)pid, (unsigned)w->generation);
+	return;
+retry:
+	w->state = WORKER_DOWN;
+	w->backoff_ms = WORKER_BACKOFF_MAX;
+	sbd_timer_add(w->restart_ev, WORKER_BACKOFF_MAX);
+}
+
+static void
+worker_restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	worker_start(arg);
+}
+
+/* Send r to w, which must be idle. */
+void
+worker_send(struct worker *w, struct request *r)
+{
+	r->state = REQUEST_RUNNING;
+	r->worker = w;
+	w->state = WORKER_BUSY;
+	w->cur = r;
+	w->cur_wid = ++w->next_wid;
+	w->requests++;
+	relay_to_worker(r, w, w->cur_wid);
+}
+
+void
+worker_write(struct worker *w, const void *buf, size_t len)
+{
+	if (w->bev != NULL)
+		bufferevent_write(w->bev, buf, len);
+}
+
+void
+worker_kill(struct worker *w, int sig)
+{
+	if (w->pid <= 0)
+		return;
+	if (sig != SIGINT)
+		w->expect_exit = 1;
+	kill(-w->pid, sig);
+	kill(w->pid, sig);
+}
+
+/* Interrupt w's request; kill it if it is still busy with it after grace. */
+void
+worker_interrupt(struct worker *w)
+{
+	uint64_t ms = sbd.conf->grace;
+
+	if (w->state != WORKER_BUSY)
+		return;
+	log_info("worker %s/%u: interrupting request (pid %d)",
+	    w->pool->name, w->slot, (int)w->pid);
+	kill(w->pid, SIGINT);
+	w->grace_wid = w->cur_wid;
+	sbd_timer_add(w->grace_ev, ms);
+}
+
+static void
+worker_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->state != WORKER_BUSY || w->cur_wid != w->grace_wid)
+		return;
+	log_warn("worker %s/%u: did not stop after interrupt, killing pid %d",
+	    w->pool->name, w->slot, (int)w->pid);
+	worker_kill(w, SIGKILL);
+}
+
+/* A request finished; w takes the next one. */
+void
+worker_idle(struct worker *w)
+{
+	w->state = WORKER_IDLE;
+	w->cur = NULL;
+	event_del(w->grace_ev);
+	pool_dispatch(w->pool);
+}
+
+/* Log complete lines the worker printed. */
+static void
+worker_log_lines(struct worker *w, int flush)
+{
+	struct evbuffer *in = bufferevent_get_input(w->logbev);
+	char *line, buf[WORKER_LOG_LINE];
+	size_t len;
+	int n;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		log_info("worker %s/%u: %s", w->pool->name, w->slot, line);
+		free(line);
+	}
+	/* a line too long or a last line without newline */
+	while (evbuffer_get_length(in) >= (flush ? 1 : sizeof buf - 1)) {
+		n = evbuffer_remove(in, buf, sizeof buf - 1);
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		log_info("worker %s/%u: %s", w->pool->name, w->slot, buf);
+	}
+}
+
+static void
+worker_log_cb(struct bufferevent *bev, void *arg)
+{
+	worker_log_lines(arg, 0);
+}
+
+static void
+worker_close_channels(struct worker *w)
+{
+	if (w->bev != NULL) {
+		bufferevent_free(w->bev);
+		w->bev = NULL;
+	}
+	if (w->logbev != NULL) {
+		bufferevent_read_buffer(w->logbev,
+		    bufferevent_get_input(w->logbev));
+		worker_log_lines(w, 1);
+		bufferevent_free(w->logbev);
+		w->logbev = NULL;
+	}
+	frame_free(&w->frame);
+	w->fd = -1;
+}
+
+/* Fail the request w was serving when it died. */
+static void
+worker_fail_current(struct worker *w, int status)
+{
+	struct request *r = w->cur;
+
+	w->cur = NULL;
+	if (r == NULL)
+		return;
+	if (WIFSIGNALED(status))
+		request_error_details(r, SB_ERRTYPE_WORKER_CRASHED, "signal",
+		    WTERMSIG(status), "worker %s/%u died of signal %d (%s)",
+		    w->pool->name, w->slot, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		request_error_details(r, SB_ERRTYPE_WORKER_CRASHED,
+		    "exit_status", WEXITSTATUS(status), "worker %s/%u exited "
+		    "with status %d", w->pool->name, w->slot,
+		    WEXITSTATUS(status));
+}
+
+static void
+worker_exited(struct worker *w, int status)
+{
+	double up = sbd_now() - w->spawned;
+	if (WIFSIGNALED(status) && w->expect_exit)
+		log_info("worker %s/%u: pid %d stopped by signal %d",
+		    w->pool->name, w->slot, (int)w->pid, WTERMSIG(status));
+	else if (WIFSIGNALED(status))
+		log_warn("worker %s/%u: pid %d killed by signal %d",
+		    w->pool->name, w->slot, (int)w->pid, WTERMSIG(status));
+	else if (w->expect_exit)
+		log_info("worker %s/%u: pid %d exited with status %d",
+		    w->pool->name, w->slot, (int)w->pid, WEXITSTATUS(status));
+	else
+		log_warn("worker %s/%u: pid %d exited with status %d",
+		    w->pool->name, w->slot, (int)w->pid, WEXITSTATUS(status));
+	if (!w->expect_exit)
+		sbd.counters.crashes++;
+	w->has_exit = 1;
+	w->last_exit = status;
+	w->pid = -1;
+	worker_close_channels(w);
+	event_del(w->grace_ev);
+	worker_fail_current(w, status);
+	w->state = WORKER_DOWN;
+	w->generation++;	/* its refs are lost */
+	if (sbd.shutting_down) {
+		sbd_worker_gone();
+		return;
+	}
+	if (w->retire)
+		return;
+	if (up >= WORKER_HEALTHY || w->backoff_ms == 0)
+		w->backoff_ms = WORKER_BACKOFF_MIN;
+	else if ((w->backoff_ms *= 2) > WORKER_BACKOFF_MAX)
+		w->backoff_ms = WORKER_BACKOFF_MAX;
+	w->restarts++;
+	log_info("worker %s/%u: restarting in %llu ms", w->pool->name,
+	    w->slot, (unsigned long long)w->backoff_ms);
+	sbd_timer_add(w->restart_ev, w->backoff_ms);
+	pool_dispatch(w->pool);
+}
+
+static void
+worker_find_pid(struct worker *w, void *arg)
+{
+	struct worker **found = ((void **)arg)[0];
+	pid_t pid = *(pid_t *)((void **)arg)[1];
+
+	if (w->pid == pid)
+		*found = w;
+}
+
+/* Reap children (SIGCHLD). */
+void
+worker_sigchld(void)
+{
+	struct worker *w;
+	void *arg[2];
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		w = NULL;
+		arg[0] = &w;
+		arg[1] = &pid;
+		pool_foreach_worker(worker_find_pid, arg);
+		if (w != NULL)
+			worker_exited(w, status);
+	}
+}
+
+static int
+worker_msg_cb(void *arg, const char *msg, size_t len)
+{
+	return (relay_from_worker(arg, msg, len));
+}
+
+static void
+worker_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker *w = arg;
+	int rc;
+
+	rc = frame_read(&w->frame, bufferevent_get_input(bev), worker_msg_cb,
+	    w);
+	if (rc < -1 || rc == -1) {
+		log_error("worker %s/%u: %s, killing it", w->pool->name,
+		    w->slot, rc < -1 ? sb_scan_strerror(rc) :
+		    "protocol error");
+		worker_kill(w, SIGKILL);
+		w->expect_exit = 0;
+		bufferevent_disable(bev, EV_READ);
+	}
+}
+
+static void
+worker_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	/* the process is gone or going: SIGCHLD finishes the job */
+	bufferevent_disable(bev, EV_READ);
+	if (w->pid > 0 && w->state != WORKER_STOPPING) {
+		log_debug("worker %s/%u: channel closed", w->pool->name,
+		    w->slot);
+		kill(-w->pid, SIGKILL);
+	}
+}
+
+/* Restart a worker on request (worker.restart): a clean stop, then start. */
+void
+worker_restart(struct worker *w)
+{
+	if (w->pid > 0)
+		worker_kill(w, SIGTERM);
+	else if (w->state == WORKER_DOWN) {
+		event_del(w->restart_ev);
+		worker_start(w);
+	}
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w->pid > 0) {
+		kill(-w->pid, SIGKILL);
+		kill(w->pid, SIGKILL);
+	}
+	worker_close_channels(w);
+	event_free(w->restart_ev);
+	event_free(w->grace_ev);
+	free(w);
+}
