@@ -54,7 +54,7 @@ sb_ref_decode(const void *payload, size_t len, struct sb_refdata *r)
 	r->generation = (uint32_t)get_be(p + 5, 4);
 	r->session_id = get_be(p + 9, 8);
 	r->ref_id = get_be(p + 17, 8);
-	r->type_len = p[24];
+	r->type_len = p[25];
 	if (len != SB_REF_FIXED_LEN + r->type_len)
 		return (-1);
 	r->type_name = (const char *)p + SB_REF_FIXED_LEN;

@@ -79,7 +79,7 @@ const char	*sb_errtype_name(enum sb_errtype);
  *   u64 session id | u64 ref id | u8 type name length | type name bytes
  */
 #define SB_REF_VERSION		1
-#define SB_REF_FIXED_LEN	25
+#define SB_REF_FIXED_LEN	26
 #define SB_REF_TYPE_MAX		255
 
 struct sb_refdata {
