@@ -900,6 +900,7 @@ sbt_buf_read(struct sbt_buf *b, int fd)
 		b->size = b->size * 2 + 4096;
 		if ((b->data = realloc(b->data, b->size)) == NULL)
 			abort();
+		b->data[b->len] = '\0';
 	}
 	n = read(fd, b->data + b->len, b->size - b->len - 1);
 	if (n > 0) {
