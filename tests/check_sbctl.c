@@ -230,7 +230,7 @@ START_TEST(test_ref_session)
 
 	run(&r, "--session", "t-ref", "call", "sbfixtures", "make_thing", "5",
 	    NULL);
-	tok = expect_ref(&r, "Thing", NULL);
+	tok = expect_ref(&r, "sbfixtures.Thing", NULL);
 	ck_assert_msg(strstr(r.out, "<sbfixtures.Thing object at") != NULL,
 	    "repr: %s", r.out);
 	run_free(&r);
@@ -268,7 +268,7 @@ START_TEST(test_ref_path)
 
 	run(&r, "--session", "t-path", "call", "pathlib", "Path", "/tmp",
 	    NULL);
-	tok = expect_ref(&r, "PosixPath", "PosixPath('/tmp')");
+	tok = expect_ref(&r, "pathlib.PosixPath", "PosixPath('/tmp')");
 	run_free(&r);
 	EXPECT("\"tmp\"", "--session", "t-path", "attr", tok, "name");
 	EXPECT("true", "--session", "t-path", "method", tok, "exists");
@@ -325,8 +325,8 @@ START_TEST(test_python_error)
 	ck_assert_str_eq(json_string_value(json_object_get(j, "message")),
 	    "math domain error");
 	tb = json_string_value(json_object_get(j, "traceback"));
-	ck_assert_msg(tb != NULL && strstr(tb, "Traceback") != NULL &&
-	    strstr(tb, "ValueError") != NULL, "traceback: %s", r.err);
+	ck_assert_msg(tb != NULL && strstr(tb, "ValueError: math domain "
+	    "error") != NULL, "traceback: %s", r.err);
 	ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
 	    "not one line: %s", r.err);
 	json_decref(j);
@@ -456,6 +456,8 @@ END_TEST
 /* Renderings read back as the Python values they stand for. */
 START_TEST(test_render_in)
 {
+	struct run	 r;
+
 	EXPECT("\"b'\\\\x00\\\\x01\\\\xff'\"", "call", "sbfixtures",
 	    "describe", "{\"$bytes\": \"AAH/\"}");
 	EXPECT("\"{1}\"", "call", "sbfixtures", "describe", "{\"$set\": [1]}");
@@ -473,9 +475,12 @@ START_TEST(test_render_in)
 	    "describe", "{\"$date\": \"2024-05-01\"}");
 	EXPECT("3.5", "call", "numpy", "sum", "{\"$ndarray\": {\"dtype\": "
 	    "\"<f8\", \"shape\": [2], \"data\": [1.5, 2.0]}}");
-	EXPECT("\"array([1, 2, 3], dtype='>i2')\"", "call", "sbfixtures",
-	    "describe", "{\"$ndarray\": {\"dtype\": \">i2\", "
-	    "\"data\": [1, 2, 3]}}");
+	/* Big-endian elements arrive as the same numbers. */
+	run(&r, "call", "sbfixtures", "describe", "{\"$ndarray\": {\"dtype\": "
+	    "\">i2\", \"data\": [1, 2, -3]}}", NULL);
+	ck_assert_msg(r.code == 0 && strncmp(r.out, "\"array([ 1,  2, -3], "
+	    "dtype=", 24) == 0, "describe: %s %s", r.out, r.err);
+	run_free(&r);
 	/* Output fed back gives the same output. */
 	EXPECT("{\"$tuple\": [1, {\"$bytes\": \"AAH/\"}, {\"$set\": [2]}, "
 	    "{\"$map\": [[{\"$tuple\": [1, 2]}, 3.0]]}]}", "call",
