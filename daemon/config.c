@@ -541,8 +541,8 @@ config_pool_key(struct parse *ps, const char *pool, const char *name,
 	if (rc < 0)
 		return (config_fail(ps, "%s must be %s", name,
 		    config_kind_hint(pool_keys, name)));
-	if (pc->size == 0)
-		return (config_fail(ps, "size must be at least 1"));
+	if (pc->size == 0 || pc->queue_limit == 0)
+		return (config_fail(ps, "%s must be at least 1", name));
 	return (1);
 }
 

@@ -171,7 +171,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	int rc;
 
 	rc = frame_read(&c->frame, bufferevent_get_input(bev), conn_msg_cb, c);
-	if (rc < -1)
+	if (rc < 0)
 		conn_protocol_error(c, -1, sb_scan_strerror(rc));
 }
 

@@ -65,7 +65,7 @@ frame_scan(struct frame *f, frame_cb cb, void *arg)
 			return (rc);
 		sb_scan_reset(&f->scan);
 		if (cb(arg, f->buf + start, msglen) != 0)
-			return (-1);
+			return (1);
 		start += msglen;
 	}
 	if (start > 0) {

@@ -68,7 +68,7 @@ struct frame {
 typedef int (*frame_cb)(void *arg, const char *msg, size_t len);
 void		 frame_init(struct frame *, size_t max_size, unsigned depth);
 void		 frame_free(struct frame *);
-/* Drain in; 0, -1 when cb stopped, or a SB_SCAN_E* code. */
+/* Drain in; 0, 1 when cb stopped, or a (negative) SB_SCAN_E* code. */
 int		 frame_read(struct frame *, struct evbuffer *, frame_cb,
 		    void *);
 

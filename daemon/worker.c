@@ -481,9 +481,9 @@ worker_read_cb(struct bufferevent *bev, void *arg)
 
 	rc = frame_read(&w->frame, bufferevent_get_input(bev), worker_msg_cb,
 	    w);
-	if (rc < -1 || rc == -1) {
+	if (rc != 0) {
 		log_error("worker %s/%u: %s, killing it", w->pool->name,
-		    w->slot, rc < -1 ? sb_scan_strerror(rc) :
+		    w->slot, rc < 0 ? sb_scan_strerror(rc) :
 		    "protocol error");
 		worker_kill(w, SIGKILL);
 		w->expect_exit = 0;

@@ -7,6 +7,7 @@ include tests/codec.mk
 include tests/client.mk
 include tests/integration.mk
 include tests/sbctl.mk
+include tests/daemon.mk
 endif
 
 # What every suite may read from its environment.
