@@ -1,1 +1,7 @@
-# tests/codec.mk
+# tests/codec.mk: unit tests of the worker's codec, and of the worker binary
+# over a socketpair.
+check_PROGRAMS += tests/check_codec
+TESTS += tests/check_codec
+tests_check_codec_SOURCES = tests/check_codec.c
+tests_check_codec_CFLAGS = $(TEST_CFLAGS) $(PYTHON_CFLAGS) -I$(top_srcdir)/adapter
+tests_check_codec_LDADD = adapter/libsbadapter.la $(TEST_LIBS)

@@ -1,0 +1,104 @@
+/*
+ * adapter.h: the internal interfaces of snakebridge-worker, one section per
+ * file: Python start-up (pyinit.c), the channel loop (channel.c), the codec
+ * (codec_encode.c, codec_decode.c), ref tables (refs.c), the cache of modules
+ * and callables (cache.c), error capture (pyerr.c), callback proxies
+ * (callback.c) and request dispatch (dispatch.c).
+ */
+#ifndef SB_ADAPTER_H
+#define SB_ADAPTER_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "sbproto.h"
+#include "scan.h"
+
+/*
+ * Container nesting the encoder produces at most; a deeper subtree becomes a
+ * ref. msgpack-c unpacks at most 32 nested non-empty containers (its fixed
+ * unpack stack), so every peer using it can decode what the worker sends;
+ * the margin is for the response envelope, the error map and its args list.
+ */
+#define CODEC_UNPACK_DEPTH	32
+#define CODEC_MAX_DEPTH		(CODEC_UNPACK_DEPTH - 4)
+
+/* Who this worker is and what it may hold (from argv). */
+struct worker_identity {
+	uint16_t	 pool_id;
+	uint16_t	 slot;
+	uint32_t	 generation;
+	size_t		 max_refs;	/* per session, 0 = unlimited */
+	size_t		 max_message;
+};
+extern struct worker_identity	worker_id;
+
+/* pyinit.c */
+struct pyinit_options {
+	const char	**paths;
+	size_t		  npaths;
+};
+int		 pyinit_start(const struct pyinit_options *);
+int		 pyinit_preload(const char *, PyObject *failed);
+int		 pyinit_have_numpy(void);
+void		 pyinit_stop(void);
+
+/* pyerr.c: exceptions of snakebridge's own error types. */
+int		 pyerr_init(void);
+PyObject	*pyerr_set(enum sb_errtype, const char *, ...)
+		     __attribute__((format(printf, 2, 3)));
+PyObject	*pyerr_set_limit(const char *, long long);
+PyObject	*pyerr_rewrap(enum sb_errtype, const char *);
+int		 pyerr_is_sb(PyObject *);
+void		 pyerr_pack(msgpack_packer *, uint64_t);
+void		 pyerr_pack_sb(msgpack_packer *, enum sb_errtype, const char *);
+
+/* codec_encode.c */
+int		 codec_encode(msgpack_sbuffer *, PyObject *, uint64_t);
+int		 codec_encode_ref(msgpack_sbuffer *, PyObject *, uint64_t);
+
+/* codec_decode.c */
+PyObject	*codec_decode(const msgpack_object *, uint64_t);
+PyObject	*codec_decode_args(const msgpack_object *, uint64_t);
+PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t);
+PyObject	*codec_numpy(void);
+
+/* refs.c */
+int		 refs_add(uint64_t, PyObject *, uint64_t *);
+void		 refs_forget(uint64_t, uint64_t);
+PyObject	*refs_resolve(const void *, size_t, uint64_t);
+int		 refs_release(const void *, size_t, uint64_t);
+long long	 refs_drop_session(uint64_t);
+PyObject	*refs_stats(void);
+void		 refs_clear(void);
+
+/* cache.c */
+PyObject	*cache_module(const char *, size_t);
+PyObject	*cache_callable(const char *, size_t, const char *, size_t);
+PyObject	*cache_getattr_path(PyObject *, const char *, size_t);
+void		 cache_clear(void);
+
+/* callback.c */
+int		 callback_init(void);
+PyObject	*callback_new(uint64_t, uint64_t);
+
+/* channel.c: msgpack-rpc over non-blocking fds, several channels at once. */
+struct channel;
+struct channel	*channel_open(int, size_t);
+int		 channel_send(struct channel *, msgpack_sbuffer *);
+int		 channel_notify(struct channel *, const char *, PyObject *);
+uint32_t	 channel_next_id(struct channel *);
+int		 channel_wait_response(struct channel *, uint32_t,
+		     msgpack_sbuffer *);
+int		 channel_loop(void);
+int		 channel_depth(void);
+
+/* dispatch.c */
+void		 dispatch_request(struct channel *, uint32_t,
+		     const msgpack_object *, const msgpack_object *);
+
+#endif

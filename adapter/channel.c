@@ -1,0 +1,527 @@
+/*
+ * channel.c: msgpack-rpc channels over non-blocking fds (docs/internals.md,
+ * "The worker channel"). Each channel has a read buffer fed through the
+ * validating scanner and a queue of outgoing messages. One poll() loop serves
+ * every channel, and it is re-entrant: channel_wait_response waits for the
+ * answer to a request the worker sent while it keeps dispatching whatever
+ * else arrives, so a request can be served in the middle of another one.
+ * Channels are only freed by the outermost loop.
+ */
+#include "adapter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHANNEL_READ_MIN	65536
+#define CHANNEL_SLACK		65536	/* envelope room beyond max message */
+
+struct channel_out {
+	char			*data;
+	size_t			 len;
+	size_t			 off;
+	struct channel_out	*next;
+};
+
+struct channel_reply {
+	uint32_t		 id;
+	msgpack_sbuffer		 msg;
+	struct channel_reply	*next;
+};
+
+struct channel {
+	int			 fd;
+	int			 eof;		/* peer closed its side */
+	int			 dead;		/* no more I/O */
+	int			 broken;	/* the input cannot be parsed */
+	char			*rbuf;
+	size_t			 rstart, rend, rcap;
+	size_t			 max_message;
+	struct sb_scan		 scan;
+	struct channel_out	*out;
+	struct channel_out	**out_tail;
+	struct channel_reply	*replies;	/* answers nobody took yet */
+	uint32_t		 next_id;
+	struct channel		*next;
+};
+
+static struct channel	*channels;
+static int		 channel_waits;		/* nested waits running */
+static int		 channel_status;	/* exit status of the loop */
+
+static void	channel_process(struct channel *);
+
+struct channel *
+channel_open(int fd, size_t max_message)
+{
+	struct channel	*ch;
+	int		 fl;
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return (NULL);
+	if ((ch = calloc(1, sizeof *ch)) == NULL)
+		return (NULL);
+	ch->fd = fd;
+	ch->max_message = max_message;
+	sb_scan_init(&ch->scan, max_message + CHANNEL_SLACK,
+	    SB_SCAN_DEFAULT_DEPTH);
+	ch->out_tail = &ch->out;
+	ch->next_id = 1;
+	ch->next = channels;
+	channels = ch;
+	return (ch);
+}
+
+static void
+channel_free(struct channel *ch)
+{
+	struct channel_out	*o;
+	struct channel_reply	*r;
+
+	while ((o = ch->out) != NULL) {
+		ch->out = o->next;
+		free(o->data);
+		free(o);
+	}
+	while ((r = ch->replies) != NULL) {
+		ch->replies = r->next;
+		msgpack_sbuffer_destroy(&r->msg);
+		free(r);
+	}
+	close(ch->fd);
+	free(ch->rbuf);
+	free(ch);
+}
+
+/* Write queued output until the socket would block; -1 when it failed. */
+static int
+channel_flush(struct channel *ch)
+{
+	struct channel_out	*o;
+	ssize_t			 n;
+
+	while ((o = ch->out) != NULL) {
+		n = write(ch->fd, o->data + o->off, o->len - o->off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (0);
+			ch->dead = 1;
+			return (-1);
+		}
+		o->off += (size_t)n;
+		if (o->off < o->len)
+			continue;
+		ch->out = o->next;
+		if (ch->out == NULL)
+			ch->out_tail = &ch->out;
+		free(o->data);
+		free(o);
+	}
+	return (0);
+}
+
+/*
+ * Queue a whole message and try to write it at once. The buffer's memory
+ * moves to the channel; sb is left empty and reusable.
+ */
+int
+channel_send(struct channel *ch, msgpack_sbuffer *sb)
+{
+	struct channel_out	*o;
+
+	if (ch->dead || sb->size == 0) {
+		msgpack_sbuffer_destroy(sb);
+		msgpack_sbuffer_init(sb);
+		return (ch->dead ? -1 : 0);
+	}
+	if ((o = calloc(1, sizeof *o)) == NULL) {
+		msgpack_sbuffer_destroy(sb);
+		msgpack_sbuffer_init(sb);
+		return (-1);
+	}
+	o->len = sb->size;
+	o->data = msgpack_sbuffer_release(sb);
+	*ch->out_tail = o;
+	ch->out_tail = &o->next;
+	return (channel_flush(ch));
+}
+
+/* Send the notification [2, method, params]. */
+int
+channel_notify(struct channel *ch, const char *method, PyObject *params)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int(&pk, SB_MSG_NOTIFY);
+	msgpack_pack_str_with_body(&pk, method, strlen(method));
+	if (codec_encode(&sb, params, 0) != 0) {
+		msgpack_sbuffer_destroy(&sb);
+		return (-1);
+	}
+	return (channel_send(ch, &sb));
+}
+
+uint32_t
+channel_next_id(struct channel *ch)
+{
+	return (ch->next_id++);
+}
+
+/*
+ * Tell the peer a message was not msgpack-rpc. When the stream itself is
+ * broken (fatal), stop reading: nothing after it can be trusted.
+ */
+static void
+channel_violation(struct channel *ch, const char *why, int fatal)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int(&pk, SB_MSG_NOTIFY);
+	msgpack_pack_str_with_body(&pk, "error", 5);
+	msgpack_pack_array(&pk, 1);
+	pyerr_pack_sb(&pk, SB_ERRTYPE_PROTOCOL, why);
+	channel_send(ch, &sb);
+	if (fatal) {
+		ch->eof = ch->broken = 1;
+		ch->rstart = ch->rend = 0;
+		channel_status = 3;
+	}
+}
+
+/* Answer a malformed message that still has a msgid. */
+static void
+channel_reject(struct channel *ch, uint32_t msgid, const char *why)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
+	msgpack_pack_uint32(&pk, msgid);
+	pyerr_pack_sb(&pk, SB_ERRTYPE_PROTOCOL, why);
+	msgpack_pack_nil(&pk);
+	channel_send(ch, &sb);
+}
+
+/* Keep a response for whoever waits for its msgid; it owns msg now. */
+static void
+channel_keep_reply(struct channel *ch, uint32_t id, char *msg, size_t len)
+{
+	struct channel_reply	*r;
+
+	if ((r = calloc(1, sizeof *r)) == NULL) {
+		free(msg);
+		return;
+	}
+	r->id = id;
+	r->msg.data = msg;
+	r->msg.size = r->msg.alloc = len;
+	r->next = ch->replies;
+	ch->replies = r;
+}
+
+static int
+channel_msgid(const msgpack_object *o, uint32_t *id)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    o->via.u64 > UINT32_MAX)
+		return (-1);
+	*id = (uint32_t)o->via.u64;
+	return (0);
+}
+
+/* The msgid of a request read straight from its first bytes. */
+static int
+channel_peek_msgid(const char *msg, size_t len, uint32_t *id)
+{
+	const uint8_t	*p = (const uint8_t *)msg;
+	unsigned	 n, i;
+
+	if (len < 3 || p[0] != 0x94 || p[1] != SB_MSG_REQUEST)
+		return (-1);
+	if (p[2] < 0x80) {
+		*id = p[2];
+		return (0);
+	}
+	n = p[2] == 0xcc ? 1 : p[2] == 0xcd ? 2 : p[2] == 0xce ? 4 : 0;
+	if (n == 0 || len < 3 + n)
+		return (-1);
+	for (*id = 0, i = 0; i < n; i++)
+		*id = (*id << 8) | p[3 + i];
+	return (0);
+}
+
+/* One complete message (msg is ours to free). */
+static void
+channel_message(struct channel *ch, char *msg, size_t len)
+{
+	msgpack_unpacked	 u;
+	msgpack_object		*f;
+	size_t			 off = 0;
+	uint32_t		 id, n;
+	uint64_t		 kind;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, msg, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+		/* Scanned fine, so the stream goes on; msgpack-c refused it. */
+		if (channel_peek_msgid(msg, len, &id) == 0)
+			channel_reject(ch, id, "message cannot be unpacked "
+			    "(nested too deep)");
+		else
+			channel_violation(ch, "message cannot be unpacked", 0);
+		goto out;
+	}
+	n = u.data.type == MSGPACK_OBJECT_ARRAY ? u.data.via.array.size : 0;
+	f = u.data.via.array.ptr;
+	if (n < 3 || f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		channel_violation(ch, "not a msgpack-rpc message", 0);
+		goto out;
+	}
+	kind = f[0].via.u64;
+	if (kind == SB_MSG_NOTIFY && n == 3)
+		goto out;	/* none are defined towards the worker yet */
+	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) || n != 4) {
+		channel_violation(ch, "not a msgpack-rpc message", 0);
+		goto out;
+	}
+	if (channel_msgid(&f[1], &id) != 0) {
+		channel_violation(ch, "msgid is not a uint32", 0);
+		goto out;
+	}
+	if (kind == SB_MSG_RESPONSE) {
+		channel_keep_reply(ch, id, msg, len);
+		msg = NULL;
+		goto out;
+	}
+	if (f[2].type != MSGPACK_OBJECT_STR ||
+	    f[3].type != MSGPACK_OBJECT_ARRAY) {
+		channel_reject(ch, id, "request needs a str method and an "
+		    "array of params");
+		goto out;
+	}
+	/* A late interrupt meant for a finished request is dropped here. */
+	if (channel_waits == 0 && PyErr_CheckSignals() != 0)
+		PyErr_Clear();
+	dispatch_request(ch, id, &f[2], &f[3]);
+out:
+	msgpack_unpacked_destroy(&u);
+	free(msg);
+}
+
+/* Make room to read: compact, then grow up to what one message may need. */
+static int
+channel_room(struct channel *ch)
+{
+	size_t	 want, cap;
+	char	*n;
+
+	if (ch->rstart > 0 && ch->rcap - ch->rend < CHANNEL_READ_MIN) {
+		memmove(ch->rbuf, ch->rbuf + ch->rstart, ch->rend - ch->rstart);
+		ch->rend -= ch->rstart;
+		ch->rstart = 0;
+	}
+	if (ch->rcap - ch->rend >= CHANNEL_READ_MIN / 2 && ch->rbuf != NULL)
+		return (0);
+	want = ch->rend + CHANNEL_READ_MIN;
+	for (cap = ch->rcap ? ch->rcap : CHANNEL_READ_MIN; cap < want;)
+		cap *= 2;
+	if (cap > ch->max_message + 2 * CHANNEL_SLACK)
+		cap = ch->max_message + 2 * CHANNEL_SLACK;
+	if (cap <= ch->rend)
+		return (-1);
+	if ((n = realloc(ch->rbuf, cap)) == NULL)
+		return (-1);
+	ch->rbuf = n;
+	ch->rcap = cap;
+	return (0);
+}
+
+/* Read what is there; 0 on EOF or error (the channel ends). */
+static void
+channel_read(struct channel *ch)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		if (channel_room(ch) != 0) {
+			channel_violation(ch, "out of buffer space", 1);
+			return;
+		}
+		n = read(ch->fd, ch->rbuf + ch->rend, ch->rcap - ch->rend);
+		if (n > 0) {
+			ch->rend += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		ch->eof = 1;
+		return;
+	}
+}
+
+/* Hand every complete message in the read buffer to channel_message. */
+static void
+channel_process(struct channel *ch)
+{
+	size_t	 len = 0;
+	char	*msg;
+	int	 r;
+
+	while (!ch->dead && !ch->broken && ch->rend > ch->rstart) {
+		r = sb_scan_feed(&ch->scan, ch->rbuf + ch->rstart,
+		    ch->rend - ch->rstart, &len);
+		if (r == SB_SCAN_MORE)
+			return;
+		if (r != SB_SCAN_DONE) {
+			channel_violation(ch, sb_scan_strerror(r), 1);
+			return;
+		}
+		/* Detach the message first: dispatch may re-enter the loop. */
+		if (ch->rstart == 0 && len == ch->rend) {
+			msg = ch->rbuf;
+			ch->rbuf = NULL;
+			ch->rcap = ch->rend = 0;
+		} else {
+			if ((msg = malloc(len)) == NULL) {
+				channel_violation(ch, "out of memory", 1);
+				return;
+			}
+			memcpy(msg, ch->rbuf + ch->rstart, len);
+			ch->rstart += len;
+			if (ch->rstart == ch->rend)
+				ch->rstart = ch->rend = 0;
+		}
+		sb_scan_reset(&ch->scan);
+		channel_message(ch, msg, len);
+	}
+}
+
+/*
+ * One round of the loop over every channel: wait (timeout ms, -1 for ever),
+ * write, read, dispatch. Returns -1 when poll was interrupted by a signal.
+ */
+static int
+channel_pump(int timeout)
+{
+	struct pollfd	 pfd[16];
+	struct channel	*chs[16], *ch;
+	nfds_t		 n = 0, i;
+
+	for (ch = channels; ch != NULL && n < 16; ch = ch->next) {
+		if (ch->dead || (ch->eof && ch->out == NULL))
+			continue;
+		pfd[n].fd = ch->fd;
+		pfd[n].events = (ch->eof ? 0 : POLLIN) |
+		    (ch->out != NULL ? POLLOUT : 0);
+		pfd[n].revents = 0;
+		chs[n++] = ch;
+	}
+	if (n == 0)
+		return (0);
+	if (poll(pfd, n, timeout) == -1)
+		return (errno == EINTR ? -1 : 0);
+	for (i = 0; i < n; i++) {
+		ch = chs[i];
+		if (pfd[i].revents & POLLOUT)
+			channel_flush(ch);
+		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (ch->eof && !(pfd[i].revents & POLLIN))
+				ch->dead = 1;
+			else if (!ch->eof)
+				channel_read(ch);
+			channel_process(ch);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Wait for the response to request id sent on ch, serving everything else
+ * meanwhile. On success the raw response message is moved into out.
+ * Returns -1 with an exception set when the channel ends or a signal handler
+ * raised (KeyboardInterrupt).
+ */
+int
+channel_wait_response(struct channel *ch, uint32_t id, msgpack_sbuffer *out)
+{
+	struct channel_reply	**pp, *r;
+	int			 rv = -1;
+
+	channel_waits++;
+	for (;;) {
+		for (pp = &ch->replies; (r = *pp) != NULL; pp = &r->next) {
+			if (r->id == id)
+				break;
+		}
+		if (r != NULL) {
+			*pp = r->next;
+			*out = r->msg;
+			free(r);
+			rv = 0;
+			break;
+		}
+		if (ch->dead || ch->eof) {
+			pyerr_set(SB_ERRTYPE_INTERNAL, "the channel closed "
+			    "while waiting for a response");
+			break;
+		}
+		if (channel_pump(-1) != 0 && PyErr_CheckSignals() != 0)
+			break;
+	}
+	channel_waits--;
+	return (rv);
+}
+
+int
+channel_depth(void)
+{
+	return (channel_waits);
+}
+
+/* Free channels that are finished; only the outermost loop does this. */
+static int
+channel_reap(void)
+{
+	struct channel	**pp, *ch;
+	int		 live = 0;
+
+	for (pp = &channels; (ch = *pp) != NULL;) {
+		if (ch->dead || (ch->eof && ch->out == NULL)) {
+			*pp = ch->next;
+			channel_free(ch);
+		} else {
+			live++;
+			pp = &ch->next;
+		}
+	}
+	return (live);
+}
+
+/* Serve until every channel has ended; returns the exit status. */
+int
+channel_loop(void)
+{
+	while (channel_reap() > 0) {
+		if (channel_pump(-1) != 0 && PyErr_CheckSignals() != 0)
+			PyErr_Clear();
+	}
+	return (channel_status);
+}

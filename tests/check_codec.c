@@ -1,0 +1,1231 @@
+/*
+ * check_codec.c: unit tests of the worker's codec (PyObject <-> msgpack) and
+ * of the worker binary itself, driven over a socketpair as the daemon would.
+ */
+#include "adapter.h"
+
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SID	7
+
+static PyObject	*globals;
+
+/* Evaluate a Python expression (statements first when given). */
+static PyObject *
+py(const char *expr)
+{
+	PyObject	*v = PyRun_String(expr, Py_eval_input, globals, globals);
+
+	if (v == NULL)
+		PyErr_Print();
+	ck_assert_msg(v != NULL, "python: %s", expr);
+	return (v);
+}
+
+static void
+py_exec(const char *code)
+{
+	PyObject	*v = PyRun_String(code, Py_file_input, globals, globals);
+
+	if (v == NULL)
+		PyErr_Print();
+	ck_assert_msg(v != NULL, "python: %s", code);
+	Py_DECREF(v);
+}
+
+/* bool(expr) with the name `x` bound to o. */
+static int
+py_holds(PyObject *o, const char *expr)
+{
+	PyObject	*v;
+	int		 r;
+
+	PyDict_SetItemString(globals, "x", o);
+	v = py(expr);
+	r = PyObject_IsTrue(v);
+	Py_DECREF(v);
+	return (r);
+}
+
+/* Encode o; the buffer must be one msgpack value. */
+static void
+encode(PyObject *o, msgpack_sbuffer *sb)
+{
+	msgpack_sbuffer_init(sb);
+	if (codec_encode(sb, o, SID) != 0)
+		PyErr_Print();
+	ck_assert_int_gt(sb->size, 0);
+}
+
+static PyObject *
+decode_bytes(const char *p, size_t len)
+{
+	msgpack_unpacked	 u;
+	size_t			 off = 0;
+	PyObject		*o;
+
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, p, len, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	ck_assert_uint_eq(off, len);
+	o = codec_decode(&u.data, SID);
+	msgpack_unpacked_destroy(&u);
+	return (o);
+}
+
+/* PyObject -> msgpack -> PyObject */
+static PyObject *
+roundtrip(PyObject *o)
+{
+	msgpack_sbuffer	 sb;
+	PyObject	*back;
+
+	encode(o, &sb);
+	back = decode_bytes(sb.data, sb.size);
+	if (back == NULL)
+		PyErr_Print();
+	ck_assert_ptr_nonnull(back);
+	msgpack_sbuffer_destroy(&sb);
+	return (back);
+}
+
+/* expr round trips to a value equal to itself, of the same type. */
+static void
+same(const char *expr)
+{
+	PyObject	*o = py(expr), *back = roundtrip(o);
+
+	PyDict_SetItemString(globals, "orig", o);
+	ck_assert_msg(py_holds(back, "type(x) is type(orig) and x == orig"),
+	    "%s did not come back equal", expr);
+	Py_DECREF(o);
+	Py_DECREF(back);
+}
+
+/* The type name of the error the pending exception packs to. */
+static char *
+error_type(void)
+{
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	msgpack_unpacked	 u;
+	size_t			 off = 0;
+	uint32_t		 i;
+	char			*t = NULL;
+
+	ck_assert_ptr_nonnull(PyErr_Occurred());
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pyerr_pack(&pk, SID);
+	ck_assert_ptr_null(PyErr_Occurred());
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(u.data.type, MSGPACK_OBJECT_MAP);
+	for (i = 0; i < u.data.via.map.size; i++) {
+		msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+
+		if (kv->key.via.str.size == 4 &&
+		    memcmp(kv->key.via.str.ptr, "type", 4) == 0)
+			t = strndup(kv->val.via.str.ptr, kv->val.via.str.size);
+	}
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	ck_assert_ptr_nonnull(t);
+	return (t);
+}
+
+/* Decoding these bytes fails with error type `want`. */
+static void
+decode_fails(const char *p, size_t len, const char *want)
+{
+	PyObject	*o = decode_bytes(p, len);
+	char		*t;
+
+	ck_assert_ptr_null(o);
+	t = error_type();
+	ck_assert_str_eq(t, want);
+	free(t);
+}
+
+/* An ext value with the given payload, packed into sb. */
+static void
+pack_ext(msgpack_sbuffer *sb, int8_t type, const void *p, size_t len)
+{
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_ext_with_body(&pk, p, len, type);
+}
+
+/* The first byte's type of an encoding and, for ext, its type code. */
+static int
+wire_ext_type(const msgpack_sbuffer *sb)
+{
+	msgpack_unpacked	 u;
+	size_t			 off = 0;
+	int			 t = 1000;
+
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb->data, sb->size, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	if (u.data.type == MSGPACK_OBJECT_EXT)
+		t = u.data.via.ext.type;
+	msgpack_unpacked_destroy(&u);
+	return (t);
+}
+
+static int
+encoded_ext(const char *expr)
+{
+	PyObject	*o = py(expr);
+	msgpack_sbuffer	 sb;
+	int		 t;
+
+	encode(o, &sb);
+	t = wire_ext_type(&sb);
+	msgpack_sbuffer_destroy(&sb);
+	Py_DECREF(o);
+	return (t);
+}
+
+START_TEST(test_ints)
+{
+	static const char *const v[] = {
+		"0", "-1", "127", "-32", "2**63 - 1", "-2**63", "2**64 - 1",
+		"2**64", "-2**63 - 1", "2**200", "-2**200", "True", "False",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		same(v[i]);
+	ck_assert_int_eq(encoded_ext("2**64 - 1"), 1000);
+	ck_assert_int_eq(encoded_ext("-2**63"), 1000);
+	ck_assert_int_eq(encoded_ext("2**64"), SB_EXT_BIGINT);
+	ck_assert_int_eq(encoded_ext("-2**200"), SB_EXT_BIGINT);
+}
+END_TEST
+
+START_TEST(test_floats)
+{
+	PyObject	*back;
+
+	same("1.5");
+	same("float('inf')");
+	same("float('-inf')");
+	same("-0.0");
+	back = roundtrip(py("float('nan')"));
+	ck_assert(PyFloat_Check(back) && isnan(PyFloat_AsDouble(back)));
+	Py_DECREF(back);
+}
+END_TEST
+
+START_TEST(test_empty_and_text)
+{
+	static const char *const v[] = {
+		"[]", "{}", "()", "set()", "frozenset()", "''", "b''", "None",
+		"'h\\u00e9llo w\\u00f6rld \\U0001F40D\\U0001F389'",
+		"'nul\\x00inside'", "b'\\x00\\x01\\x00\\xff'",
+		"[[], [[]], {}, ()]",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		same(v[i]);
+}
+END_TEST
+
+START_TEST(test_bytes_like)
+{
+	PyObject	*back;
+
+	back = roundtrip(py("bytearray(b'a\\x00b')"));
+	ck_assert(py_holds(back, "x == b'a\\x00b' and type(x) is bytes"));
+	Py_DECREF(back);
+	back = roundtrip(py("memoryview(b'xyz')[1:]"));
+	ck_assert(py_holds(back, "x == b'yz'"));
+	Py_DECREF(back);
+}
+END_TEST
+
+START_TEST(test_maps_and_nesting)
+{
+	same("{1: 'a', (1, 2): 'b', None: 3, 2.5: 4, frozenset({1}): 5, "
+	    "'s': [1, {'t': (1,)}]}");
+	same("((1, (2, (3, ()))), {frozenset({1, 2}), (1, 2)})");
+	same("[{1, 2, 3}, frozenset({'a', (1, 2)}), ((),)]");
+	ck_assert_int_eq(encoded_ext("(1,)"), SB_EXT_TUPLE);
+	ck_assert_int_eq(encoded_ext("{1}"), SB_EXT_SET);
+	ck_assert_int_eq(encoded_ext("frozenset({1})"), SB_EXT_FROZENSET);
+}
+END_TEST
+
+START_TEST(test_complex_and_time)
+{
+	same("1.5-2j");
+	same("0j");
+	same("datetime.date(2024, 5, 1)");
+	same("datetime.datetime(2024, 5, 1, 12, 30, 0, 250000)");
+	same("decimal.Decimal('-1.50')");
+	same("decimal.Decimal('Infinity')");
+	ck_assert_int_eq(encoded_ext("1j"), SB_EXT_COMPLEX);
+	ck_assert_int_eq(encoded_ext("datetime.date(2024, 5, 1)"),
+	    SB_EXT_DATE);
+	ck_assert_int_eq(encoded_ext("datetime.datetime(2024, 5, 1)"),
+	    SB_EXT_DATETIME);
+	ck_assert_int_eq(encoded_ext("decimal.Decimal('1')"), SB_EXT_DECIMAL);
+	ck_assert(py_holds(roundtrip(py("decimal.Decimal('NaN')")),
+	    "type(x) is decimal.Decimal and x.is_nan()"));
+}
+END_TEST
+
+START_TEST(test_aware_datetime)
+{
+	static const char *const v[] = {
+		"datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, "
+		    "tzinfo=datetime.timezone(datetime.timedelta(hours=2)))",
+		"datetime.datetime(1960, 1, 1, 0, 0, 0, 1, "
+		    "tzinfo=datetime.timezone.utc)",
+		"datetime.datetime(9999, 12, 31, 23, 59, 59, "
+		    "tzinfo=datetime.timezone.utc)",
+		"datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc)",
+		"datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)",
+	};
+	PyObject	*o, *back;
+	size_t		 i;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		o = py(v[i]);
+		back = roundtrip(o);
+		PyDict_SetItemString(globals, "orig", o);
+		ck_assert_msg(py_holds(back, "x == orig and "
+		    "x.tzinfo is datetime.timezone.utc"), "%s", v[i]);
+		Py_DECREF(o);
+		Py_DECREF(back);
+	}
+	ck_assert_int_eq(encoded_ext(v[0]), SB_EXT_TIMESTAMP);
+}
+END_TEST
+
+START_TEST(test_ndarrays)
+{
+	static const char *const v[] = {
+		"np.arange(4.0).reshape(2, 2)",
+		"np.array([1, -2, 3], dtype=np.int32)",
+		"np.array([True, False])",
+		"np.array([1+2j, 3-4j])",
+		"np.zeros((0,), dtype=np.uint8)",
+		"np.zeros((3, 0, 2), dtype=np.float32)",
+		"np.array(5.0)",
+		"np.arange(24, dtype=np.float32).reshape(2, 3, 4)",
+		"np.arange(6, dtype='>i4')",
+		"np.arange(12).reshape(3, 4)[:, ::2]",
+		"np.array([1, 2], dtype=np.float16)",
+	};
+	PyObject	*o, *back;
+	size_t		 i;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		o = py(v[i]);
+		back = roundtrip(o);
+		PyDict_SetItemString(globals, "orig", o);
+		ck_assert_msg(py_holds(back, "type(x) is np.ndarray and "
+		    "x.dtype == orig.dtype and x.shape == orig.shape and "
+		    "np.array_equal(x, orig) and x.flags.writeable"),
+		    "%s", v[i]);
+		Py_DECREF(o);
+		Py_DECREF(back);
+	}
+	ck_assert_int_eq(encoded_ext(v[0]), SB_EXT_NDARRAY);
+	/* Object and str arrays and datetimes have no bytes form: refs. */
+	ck_assert_int_eq(encoded_ext("np.array([None, 1])"), SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("np.array(['a', 'b'])"), SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("np.datetime64('2024-01-01')"),
+	    SB_EXT_REF);
+}
+END_TEST
+
+START_TEST(test_numpy_scalars)
+{
+	PyObject	*back;
+
+	back = roundtrip(py("np.float64(1.5)"));
+	ck_assert(py_holds(back, "type(x) is float and x == 1.5"));
+	Py_DECREF(back);
+	back = roundtrip(py("np.int64(-7)"));
+	ck_assert(py_holds(back, "type(x) is int and x == -7"));
+	Py_DECREF(back);
+	back = roundtrip(py("np.bool_(True)"));
+	ck_assert(py_holds(back, "x is True"));
+	Py_DECREF(back);
+	back = roundtrip(py("[np.uint8(3), np.float32(0.5)]"));
+	ck_assert(py_holds(back, "x == [3, 0.5] and type(x[0]) is int"));
+	Py_DECREF(back);
+	ck_assert_int_eq(encoded_ext("np.int64(5)"), 1000);
+}
+END_TEST
+
+START_TEST(test_refs_for_unencodable)
+{
+	PyObject	*o, *back;
+
+	ck_assert_int_eq(encoded_ext("hashlib.md5(b'abc')"), SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("pathlib.Path('/tmp')"), SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("range(10)"), SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("(i for i in range(3))"), SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("iter([1])"), SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("collections.Counter('abca')"),
+	    SB_EXT_REF);
+	ck_assert_int_eq(encoded_ext("math.pi"), 1000);
+	/* A ref decodes to the very object it names. */
+	o = py("hashlib.md5(b'abc')");
+	back = roundtrip(o);
+	ck_assert_ptr_eq(o, back);
+	Py_DECREF(o);
+	Py_DECREF(back);
+}
+END_TEST
+
+START_TEST(test_lambda_leaf)
+{
+	PyObject	*o, *back, *f;
+	msgpack_sbuffer	 sb;
+	msgpack_unpacked u;
+	size_t		 off = 0;
+
+	py_exec("fn = lambda: 1\nd = {'f': fn, 'n': 1}");
+	o = py("d");
+	encode(o, &sb);
+	msgpack_unpacked_init(&u);
+	msgpack_unpack_next(&u, sb.data, sb.size, &off);
+	ck_assert_int_eq(u.data.type, MSGPACK_OBJECT_MAP);
+	ck_assert_int_eq(u.data.via.map.size, 2);
+	msgpack_unpacked_destroy(&u);
+	back = decode_bytes(sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	ck_assert_ptr_nonnull(back);
+	f = PyDict_GetItemString(back, "f");
+	ck_assert_ptr_eq(f, PyDict_GetItemString(globals, "fn"));
+	ck_assert(py_holds(back, "x['n'] == 1"));
+	Py_DECREF(o);
+	Py_DECREF(back);
+}
+END_TEST
+
+START_TEST(test_cycles_and_depth)
+{
+	PyObject	*o, *back;
+	msgpack_sbuffer	 sb, env;
+	msgpack_packer	 pk;
+	struct sb_scan	 s;
+	size_t		 len;
+
+	py_exec("l = [1]\nl.append(l)\nd = {}\nd['me'] = [d]");
+	o = py("l");
+	back = roundtrip(o);
+	ck_assert(PyList_Check(back) && PyList_GET_SIZE(back) == 2);
+	ck_assert_ptr_eq(PyList_GET_ITEM(back, 1), o);
+	Py_DECREF(back);
+	Py_DECREF(o);
+	back = roundtrip(py("d"));
+	ck_assert(py_holds(back, "x['me'][0] is d"));
+	Py_DECREF(back);
+
+	/* 200 levels: the encoding passes the scanner and msgpack-c. */
+	py_exec("deep = []\ncur = deep\nfor _ in range(200):\n"
+	    "    cur.append([])\n    cur = cur[0]\n"
+	    "deept = ()\nfor _ in range(200):\n    deept = (deept,)\n");
+	o = py("[deep, deept]");
+	encode(o, &sb);
+	msgpack_sbuffer_init(&env);
+	msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_nil(&pk);
+	msgpack_sbuffer_write(&env, sb.data, sb.size);
+	sb_scan_init(&s, SB_SCAN_DEFAULT_SIZE, SB_SCAN_DEFAULT_DEPTH);
+	ck_assert_int_eq(sb_scan_feed(&s, env.data, env.size, &len),
+	    SB_SCAN_DONE);
+	back = decode_bytes(sb.data, sb.size);
+	ck_assert_ptr_nonnull(back);
+	Py_DECREF(back);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_destroy(&env);
+	Py_DECREF(o);
+}
+END_TEST
+
+START_TEST(test_bad_ext_payloads)
+{
+	static const uint8_t nested_bad[] = { 0x91, 0xc1 };
+	static const uint8_t truncated[] = { 0x92, 0x01 };
+	static const uint8_t one[] = { 0x91, 0x01 };
+	static const uint8_t three[] = { 0x93, 0x01, 0x02, 0x03 };
+	static const uint8_t lying[] = { 0xdd, 0x7f, 0xff, 0xff, 0xff };
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	static const char	*bigints[] = { "12a", "", "-", "1 2", "+5",
+	    "0x10" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof bigints / sizeof bigints[0]; i++) {
+		pack_ext(&sb, SB_EXT_BIGINT, bigints[i], strlen(bigints[i]));
+		decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+		msgpack_sbuffer_destroy(&sb);
+	}
+	pack_ext(&sb, SB_EXT_COMPLEX, one, sizeof one);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_COMPLEX, three, sizeof three);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_TUPLE, nested_bad, sizeof nested_bad);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_SET, truncated, sizeof truncated);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_FROZENSET, lying, sizeof lying);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_TUPLE, "", 0);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_DATE, "2024-13-01", 10);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_DECIMAL, "one", 3);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_TIMESTAMP, "12345", 5);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, 99, "x", 1);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_CALLBACK, "\xa1x", 2);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+
+	/* Invalid UTF-8 in a str. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_str_with_body(&pk, "\xff\xfe", 2);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* An ndarray ext whose parts are given. */
+static void
+pack_ndarray(msgpack_sbuffer *sb, const char *dtype, int ndim,
+    const int *shape, size_t nbytes)
+{
+	msgpack_sbuffer	 in;
+	msgpack_packer	 pk;
+	char		 data[64] = { 0 };
+	int		 i;
+
+	msgpack_sbuffer_init(&in);
+	msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_str_with_body(&pk, dtype, strlen(dtype));
+	msgpack_pack_array(&pk, ndim);
+	for (i = 0; i < ndim; i++)
+		msgpack_pack_int(&pk, shape[i]);
+	msgpack_pack_bin_with_body(&pk, data, nbytes);
+	pack_ext(sb, SB_EXT_NDARRAY, in.data, in.size);
+	msgpack_sbuffer_destroy(&in);
+}
+
+START_TEST(test_bad_ndarrays)
+{
+	static const int	 s22[] = { 2, 2 }, sneg[] = { -1 };
+	static const int	 shuge[] = { 0x7fffffff, 0x7fffffff, 16 };
+	msgpack_sbuffer		 sb;
+	PyObject		*o;
+
+	pack_ndarray(&sb, "<f8", 2, s22, 8);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ndarray(&sb, "|O", 1, s22, 16);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ndarray(&sb, "not a dtype", 1, s22, 2);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ndarray(&sb, "<i4", 1, sneg, 4);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ndarray(&sb, "<i4", 3, shuge, 8);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_NDARRAY, "\x92\xa3<f8\x90", 6);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+	/* The same shape with the right byte count is fine. */
+	pack_ndarray(&sb, "<f8", 2, s22, 32);
+	o = decode_bytes(sb.data, sb.size);
+	ck_assert(o != NULL && py_holds(o, "x.shape == (2, 2)"));
+	Py_DECREF(o);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* A ref payload naming this worker with the given fields. */
+static void
+pack_ref(msgpack_sbuffer *sb, uint32_t generation, uint16_t slot,
+    uint64_t sid, uint64_t ref_id)
+{
+	struct sb_refdata	 r = { 0 };
+	uint8_t			 buf[SB_REF_FIXED_LEN + SB_REF_TYPE_MAX];
+	size_t			 len;
+
+	r.pool_id = worker_id.pool_id;
+	r.slot = slot;
+	r.generation = generation;
+	r.session_id = sid;
+	r.ref_id = ref_id;
+	r.type_name = "x";
+	r.type_len = 1;
+	len = sb_ref_encode(&r, buf);
+	pack_ext(sb, SB_EXT_REF, buf, len);
+}
+
+START_TEST(test_ref_checks)
+{
+	msgpack_sbuffer		 sb;
+	msgpack_unpacked	 u;
+	struct sb_refdata	 r;
+	PyObject		*o;
+	size_t			 off = 0;
+
+	/* Make a real ref and learn its id. */
+	encode(py("object()"), &sb);
+	msgpack_unpacked_init(&u);
+	msgpack_unpack_next(&u, sb.data, sb.size, &off);
+	ck_assert_int_eq(u.data.via.ext.type, SB_EXT_REF);
+	ck_assert_int_eq(sb_ref_decode(u.data.via.ext.ptr, u.data.via.ext.size,
+	    &r), 0);
+	ck_assert_uint_eq(r.session_id, SID);
+	ck_assert(r.type_len == 6 && memcmp(r.type_name, "object", 6) == 0);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+
+	pack_ref(&sb, worker_id.generation, worker_id.slot, SID, r.ref_id);
+	o = decode_bytes(sb.data, sb.size);
+	ck_assert_ptr_nonnull(o);
+	Py_DECREF(o);
+	msgpack_sbuffer_destroy(&sb);
+	pack_ref(&sb, worker_id.generation, worker_id.slot, SID, 999999);
+	decode_fails(sb.data, sb.size, "snakebridge.RefNotFound");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ref(&sb, worker_id.generation, worker_id.slot, SID + 1, r.ref_id);
+	decode_fails(sb.data, sb.size, "snakebridge.RefForeign");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ref(&sb, worker_id.generation + 1, worker_id.slot, SID, r.ref_id);
+	decode_fails(sb.data, sb.size, "snakebridge.RefLost");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ref(&sb, worker_id.generation, worker_id.slot + 1, SID, r.ref_id);
+	decode_fails(sb.data, sb.size, "snakebridge.RefForeign");
+	msgpack_sbuffer_destroy(&sb);
+	pack_ext(&sb, SB_EXT_REF, "\x01\x02", 2);
+	decode_fails(sb.data, sb.size, "snakebridge.InvalidRef");
+	msgpack_sbuffer_destroy(&sb);
+
+	/* Dropping the session forgets the ref. */
+	ck_assert_int_ge(refs_drop_session(SID), 1);
+	pack_ref(&sb, worker_id.generation, worker_id.slot, SID, r.ref_id);
+	decode_fails(sb.data, sb.size, "snakebridge.RefNotFound");
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_ref_limit)
+{
+	PyObject	*o, *stats;
+	msgpack_sbuffer	 sb;
+	char		*t;
+
+	refs_drop_session(SID);
+	worker_id.max_refs = 2;
+	o = py("[object(), object(), object()]");
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(codec_encode(&sb, o, SID), -1);
+	ck_assert_uint_eq(sb.size, 0);
+	t = error_type();
+	ck_assert_str_eq(t, "snakebridge.LimitExceeded");
+	free(t);
+	/* Nothing half-made stays behind. */
+	stats = refs_stats();
+	ck_assert(py_holds(stats, "x['refs'] == 0"));
+	Py_DECREF(stats);
+	Py_DECREF(o);
+	o = py("[object(), object()]");
+	ck_assert_int_eq(codec_encode(&sb, o, SID), 0);
+	Py_DECREF(o);
+	msgpack_sbuffer_destroy(&sb);
+	worker_id.max_refs = 0;
+}
+END_TEST
+
+START_TEST(test_callback_placeholder)
+{
+	msgpack_sbuffer	 sb;
+	PyObject	*o, *r;
+	char		*t;
+
+	pack_ext(&sb, SB_EXT_CALLBACK, "\x05", 1);
+	o = decode_bytes(sb.data, sb.size);
+	ck_assert(o != NULL && PyCallable_Check(o));
+	r = PyObject_CallNoArgs(o);
+	ck_assert_ptr_null(r);
+	t = error_type();
+	ck_assert_str_eq(t, "RuntimeError");
+	free(t);
+	Py_DECREF(o);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_python_error_map)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	msgpack_unpacked u;
+	PyObject	*map;
+	size_t		 off = 0;
+
+	ck_assert_ptr_null(PyRun_String("math.sqrt(-1)", Py_eval_input,
+	    globals, globals));
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pyerr_pack(&pk, SID);
+	msgpack_unpacked_init(&u);
+	msgpack_unpack_next(&u, sb.data, sb.size, &off);
+	map = codec_decode(&u.data, SID);
+	ck_assert_ptr_nonnull(map);
+	ck_assert(py_holds(map, "x['type'] == 'ValueError' and "
+	    "x['module'] == 'builtins' and x['message'] == 'math domain error'"
+	    " and x['args'] == ('math domain error',) and "
+	    "isinstance(x['traceback'], list) and "
+	    "x['traceback'][-1].startswith('ValueError')"));
+	Py_DECREF(map);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* The worker binary, over a socketpair. */
+struct wk {
+	pid_t			 pid;
+	int			 fd;
+	msgpack_unpacker	 up;
+	msgpack_unpacked	 msg;
+};
+
+static void
+wk_start(struct wk *w, const char *extra)
+{
+	const char	*dir = getenv("SB_BUILDDIR");
+	char		 path[4096];
+	int		 sv[2];
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(path, sizeof path, "%s/adapter/snakebridge-worker", dir);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	w->pid = fork();
+	ck_assert_int_ge(w->pid, 0);
+	if (w->pid == 0) {
+		close(sv[0]);
+		dup2(sv[1], 3);
+		if (sv[1] != 3)
+			close(sv[1]);
+		/* The caller's Python settings must not matter. */
+		setenv("PYTHONHOME", "/nonexistent", 1);
+		setenv("PYTHONPATH", "/nonexistent", 1);
+		execl(path, path, "--fd", "3", "--pool", "default",
+		    "--pool-id", "0", "--slot", "0", "--generation", "1",
+		    "--preload", extra ? extra : "math", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	w->fd = sv[0];
+	msgpack_unpacker_init(&w->up, 1 << 16);
+	msgpack_unpacked_init(&w->msg);
+}
+
+/* The next message from the worker, waiting at most 20 s. */
+static msgpack_object *
+wk_read(struct wk *w)
+{
+	struct pollfd	 pfd = { w->fd, POLLIN, 0 };
+	ssize_t		 n;
+
+	for (;;) {
+		if (msgpack_unpacker_next(&w->up, &w->msg) ==
+		    MSGPACK_UNPACK_SUCCESS)
+			return (&w->msg.data);
+		ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
+		msgpack_unpacker_reserve_buffer(&w->up, 65536);
+		n = read(w->fd, msgpack_unpacker_buffer(&w->up), 65536);
+		ck_assert_int_gt(n, 0);
+		msgpack_unpacker_buffer_consumed(&w->up, (size_t)n);
+	}
+}
+
+static void
+wk_write(struct wk *w, const void *p, size_t len)
+{
+	ck_assert_int_eq(write(w->fd, p, len), (ssize_t)len);
+}
+
+/* Send a request whose params are already packed in params. */
+static void
+wk_request(struct wk *w, uint32_t id, const char *method,
+    const msgpack_sbuffer *params)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 0);
+	msgpack_pack_uint32(&pk, id);
+	msgpack_pack_str_with_body(&pk, method, strlen(method));
+	msgpack_sbuffer_write(&sb, params->data, params->size);
+	wk_write(w, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* A response to id; returns its error (NULL if none) and sets *result. */
+static msgpack_object *
+wk_response(struct wk *w, uint32_t id, msgpack_object **result)
+{
+	msgpack_object	*m = wk_read(w);
+
+	ck_assert_int_eq(m->type, MSGPACK_OBJECT_ARRAY);
+	ck_assert_int_eq(m->via.array.size, 4);
+	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 1);
+	ck_assert_uint_eq(m->via.array.ptr[1].via.u64, id);
+	*result = &m->via.array.ptr[3];
+	return (m->via.array.ptr[2].type == MSGPACK_OBJECT_NIL ? NULL :
+	    &m->via.array.ptr[2]);
+}
+
+/* The str value under key in a map, compared with want. */
+static void
+map_str_is(const msgpack_object *map, const char *key, const char *want)
+{
+	uint32_t	 i;
+
+	ck_assert_int_eq(map->type, MSGPACK_OBJECT_MAP);
+	for (i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
+
+		if (kv->key.via.str.size == strlen(key) &&
+		    memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) {
+			ck_assert_int_eq(kv->val.type, MSGPACK_OBJECT_STR);
+			ck_assert_msg(kv->val.via.str.size == strlen(want) &&
+			    memcmp(kv->val.via.str.ptr, want,
+			    strlen(want)) == 0, "%s is %.*s, not %s", key,
+			    (int)kv->val.via.str.size, kv->val.via.str.ptr,
+			    want);
+			return;
+		}
+	}
+	ck_abort_msg("no key %s", key);
+}
+
+static void
+wk_ready(struct wk *w)
+{
+	msgpack_object	*m = wk_read(w);
+
+	ck_assert_int_eq(m->type, MSGPACK_OBJECT_ARRAY);
+	ck_assert_int_eq(m->via.array.size, 3);
+	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 2);
+	ck_assert(m->via.array.ptr[1].via.str.size == 5 &&
+	    memcmp(m->via.array.ptr[1].via.str.ptr, "ready", 5) == 0);
+	map_str_is(&m->via.array.ptr[2].via.array.ptr[0], "python",
+	    PY_VERSION);
+}
+
+/* Close the channel; the worker must exit with status want. */
+static void
+wk_finish(struct wk *w, int want)
+{
+	int		 status, i;
+	pid_t		 r = 0;
+
+	close(w->fd);
+	for (i = 0; i < 200 && (r = waitpid(w->pid, &status, WNOHANG)) == 0;
+	    i++)
+		usleep(50000);
+	if (r == 0)
+		kill(w->pid, SIGKILL);
+	ck_assert_int_eq(r, w->pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), want);
+	msgpack_unpacked_destroy(&w->msg);
+	msgpack_unpacker_destroy(&w->up);
+}
+
+/* Pack params from a Python expression through the codec. */
+static void
+params(msgpack_sbuffer *sb, const char *expr)
+{
+	PyObject	*o = py(expr);
+
+	msgpack_sbuffer_init(sb);
+	ck_assert_int_eq(codec_encode(sb, o, 0), 0);
+	Py_DECREF(o);
+}
+
+/* One request with params from expr; returns the error or NULL. */
+static msgpack_object *
+wk_call(struct wk *w, uint32_t id, const char *method, const char *expr,
+    msgpack_object **result)
+{
+	msgpack_sbuffer	 sb;
+
+	params(&sb, expr);
+	wk_request(w, id, method, &sb);
+	msgpack_sbuffer_destroy(&sb);
+	return (wk_response(w, id, result));
+}
+
+START_TEST(test_worker_sqrt_and_garbage)
+{
+	static const uint8_t	 not_rpc[] = { 0x2a };
+	struct wk		 w;
+	msgpack_object		*err, *res, *m;
+
+	wk_start(&w, NULL);
+	wk_ready(&w);
+	err = wk_call(&w, 1, "call", "[1, 'math', 'sqrt', [16]]", &res);
+	ck_assert_ptr_null(err);
+	ck_assert_int_eq(res->type, MSGPACK_OBJECT_FLOAT64);
+	ck_assert(res->via.f64 == 4.0);
+
+	err = wk_call(&w, 2, "nosuch", "[1]", &res);
+	map_str_is(err, "type", "snakebridge.UnknownMethod");
+	err = wk_call(&w, 3, "call", "[1, 5, 'x']", &res);
+	map_str_is(err, "type", "snakebridge.BadRequest");
+	err = wk_call(&w, 4, "call", "['sid', 'math', 'sqrt']", &res);
+	map_str_is(err, "type", "snakebridge.BadRequest");
+	err = wk_call(&w, 5, "call", "[1, 'math', 'sqrt', 'notalist']", &res);
+	map_str_is(err, "type", "snakebridge.BadRequest");
+	err = wk_call(&w, 6, "repr", "[1, 'notaref']", &res);
+	map_str_is(err, "type", "snakebridge.BadRequest");
+
+	/* Not msgpack-rpc: an error notification, and the worker goes on. */
+	wk_write(&w, not_rpc, sizeof not_rpc);
+	m = wk_read(&w);
+	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 2);
+	map_str_is(&m->via.array.ptr[2].via.array.ptr[0], "type",
+	    "snakebridge.ProtocolError");
+	err = wk_call(&w, 7, "call", "[1, 'math', 'sqrt', [-1]]", &res);
+	map_str_is(err, "type", "ValueError");
+	map_str_is(err, "module", "builtins");
+	err = wk_call(&w, 8, "call", "[1, 'no_such_module_x', 'f']", &res);
+	map_str_is(err, "type", "ModuleNotFoundError");
+	err = wk_call(&w, 9, "call", "[1, 'math', 'nosuch']", &res);
+	map_str_is(err, "type", "AttributeError");
+	wk_finish(&w, 0);
+}
+END_TEST
+
+START_TEST(test_worker_broken_stream)
+{
+	static const uint8_t	 junk[] = { 0x93, 0xc1 };
+	struct wk		 w;
+	msgpack_object		*m;
+
+	wk_start(&w, NULL);
+	wk_ready(&w);
+	wk_write(&w, junk, sizeof junk);
+	m = wk_read(&w);
+	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 2);
+	map_str_is(&m->via.array.ptr[2].via.array.ptr[0], "type",
+	    "snakebridge.ProtocolError");
+	wk_finish(&w, 3);
+}
+END_TEST
+
+/* The ref a result holds, repacked as a params prefix for later use. */
+static PyObject *
+result_value(msgpack_object *res)
+{
+	PyObject	*o;
+
+	/* Session 1 refs: decode in the worker's session numbering. */
+	o = codec_decode(res, SID);
+	return (o);
+}
+
+START_TEST(test_worker_refs)
+{
+	struct wk	 w;
+	msgpack_object	*err, *res;
+	msgpack_sbuffer	 ref, sb;
+	msgpack_packer	 pk;
+
+	wk_start(&w, "hashlib");
+	wk_ready(&w);
+	err = wk_call(&w, 1, "get", "[1, 'math', 'pi']", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_FLOAT64);
+	err = wk_call(&w, 2, "call", "[1, 'hashlib', 'md5', [b'abc']]", &res);
+	ck_assert_ptr_null(err);
+	ck_assert(res->type == MSGPACK_OBJECT_EXT &&
+	    res->via.ext.type == SB_EXT_REF);
+	/* Keep the ref's bytes to pass back. */
+	msgpack_sbuffer_init(&ref);
+	msgpack_packer_init(&pk, &ref, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *res);
+
+	/* method [1, ref, 'hexdigest'] */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int(&pk, 1);
+	msgpack_sbuffer_write(&sb, ref.data, ref.size);
+	msgpack_pack_str_with_body(&pk, "hexdigest", 9);
+	wk_request(&w, 3, "method", &sb);
+	msgpack_sbuffer_destroy(&sb);
+	err = wk_response(&w, 3, &res);
+	ck_assert_ptr_null(err);
+	ck_assert(res->type == MSGPACK_OBJECT_STR && res->via.str.size == 32 &&
+	    memcmp(res->via.str.ptr, "900150983cd24fb0d6963f7d28e17f72",
+	    32) == 0);
+
+	/* The ref from another session is refused. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int(&pk, 2);
+	msgpack_sbuffer_write(&sb, ref.data, ref.size);
+	wk_request(&w, 4, "repr", &sb);
+	msgpack_sbuffer_destroy(&sb);
+	err = wk_response(&w, 4, &res);
+	map_str_is(err, "type", "snakebridge.RefForeign");
+
+	/* release twice, then the ref is gone. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int(&pk, 1);
+	msgpack_sbuffer_write(&sb, ref.data, ref.size);
+	wk_request(&w, 5, "release", &sb);
+	err = wk_response(&w, 5, &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_BOOLEAN);
+	wk_request(&w, 6, "release", &sb);
+	err = wk_response(&w, 6, &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_BOOLEAN);
+	wk_request(&w, 7, "repr", &sb);
+	err = wk_response(&w, 7, &res);
+	map_str_is(err, "type", "snakebridge.RefNotFound");
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_destroy(&ref);
+
+	/* A dict with a lambda leaf: a map with a ref inside. */
+	err = wk_call(&w, 8, "call", "[1, 'builtins', 'eval', "
+	    "[\"{'f': lambda: 1, 'n': 1}\", {}]]", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_MAP);
+	err = wk_call(&w, 9, "stats", "[0]", &res);
+	ck_assert_ptr_null(err);
+	ck_assert(py_holds(result_value(res), "x['refs'] == 1 and "
+	    "x['sessions'] == {1: 1} and x['rss_kb'] > 0"));
+	err = wk_call(&w, 10, "session.drop", "[1]", &res);
+	ck_assert(err == NULL && res->via.u64 == 1);
+	wk_finish(&w, 0);
+}
+END_TEST
+
+/* Send [sid, ref, rest...] where rest is packed from a Python tuple. */
+static msgpack_object *
+wk_on_ref(struct wk *w, uint32_t id, const char *method,
+    const msgpack_sbuffer *ref, const char *rest, msgpack_object **res)
+{
+	msgpack_sbuffer	 sb, tail;
+	msgpack_packer	 pk;
+	PyObject	*t = py(rest);
+	Py_ssize_t	 i;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2 + (size_t)PyTuple_GET_SIZE(t));
+	msgpack_pack_int(&pk, 1);
+	msgpack_sbuffer_write(&sb, ref->data, ref->size);
+	for (i = 0; i < PyTuple_GET_SIZE(t); i++) {
+		msgpack_sbuffer_init(&tail);
+		ck_assert_int_eq(codec_encode(&tail, PyTuple_GET_ITEM(t, i),
+		    0), 0);
+		msgpack_sbuffer_write(&sb, tail.data, tail.size);
+		msgpack_sbuffer_destroy(&tail);
+	}
+	Py_DECREF(t);
+	wk_request(w, id, method, &sb);
+	msgpack_sbuffer_destroy(&sb);
+	return (wk_response(w, id, res));
+}
+
+static void
+keep(msgpack_sbuffer *sb, const msgpack_object *o)
+{
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *o);
+}
+
+START_TEST(test_worker_protocol_methods)
+{
+	struct wk	 w;
+	msgpack_object	*err, *res;
+	msgpack_sbuffer	 rng, it, path;
+
+	wk_start(&w, NULL);
+	wk_ready(&w);
+	err = wk_call(&w, 1, "call", "[1, 'builtins', 'range', [10]]", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_EXT);
+	keep(&rng, res);
+	err = wk_on_ref(&w, 2, "len", &rng, "()", &res);
+	ck_assert(err == NULL && res->via.u64 == 10);
+	err = wk_on_ref(&w, 3, "repr", &rng, "()", &res);
+	ck_assert(err == NULL && res->via.str.size == 12);
+	err = wk_on_ref(&w, 4, "getitem", &rng, "(3,)", &res);
+	ck_assert(err == NULL && res->via.u64 == 3);
+	err = wk_on_ref(&w, 5, "dir", &rng, "()", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_ARRAY);
+	err = wk_on_ref(&w, 6, "next", &rng, "()", &res);
+	map_str_is(err, "type", "TypeError");
+	err = wk_on_ref(&w, 7, "iter", &rng, "()", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_EXT);
+	keep(&it, res);
+	err = wk_on_ref(&w, 8, "next", &it, "(4,)", &res);
+	ck_assert(err == NULL && py_holds(result_value(res),
+	    "x == [[0, 1, 2, 3], False]"));
+	err = wk_on_ref(&w, 9, "next", &it, "(100,)", &res);
+	ck_assert(err == NULL && py_holds(result_value(res),
+	    "x == [[4, 5, 6, 7, 8, 9], True]"));
+	err = wk_on_ref(&w, 10, "next", &it, "(None,)", &res);
+	ck_assert(err == NULL && py_holds(result_value(res), "x == [[], True]"));
+	err = wk_on_ref(&w, 11, "next", &it, "(0,)", &res);
+	map_str_is(err, "type", "snakebridge.BadRequest");
+
+	err = wk_call(&w, 12, "call", "[1, 'pathlib', 'Path', ['/tmp']]",
+	    &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_EXT);
+	keep(&path, res);
+	err = wk_on_ref(&w, 13, "attr", &path, "('name',)", &res);
+	ck_assert(err == NULL && res->via.str.size == 3);
+	err = wk_on_ref(&w, 14, "method", &path, "('exists',)", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_BOOLEAN &&
+	    res->via.boolean);
+	err = wk_on_ref(&w, 15, "str", &path, "()", &res);
+	ck_assert(err == NULL && res->via.str.size == 4);
+	err = wk_on_ref(&w, 16, "method", &path, "('joinpath', ['a'], "
+	    "None)", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_EXT);
+	err = wk_call(&w, 17, "call", "[1, 'types', 'SimpleNamespace', None, "
+	    "{'a': 1}]", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_EXT);
+	msgpack_sbuffer_destroy(&path);
+	keep(&path, res);
+	err = wk_on_ref(&w, 18, "setattr", &path, "('b', (1, 2))", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_BOOLEAN);
+	err = wk_on_ref(&w, 19, "attr", &path, "('b',)", &res);
+	ck_assert(err == NULL && py_holds(result_value(res), "x == (1, 2)"));
+	err = wk_call(&w, 20, "call", "[1, 'os.path', 'join', ['a', 'b']]",
+	    &res);
+	ck_assert(err == NULL && res->via.str.size == 3);
+	err = wk_call(&w, 21, "call", "[1, 'pathlib', 'Path.cwd']", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_EXT);
+	err = wk_call(&w, 22, "call", "[1, 'json', 'dumps', [{'a': [1, 2]}], "
+	    "{'sort_keys': True}]", &res);
+	ck_assert(err == NULL && res->via.str.size == 13);
+	err = wk_call(&w, 23, "call", "[1, 'numpy', 'mean', "
+	    "[np.array([[1.0, 2.0], [3.0, 4.0]])], {'axis': 0}]", &res);
+	ck_assert(err == NULL && py_holds(result_value(res),
+	    "np.array_equal(x, [2.0, 3.0])"));
+	msgpack_sbuffer_destroy(&rng);
+	msgpack_sbuffer_destroy(&it);
+	msgpack_sbuffer_destroy(&path);
+	wk_finish(&w, 0);
+}
+END_TEST
+
+static Suite *
+codec_suite(void)
+{
+	Suite	*s = suite_create("codec");
+	TCase	*tc = tcase_create("codec");
+	TCase	*tw = tcase_create("worker");
+
+	tcase_add_test(tc, test_ints);
+	tcase_add_test(tc, test_floats);
+	tcase_add_test(tc, test_empty_and_text);
+	tcase_add_test(tc, test_bytes_like);
+	tcase_add_test(tc, test_maps_and_nesting);
+	tcase_add_test(tc, test_complex_and_time);
+	tcase_add_test(tc, test_aware_datetime);
+	tcase_add_test(tc, test_ndarrays);
+	tcase_add_test(tc, test_numpy_scalars);
+	tcase_add_test(tc, test_refs_for_unencodable);
+	tcase_add_test(tc, test_lambda_leaf);
+	tcase_add_test(tc, test_cycles_and_depth);
+	tcase_add_test(tc, test_bad_ext_payloads);
+	tcase_add_test(tc, test_bad_ndarrays);
+	tcase_add_test(tc, test_ref_checks);
+	tcase_add_test(tc, test_ref_limit);
+	tcase_add_test(tc, test_callback_placeholder);
+	tcase_add_test(tc, test_python_error_map);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(tw, 60);
+	tcase_add_test(tw, test_worker_sqrt_and_garbage);
+	tcase_add_test(tw, test_worker_broken_stream);
+	tcase_add_test(tw, test_worker_refs);
+	tcase_add_test(tw, test_worker_protocol_methods);
+	suite_add_tcase(s, tw);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	worker_id.generation = 1;
+	if (pyinit_start(NULL) != 0)
+		return (1);
+	globals = PyDict_New();
+	PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+	if (PyRun_SimpleString("import math, datetime, decimal, hashlib, "
+	    "pathlib, collections\nimport numpy as np\n") != 0)
+		return (1);
+	PyDict_Update(globals, PyModule_GetDict(PyImport_AddModule(
+	    "__main__")));
+	sr = srunner_create(codec_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	Py_DECREF(globals);
+	pyinit_stop();
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
