@@ -1,0 +1,804 @@
+/*
+ * check_ffi.c: the universal FFI through libsbclient against a real daemon:
+ * calls, module attributes, refs and their protocol methods, iteration,
+ * graceful serialization, numpy arrays, Python and daemon errors, and edge
+ * values round-tripped through Python.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "sbproto.h"
+
+static sb_client *c;
+
+static void
+setup(void)
+{
+	c = sbt_connect(&sbt_d);
+}
+
+static void
+teardown(void)
+{
+	sb_client_close(c);
+	c = NULL;
+}
+
+/* A list of the given values (taken), ending with NULL. */
+static sb_value *
+list_of(sb_value *first, ...)
+{
+	sb_value	*l = sb_list_new(), *v;
+	va_list		 ap;
+
+	ck_assert_ptr_nonnull(l);
+	va_start(ap, first);
+	for (v = first; v != NULL; v = va_arg(ap, sb_value *))
+		ck_assert_int_eq(sb_list_append(l, v), 0);
+	va_end(ap);
+	return (l);
+}
+
+/* module.func(*args): the result, failing the test on an error. */
+static sb_value *
+call_ok(const char *module, const char *func, sb_value *args)
+{
+	sb_value	*res = NULL;
+	sb_error	*err = NULL;
+	char		 what[256];
+	int		 rc;
+
+	snprintf(what, sizeof what, "call %s.%s", module, func);
+	rc = sb_call(c, module, func, args, NULL, NULL, &res, &err);
+	sb_value_free(args);
+	sbt_ok(what, rc, err);
+	ck_assert_ptr_nonnull(res);
+	return (res);
+}
+
+/* module.func(*args) must fail with type; the error is returned. */
+static sb_error *
+call_err(const char *module, const char *func, sb_value *args,
+    const char *type)
+{
+	sb_value	*res = NULL;
+	sb_error	*err = NULL;
+	char		 what[256];
+	int		 rc;
+
+	snprintf(what, sizeof what, "call %s.%s", module, func);
+	rc = sb_call(c, module, func, args, NULL, NULL, &res, &err);
+	sb_value_free(args);
+	sb_value_free(res);
+	sbt_expect_error(what, rc, err, type);
+	return (err);
+}
+
+static void
+expect_str(const sb_value *v, const char *want)
+{
+	const char	*s;
+
+	ck_assert_int_eq(sb_value_type(v), SB_STR);
+	s = sb_value_str(v, NULL);
+	ck_assert_str_eq(s, want);
+}
+
+static void
+expect_int(const sb_value *v, int64_t want)
+{
+	int64_t	 i;
+
+	ck_assert_int_eq(sb_value_type(v), SB_INT);
+	ck_assert_int_eq(sb_value_get_int(v, &i), 0);
+	ck_assert_int_eq(i, want);
+}
+
+static void
+expect_float(const sb_value *v, double want)
+{
+	double	 d;
+
+	ck_assert_int_eq(sb_value_type(v), SB_FLOAT);
+	ck_assert_int_eq(sb_value_get_float(v, &d), 0);
+	ck_assert_double_eq(d, want);
+}
+
+static void
+expect_bool(const sb_value *v, int want)
+{
+	int	 b;
+
+	ck_assert_int_eq(sb_value_type(v), SB_BOOL);
+	ck_assert_int_eq(sb_value_get_bool(v, &b), 0);
+	ck_assert_int_eq(!!b, want);
+}
+
+/* A ref of the given Python type. */
+static void
+expect_ref(const sb_value *v, const char *type)
+{
+	ck_assert_msg(sb_value_type(v) == SB_REF, "expected a ref, got type %d",
+	    (int)sb_value_type(v));
+	ck_assert_str_eq(sb_ref_type(v), type);
+}
+
+START_TEST(test_call_sqrt)
+{
+	sb_value	*r;
+
+	r = call_ok("math", "sqrt", list_of(sb_int(16), NULL));
+	expect_float(r, 4.0);
+	sb_value_free(r);
+}
+END_TEST
+
+START_TEST(test_get_pi)
+{
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+
+	sbt_ok("get math.pi", sb_get(c, "math", "pi", NULL, &r, &err), err);
+	expect_float(r, M_PI);
+	sb_value_free(r);
+}
+END_TEST
+
+START_TEST(test_pathlib_ref)
+{
+	sb_value	*path, *r = NULL;
+	sb_error	*err = NULL;
+
+	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
+	expect_ref(path, "PosixPath");
+
+	sbt_ok("method exists", sb_method(c, path, "exists", NULL, NULL, NULL,
+	    &r, &err), err);
+	expect_bool(r, 1);
+	sb_value_free(r);
+
+	sbt_ok("attr name", sb_attr(c, path, "name", NULL, &r, &err), err);
+	expect_str(r, "tmp");
+	sb_value_free(r);
+	sb_value_free(path);
+}
+END_TEST
+
+START_TEST(test_hashlib_md5)
+{
+	sb_value	*h, *r = NULL;
+	sb_error	*err = NULL;
+
+	h = call_ok("hashlib", "md5", list_of(sb_bytes("abc", 3), NULL));
+	ck_assert_int_eq(sb_value_type(h), SB_REF);
+	sbt_ok("method hexdigest", sb_method(c, h, "hexdigest", NULL, NULL,
+	    NULL, &r, &err), err);
+	expect_str(r, "900150983cd24fb0d6963f7d28e17f72");
+	sb_value_free(r);
+	sb_value_free(h);
+}
+END_TEST
+
+START_TEST(test_json_dumps)
+{
+	sb_value	*m, *r;
+
+	m = sb_map_new();
+	ck_assert_int_eq(sb_map_set(m, sb_str("a"), sb_int(1)), 0);
+	r = call_ok("json", "dumps", list_of(m, NULL));
+	expect_str(r, "{\"a\": 1}");
+	sb_value_free(r);
+}
+END_TEST
+
+START_TEST(test_counter_most_common)
+{
+	sb_value	*counter, *target, *args, *r = NULL;
+	const sb_value	*pair;
+	sb_error	*err = NULL;
+
+	counter = call_ok("collections", "Counter",
+	    list_of(sb_str("abracadabra"), NULL));
+	/*
+	 * A Counter is a dict: it may travel as a map (then most_common is
+	 * called unbound on the class) or as a ref.
+	 */
+	if (sb_value_type(counter) == SB_MAP) {
+		expect_int(sb_map_get(counter, "a"), 5);
+		sbt_ok("get collections.Counter", sb_get(c, "collections",
+		    "Counter", NULL, &target, &err), err);
+		expect_ref(target, "type");
+		args = list_of(sb_value_copy(counter), sb_int(1), NULL);
+	} else {
+		expect_ref(counter, "Counter");
+		target = sb_value_copy(counter);
+		args = list_of(sb_int(1), NULL);
+	}
+	sbt_ok("method most_common", sb_method(c, target, "most_common", args,
+	    NULL, NULL, &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_LIST);
+	ck_assert_uint_eq(sb_value_len(r), 1);
+	pair = sb_value_item(r, 0);
+	ck_assert_int_eq(sb_value_type(pair), SB_TUPLE);
+	ck_assert_uint_eq(sb_value_len(pair), 2);
+	expect_str(sb_value_item(pair, 0), "a");
+	expect_int(sb_value_item(pair, 1), 5);
+	sb_value_free(args);
+	sb_value_free(r);
+	sb_value_free(target);
+	sb_value_free(counter);
+}
+END_TEST
+
+START_TEST(test_range_ref)
+{
+	sb_value	*rng, *it, *key, *r = NULL;
+	sb_error	*err = NULL;
+	const sb_value	*items;
+	int		 done;
+
+	rng = call_ok("builtins", "range", list_of(sb_int(10), NULL));
+	expect_ref(rng, "range");
+
+	sbt_ok("len", sb_len(c, rng, NULL, &r, &err), err);
+	expect_int(r, 10);
+	sb_value_free(r);
+
+	sbt_ok("repr", sb_repr(c, rng, NULL, &r, &err), err);
+	expect_str(r, "range(0, 10)");
+	sb_value_free(r);
+
+	sbt_ok("str", sb_pystr(c, rng, NULL, &r, &err), err);
+	expect_str(r, "range(0, 10)");
+	sb_value_free(r);
+
+	key = sb_int(3);
+	sbt_ok("getitem", sb_getitem(c, rng, key, NULL, &r, &err), err);
+	expect_int(r, 3);
+	sb_value_free(r);
+	sb_value_free(key);
+
+	sbt_ok("iter", sb_iter(c, rng, NULL, &it, &err), err);
+	ck_assert_int_eq(sb_value_type(it), SB_REF);
+
+	/* Batches of 4: [0..3] not done, [4..7] not done, [8, 9] done. */
+	sbt_ok("next 1", sb_next(c, it, 4, NULL, &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_LIST);
+	ck_assert_uint_eq(sb_value_len(r), 2);
+	items = sb_value_item(r, 0);
+	ck_assert_uint_eq(sb_value_len(items), 4);
+	expect_int(sb_value_item(items, 0), 0);
+	expect_int(sb_value_item(items, 3), 3);
+	expect_bool(sb_value_item(r, 1), 0);
+	sb_value_free(r);
+
+	sbt_ok("next 2", sb_next(c, it, 4, NULL, &r, &err), err);
+	items = sb_value_item(r, 0);
+	ck_assert_uint_eq(sb_value_len(items), 4);
+	expect_int(sb_value_item(items, 0), 4);
+	expect_bool(sb_value_item(r, 1), 0);
+	sb_value_free(r);
+
+	sbt_ok("next 3", sb_next(c, it, 4, NULL, &r, &err), err);
+	items = sb_value_item(r, 0);
+	ck_assert_uint_eq(sb_value_len(items), 2);
+	expect_int(sb_value_item(items, 0), 8);
+	expect_int(sb_value_item(items, 1), 9);
+	ck_assert_int_eq(sb_value_get_bool(sb_value_item(r, 1), &done), 0);
+	ck_assert_msg(done, "next returned the last items without done");
+	sb_value_free(r);
+
+	/* An exhausted iterator keeps answering [[], true]. */
+	sbt_ok("next 4", sb_next(c, it, 4, NULL, &r, &err), err);
+	ck_assert_uint_eq(sb_value_len(sb_value_item(r, 0)), 0);
+	expect_bool(sb_value_item(r, 1), 1);
+	sb_value_free(r);
+
+	sb_value_free(it);
+	sb_value_free(rng);
+}
+END_TEST
+
+START_TEST(test_setattr_attr)
+{
+	sb_value	*thing, *val, *r = NULL;
+	sb_error	*err = NULL;
+
+	thing = call_ok("sbfixtures", "make_thing", list_of(sb_int(7), NULL));
+	expect_ref(thing, "Thing");
+
+	sbt_ok("attr value", sb_attr(c, thing, "value", NULL, &r, &err), err);
+	expect_int(r, 7);
+	sb_value_free(r);
+
+	val = sb_int(21);
+	sbt_ok("setattr value", sb_setattr(c, thing, "value", val, NULL, &err),
+	    err);
+	sb_value_free(val);
+	val = sb_str("renamed");
+	sbt_ok("setattr new", sb_setattr(c, thing, "extra", val, NULL, &err),
+	    err);
+	sb_value_free(val);
+
+	sbt_ok("attr value", sb_attr(c, thing, "value", NULL, &r, &err), err);
+	expect_int(r, 21);
+	sb_value_free(r);
+	sbt_ok("attr extra", sb_attr(c, thing, "extra", NULL, &r, &err), err);
+	expect_str(r, "renamed");
+	sb_value_free(r);
+	sbt_ok("method double", sb_method(c, thing, "double", NULL, NULL, NULL,
+	    &r, &err), err);
+	expect_int(r, 42);
+	sb_value_free(r);
+
+	sbt_ok("dir", sb_dir(c, thing, NULL, &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_LIST);
+	ck_assert_uint_gt(sb_value_len(r), 3);
+	sb_value_free(r);
+	sb_value_free(thing);
+}
+END_TEST
+
+START_TEST(test_graceful_lambda)
+{
+	sb_value	*m, *args, *r = NULL;
+	const sb_value	*f;
+	sb_error	*err = NULL;
+
+	m = call_ok("sbfixtures", "with_lambda", NULL);
+	ck_assert_int_eq(sb_value_type(m), SB_MAP);
+	ck_assert_uint_eq(sb_value_len(m), 2);
+	expect_int(sb_map_get(m, "n"), 42);
+	f = sb_map_get(m, "f");
+	ck_assert_ptr_nonnull(f);
+	expect_ref(f, "function");
+
+	/* The ref is usable: call the lambda through its __call__. */
+	args = list_of(sb_int(1), NULL);
+	sbt_ok("method __call__", sb_method(c, f, "__call__", args, NULL, NULL,
+	    &r, &err), err);
+	expect_int(r, 2);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_value_free(m);
+}
+END_TEST
+
+START_TEST(test_numpy_mean_axis)
+{
+	sb_value	*args, *kw, *r = NULL;
+	sb_error	*err = NULL;
+	const char	*dtype;
+	const int64_t	*shape;
+	const void	*data;
+	size_t		 ndim, len;
+	double		 d[2];
+
+	args = list_of(list_of(list_of(sb_int(1), sb_int(2), NULL),
+	    list_of(sb_int(3), sb_int(4), NULL), NULL), NULL);
+	kw = sb_map_new();
+	ck_assert_int_eq(sb_map_set(kw, sb_str("axis"), sb_int(0)), 0);
+	sbt_ok("call numpy.mean", sb_call(c, "numpy", "mean", args, kw, NULL,
+	    &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_NDARRAY);
+	ck_assert_int_eq(sb_value_get_ndarray(r, &dtype, &shape, &ndim, &data,
+	    &len), 0);
+	ck_assert_str_eq(dtype, "<f8");
+	ck_assert_uint_eq(ndim, 1);
+	ck_assert_int_eq(shape[0], 2);
+	ck_assert_uint_eq(len, sizeof d);
+	memcpy(d, data, sizeof d);
+	ck_assert_double_eq(d[0], 2.0);
+	ck_assert_double_eq(d[1], 3.0);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_value_free(kw);
+}
+END_TEST
+
+START_TEST(test_numpy_ndarray_arg)
+{
+	static const double	 data[6] = { 1, 2, 3, 4, 5, 6.5 };
+	static const int64_t	 shape[2] = { 2, 3 };
+	sb_value		*arr, *kw, *args, *r = NULL;
+	sb_error		*err = NULL;
+	const char		*dtype;
+	const int64_t		*rshape;
+	const void		*rdata;
+	size_t			 ndim, len;
+	double			 sums[3];
+
+	arr = sb_ndarray("<f8", shape, 2, data, sizeof data);
+	ck_assert_ptr_nonnull(arr);
+	args = list_of(sb_value_copy(arr), NULL);
+	r = call_ok("numpy", "sum", args);
+	expect_float(r, 21.5);
+	sb_value_free(r);
+
+	/* Shape survives: sum over axis 0 of the 2x3 array. */
+	args = list_of(sb_value_copy(arr), NULL);
+	kw = sb_map_new();
+	ck_assert_int_eq(sb_map_set(kw, sb_str("axis"), sb_int(0)), 0);
+	sbt_ok("call numpy.sum axis=0", sb_call(c, "numpy", "sum", args, kw,
+	    NULL, &r, &err), err);
+	ck_assert_int_eq(sb_value_get_ndarray(r, &dtype, &rshape, &ndim, &rdata,
+	    &len), 0);
+	ck_assert_str_eq(dtype, "<f8");
+	ck_assert_uint_eq(ndim, 1);
+	ck_assert_int_eq(rshape[0], 3);
+	ck_assert_uint_eq(len, sizeof sums);
+	memcpy(sums, rdata, sizeof sums);
+	ck_assert_double_eq(sums[0], 5.0);
+	ck_assert_double_eq(sums[1], 7.0);
+	ck_assert_double_eq(sums[2], 9.5);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_value_free(kw);
+
+	/* And the array comes back as it went. */
+	r = call_ok("sbfixtures", "identity", list_of(sb_value_copy(arr),
+	    NULL));
+	ck_assert_msg(sb_value_equal(r, arr), "ndarray changed on its way");
+	sb_value_free(r);
+	sb_value_free(arr);
+}
+END_TEST
+
+START_TEST(test_error_value_error)
+{
+	sb_error	*err;
+	const char	*tb;
+
+	err = call_err("math", "sqrt", list_of(sb_int(-1), NULL), "ValueError");
+	ck_assert_str_eq(sb_error_message(err), "math domain error");
+	ck_assert_ptr_nonnull(sb_error_module(err));
+	ck_assert_str_eq(sb_error_module(err), "builtins");
+	tb = sb_error_traceback(err);
+	ck_assert_msg(tb != NULL && strstr(tb, "ValueError") != NULL,
+	    "traceback missing or without the exception: %s",
+	    tb ? tb : "(null)");
+	sb_error_free(err);
+
+	/* A traceback through Python code names the fixture's frame. */
+	err = call_err("sbfixtures", "fail", list_of(sb_str("boom"), NULL),
+	    "ValueError");
+	ck_assert_str_eq(sb_error_message(err), "boom");
+	tb = sb_error_traceback(err);
+	ck_assert_msg(tb != NULL && strstr(tb, "sbfixtures.py") != NULL,
+	    "traceback does not name sbfixtures.py: %s", tb ? tb : "(null)");
+	sb_error_free(err);
+}
+END_TEST
+
+START_TEST(test_error_missing_module)
+{
+	sb_error	*err;
+
+	err = call_err("no_such_module_sbt", "f", NULL, "ModuleNotFoundError");
+	ck_assert_ptr_nonnull(strstr(sb_error_message(err),
+	    "no_such_module_sbt"));
+	sb_error_free(err);
+}
+END_TEST
+
+START_TEST(test_error_attribute)
+{
+	sb_value	*path, *r = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	err = call_err("math", "no_such_function", NULL, "AttributeError");
+	sb_error_free(err);
+
+	err = NULL;
+	rc = sb_get(c, "math", "no_such_attr", NULL, &r, &err);
+	sbt_expect_error("get math.no_such_attr", rc, err, "AttributeError");
+	sb_error_free(err);
+
+	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
+	err = NULL;
+	rc = sb_attr(c, path, "no_such_attr", NULL, &r, &err);
+	sbt_expect_error("attr no_such_attr", rc, err, "AttributeError");
+	sb_error_free(err);
+	sb_value_free(path);
+}
+END_TEST
+
+START_TEST(test_release)
+{
+	sb_value	*path, *r = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
+	sbt_ok("release", sb_release(c, path, NULL, &err), err);
+	rc = sb_attr(c, path, "name", NULL, &r, &err);
+	sbt_expect_error("attr after release", rc, err,
+	    "snakebridge.RefNotFound");
+	sb_error_free(err);
+	err = NULL;
+	sbt_ok("release twice", sb_release(c, path, NULL, &err), err);
+	sb_value_free(path);
+
+	/* A list of refs is released at once. */
+	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
+	r = list_of(sb_value_copy(path), call_ok("builtins", "range",
+	    list_of(sb_int(3), NULL)), NULL);
+	sbt_ok("release list", sb_release(c, r, NULL, &err), err);
+	sb_value_free(r);
+	r = NULL;
+	rc = sb_len(c, path, NULL, &r, &err);
+	sbt_expect_error("len after release", rc, err,
+	    "snakebridge.RefNotFound");
+	sb_error_free(err);
+	sb_value_free(path);
+}
+END_TEST
+
+START_TEST(test_ref_foreign)
+{
+	sb_client	*other;
+	sb_value	*rng, *r = NULL, *info = NULL;
+	sb_error	*err = NULL;
+	struct sb_opts	 opts;
+	int		 rc;
+
+	rng = call_ok("builtins", "range", list_of(sb_int(5), NULL));
+	other = sbt_connect(&sbt_d);
+
+	/* The other connection's automatic session does not hold it. */
+	rc = sb_len(other, rng, NULL, &r, &err);
+	sbt_expect_error("len from another connection", rc, err,
+	    "snakebridge.RefForeign");
+	sb_error_free(err);
+	err = NULL;
+
+	/* Nor does a named session of the other connection. */
+	sbt_ok("session.open", sb_session_open(other, "sbt-foreign", NULL,
+	    &info, &err), err);
+	sb_value_free(info);
+	sb_opts_init(&opts);
+	opts.session = "sbt-foreign";
+	rc = sb_len(other, rng, &opts, &r, &err);
+	sbt_expect_error("len in another named session", rc, err,
+	    "snakebridge.RefForeign");
+	sb_error_free(err);
+	err = NULL;
+	sbt_ok("session.close", sb_session_close(other, "sbt-foreign", &err),
+	    err);
+
+	/* The owner still uses it. */
+	sbt_ok("len by the owner", sb_len(c, rng, NULL, &r, &err), err);
+	expect_int(r, 5);
+	sb_value_free(r);
+	sb_client_close(other);
+	sb_value_free(rng);
+}
+END_TEST
+
+START_TEST(test_ref_forged)
+{
+	unsigned char	 junk[40];
+	unsigned char	 payload[SB_REF_FIXED_LEN + SB_REF_TYPE_MAX];
+	struct sb_refdata rd;
+	sb_value	*ref, *real, *r = NULL;
+	sb_error	*err = NULL;
+	size_t		 i, len;
+	int		 rc;
+
+	for (i = 0; i < sizeof junk; i++)
+		junk[i] = (unsigned char)(i * 37 + 11);
+	junk[0] = 0xee;		/* not a known payload version */
+	ref = sb_ref_from_bytes(junk, sizeof junk);
+	rc = sb_len(c, ref, NULL, &r, &err);
+	sbt_expect_error("len of random bytes", rc, err,
+	    "snakebridge.InvalidRef");
+	sb_error_free(err);
+	err = NULL;
+	sb_value_free(ref);
+
+	/* Well-formed, but naming a ref id that was never handed out. */
+	real = call_ok("builtins", "range", list_of(sb_int(5), NULL));
+	ck_assert_int_eq(sb_ref_decode(sb_value_bytes(real, &len), len, &rd),
+	    0);
+	rd.ref_id += 1000000;
+	len = sb_ref_encode(&rd, payload);
+	ref = sb_ref_from_bytes(payload, len);
+	rc = sb_len(c, ref, NULL, &r, &err);
+	sbt_expect_error("len of an unknown ref id", rc, err,
+	    "snakebridge.RefNotFound");
+	sb_error_free(err);
+	sb_value_free(ref);
+	sb_value_free(real);
+}
+END_TEST
+
+/* v goes to Python and back unchanged; Python sees it as repr `pyrepr`. */
+static void
+roundtrip(sb_value *v, const char *pyrepr)
+{
+	sb_value	*back, *rep;
+
+	back = call_ok("sbfixtures", "identity",
+	    list_of(sb_value_copy(v), NULL));
+	ck_assert_msg(sb_value_equal(back, v),
+	    "value changed through Python (Python saw it as %s)",
+	    pyrepr ? pyrepr : "?");
+	sb_value_free(back);
+	if (pyrepr != NULL) {
+		rep = call_ok("sbfixtures", "describe",
+		    list_of(sb_value_copy(v), NULL));
+		expect_str(rep, pyrepr);
+		sb_value_free(rep);
+	}
+	sb_value_free(v);
+}
+
+START_TEST(test_edge_ints)
+{
+	roundtrip(sb_int(INT64_MIN), "-9223372036854775808");
+	roundtrip(sb_int(INT64_MAX), "9223372036854775807");
+	roundtrip(sb_uint(UINT64_MAX), "18446744073709551615");
+	roundtrip(sb_int(0), "0");
+	roundtrip(sb_int(-1), "-1");
+	roundtrip(sb_bigint("1267650600228229401496703205376"),
+	    "1267650600228229401496703205376");
+	roundtrip(sb_bigint("-1267650600228229401496703205376"),
+	    "-1267650600228229401496703205376");
+	roundtrip(sb_bool(1), "True");
+	roundtrip(sb_nil(), "None");
+}
+END_TEST
+
+START_TEST(test_edge_bigint_from_python)
+{
+	sb_value	*r;
+
+	r = call_ok("builtins", "pow", list_of(sb_int(2), sb_int(100), NULL));
+	ck_assert_int_eq(sb_value_type(r), SB_BIGINT);
+	ck_assert_str_eq(sb_value_str(r, NULL),
+	    "1267650600228229401496703205376");
+	sb_value_free(r);
+}
+END_TEST
+
+START_TEST(test_edge_floats)
+{
+	sb_value	*r;
+	double		 d;
+
+	roundtrip(sb_float(INFINITY), "inf");
+	roundtrip(sb_float(-INFINITY), "-inf");
+	roundtrip(sb_float(-0.0), "-0.0");
+	roundtrip(sb_float(1e308), "1e+308");
+	r = call_ok("sbfixtures", "identity", list_of(sb_float(NAN), NULL));
+	ck_assert_int_eq(sb_value_get_float(r, &d), 0);
+	ck_assert_msg(isnan(d), "NaN came back as %g", d);
+	sb_value_free(r);
+	r = call_ok("sbfixtures", "describe", list_of(sb_float(NAN), NULL));
+	expect_str(r, "nan");
+	sb_value_free(r);
+	roundtrip(sb_complex(1.5, -2), "(1.5-2j)");
+}
+END_TEST
+
+START_TEST(test_edge_empty)
+{
+	roundtrip(sb_list_new(), "[]");
+	roundtrip(sb_map_new(), "{}");
+	roundtrip(sb_tuple_new(), "()");
+	roundtrip(sb_set_new(), "set()");
+	roundtrip(sb_frozenset_new(), "frozenset()");
+	roundtrip(sb_str(""), "''");
+	roundtrip(sb_bytes("", 0), "b''");
+}
+END_TEST
+
+START_TEST(test_edge_text_bytes)
+{
+	roundtrip(sb_str("snake \xf0\x9f\x90\x8d caf\xc3\xa9"),
+	    "'snake \xf0\x9f\x90\x8d caf\xc3\xa9'");
+	roundtrip(sb_strn("a\0b", 3), "'a\\x00b'");
+	roundtrip(sb_bytes("\0\0x\0\xff", 5), "b'\\x00\\x00x\\x00\\xff'");
+}
+END_TEST
+
+START_TEST(test_edge_containers)
+{
+	sb_value	*m, *t, *inner, *s, *fs;
+
+	/* Keys that are not strings: int, bytes, tuple. */
+	m = sb_map_new();
+	ck_assert_int_eq(sb_map_set(m, sb_int(1), sb_str("one")), 0);
+	ck_assert_int_eq(sb_map_set(m, sb_bytes("k", 1), sb_nil()), 0);
+	t = sb_tuple_new();
+	sb_list_append(t, sb_int(1));
+	sb_list_append(t, sb_int(2));
+	ck_assert_int_eq(sb_map_set(m, t, sb_float(0.5)), 0);
+	roundtrip(m, "{1: 'one', b'k': None, (1, 2): 0.5}");
+
+	/* Nested tuples. */
+	inner = sb_tuple_new();
+	sb_list_append(inner, sb_int(3));
+	t = sb_tuple_new();
+	sb_list_append(t, sb_int(2));
+	sb_list_append(t, inner);
+	inner = t;
+	t = sb_tuple_new();
+	sb_list_append(t, sb_int(1));
+	sb_list_append(t, inner);
+	roundtrip(t, "(1, (2, (3,)))");
+
+	/* A set of a frozenset and ints, inside a list. */
+	fs = sb_frozenset_new();
+	sb_list_append(fs, sb_int(5));
+	s = sb_set_new();
+	sb_list_append(s, sb_int(1));
+	sb_list_append(s, fs);
+	roundtrip(list_of(s, NULL), "[{1, frozenset({5})}]");
+}
+END_TEST
+
+START_TEST(test_print_goes_to_log)
+{
+	sb_value	*r;
+
+	r = call_ok("builtins", "print",
+	    list_of(sb_str("hello from sbt print 4711"), NULL));
+	ck_assert_int_eq(sb_value_type(r), SB_NIL);
+	sb_value_free(r);
+	/* The channel is intact. */
+	r = call_ok("math", "sqrt", list_of(sb_int(9), NULL));
+	expect_float(r, 3.0);
+	sb_value_free(r);
+	ck_assert_msg(sbt_daemon_log_wait(&sbt_d, "hello from sbt print 4711",
+	    5000), "the printed line is not in the daemon's log");
+}
+END_TEST
+
+static Suite *
+ffi_suite(void)
+{
+	Suite	*s = suite_create("ffi");
+	TCase	*tc = tcase_create("ffi");
+
+	sbt_tcase_add_daemon(tc, NULL);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_call_sqrt);
+	tcase_add_test(tc, test_get_pi);
+	tcase_add_test(tc, test_pathlib_ref);
+	tcase_add_test(tc, test_hashlib_md5);
+	tcase_add_test(tc, test_json_dumps);
+	tcase_add_test(tc, test_counter_most_common);
+	tcase_add_test(tc, test_range_ref);
+	tcase_add_test(tc, test_setattr_attr);
+	tcase_add_test(tc, test_graceful_lambda);
+	tcase_add_test(tc, test_numpy_mean_axis);
+	tcase_add_test(tc, test_numpy_ndarray_arg);
+	tcase_add_test(tc, test_error_value_error);
+	tcase_add_test(tc, test_error_missing_module);
+	tcase_add_test(tc, test_error_attribute);
+	tcase_add_test(tc, test_release);
+	tcase_add_test(tc, test_ref_foreign);
+	tcase_add_test(tc, test_ref_forged);
+	tcase_add_test(tc, test_edge_ints);
+	tcase_add_test(tc, test_edge_bigint_from_python);
+	tcase_add_test(tc, test_edge_floats);
+	tcase_add_test(tc, test_edge_empty);
+	tcase_add_test(tc, test_edge_text_bytes);
+	tcase_add_test(tc, test_edge_containers);
+	tcase_add_test(tc, test_print_goes_to_log);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	return (sbt_run_suite(ffi_suite()));
+}

@@ -1,0 +1,288 @@
+/*
+ * check_pipeline.c: pipelined and parallel requests against a real daemon:
+ * many requests in flight on one connection, several connections at once,
+ * and named sessions running side by side on different workers.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define NPIPELINED	200
+#define WAIT_MS		30000
+
+/* [sb_int(a)] or [sb_float(a)] arguments. */
+static sb_value *
+int_args(int64_t a)
+{
+	sb_value	*l = sb_list_new();
+
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(sb_list_append(l, sb_int(a)), 0);
+	return (l);
+}
+
+static sb_value *
+float_args(double a)
+{
+	sb_value	*l = sb_list_new();
+
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(sb_list_append(l, sb_float(a)), 0);
+	return (l);
+}
+
+/*
+ * Send n calls of math.sqrt(i * i) without waiting, then collect them all
+ * (in reverse order, so answers are matched by msgid, not by arrival).
+ * Returns the number of right answers; the failures are described in why.
+ */
+static int
+pipeline_sqrt(sb_client *c, int n, int64_t base, char *why, size_t whylen)
+{
+	sb_pending	**p;
+	sb_value	*args, *r;
+	sb_error	*err;
+	double		 d;
+	int		 i, rc, right = 0;
+
+	ck_assert_ptr_nonnull(p = calloc(n, sizeof *p));
+	for (i = 0; i < n; i++) {
+		args = int_args((base + i) * (base + i));
+		rc = sb_call_async(c, "math", "sqrt", args, NULL, NULL, &p[i]);
+		sb_value_free(args);
+		ck_assert_msg(rc == 0, "sb_call_async #%d: %s", i,
+		    sb_strerror(rc));
+	}
+	why[0] = '\0';
+	for (i = n - 1; i >= 0; i--) {
+		r = NULL;
+		err = NULL;
+		rc = sb_wait(c, p[i], WAIT_MS, &r, &err);
+		if (rc == SB_EAGAIN) {
+			sb_pending_free(c, p[i]);
+			snprintf(why, whylen, "call #%d: no answer in %d ms",
+			    i, WAIT_MS);
+		} else if (rc != 0) {
+			snprintf(why, whylen, "call #%d: %s %s", i,
+			    sb_strerror(rc), err ? sb_error_type(err) : "");
+		} else if (sb_value_get_float(r, &d) != 0 ||
+		    d != (double)(base + i)) {
+			snprintf(why, whylen, "call #%d: wrong answer", i);
+		} else
+			right++;
+		sb_value_free(r);
+		sb_error_free(err);
+	}
+	free(p);
+	return (right);
+}
+
+START_TEST(test_pipelined_200)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	char		 why[256];
+	int		 right;
+
+	right = pipeline_sqrt(c, NPIPELINED, 0, why, sizeof why);
+	ck_assert_msg(right == NPIPELINED, "%d of %d right; %s", right,
+	    NPIPELINED, why);
+	/* The connection is still in step afterwards. */
+	sbt_ok("ping", sb_ping(c, NULL), NULL);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_pipelined_mixed_wait_order)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_pending	*slow, *fast;
+	sb_value	*args, *r = NULL;
+	sb_error	*err = NULL;
+	double		 d;
+
+	/* A slow call and a quick one in flight; poll until both are done. */
+	args = float_args(0.3);
+	ck_assert_int_eq(sb_call_async(c, "sbfixtures", "slow", args, NULL,
+	    NULL, &slow), 0);
+	sb_value_free(args);
+	args = int_args(49);
+	ck_assert_int_eq(sb_call_async(c, "math", "sqrt", args, NULL, NULL,
+	    &fast), 0);
+	sb_value_free(args);
+	while (!(sb_pending_done(slow) && sb_pending_done(fast)))
+		ck_assert_int_ge(sb_client_poll(c, 1000), 0);
+	sbt_ok("sqrt", sb_wait(c, fast, 0, &r, &err), err);
+	ck_assert_int_eq(sb_value_get_float(r, &d), 0);
+	ck_assert_double_eq(d, 7.0);
+	sb_value_free(r);
+	sbt_ok("slow", sb_wait(c, slow, 0, &r, &err), err);
+	ck_assert_int_eq(sb_value_get_float(r, &d), 0);
+	ck_assert_double_eq(d, 0.3);
+	sb_value_free(r);
+
+	/* An abandoned request does not disturb the next ones. */
+	args = float_args(0.1);
+	ck_assert_int_eq(sb_call_async(c, "sbfixtures", "slow", args, NULL,
+	    NULL, &slow), 0);
+	sb_value_free(args);
+	sb_pending_free(c, slow);
+	args = int_args(64);
+	sbt_ok("sqrt after abandon", sb_call(c, "math", "sqrt", args, NULL,
+	    NULL, &r, &err), err);
+	ck_assert_int_eq(sb_value_get_float(r, &d), 0);
+	ck_assert_double_eq(d, 8.0);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
+struct conn_job {
+	int64_t	 base;
+	int	 right;
+	char	 why[256];
+};
+
+/* One thread, one connection, 100 pipelined calls. */
+static void *
+conn_thread(void *arg)
+{
+	struct conn_job	*job = arg;
+	sb_client	*c = NULL;
+
+	if (sb_client_connect(sbt_d.socket, &c) != 0) {
+		snprintf(job->why, sizeof job->why, "connect failed");
+		return (NULL);
+	}
+	job->right = pipeline_sqrt(c, 100, job->base, job->why,
+	    sizeof job->why);
+	sb_client_close(c);
+	return (NULL);
+}
+
+START_TEST(test_two_connections)
+{
+	struct conn_job	 jobs[2];
+	pthread_t	 t[2];
+	int		 i;
+
+	memset(jobs, 0, sizeof jobs);
+	for (i = 0; i < 2; i++) {
+		jobs[i].base = 1000 * (i + 1);
+		ck_assert_int_eq(pthread_create(&t[i], NULL, conn_thread,
+		    &jobs[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	for (i = 0; i < 2; i++)
+		ck_assert_msg(jobs[i].right == 100, "connection %d: %d of 100 "
+		    "right; %s", i, jobs[i].right, jobs[i].why);
+}
+END_TEST
+
+/* Start fixture func(seconds) in a named session; a pending handle. */
+static sb_pending *
+session_call(sb_client *c, const char *session, const char *func,
+    double seconds)
+{
+	struct sb_opts	 opts;
+	sb_pending	*p;
+	sb_value	*args = float_args(seconds);
+	int		 rc;
+
+	sb_opts_init(&opts);
+	opts.session = session;
+	rc = sb_call_async(c, "sbfixtures", func, args, NULL, &opts, &p);
+	sb_value_free(args);
+	ck_assert_msg(rc == 0, "sb_call_async in %s: %s", session,
+	    sb_strerror(rc));
+	return (p);
+}
+
+static sb_value *
+wait_ok(sb_client *c, sb_pending *p, const char *what)
+{
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	rc = sb_wait(c, p, WAIT_MS, &r, &err);
+	if (rc == SB_EAGAIN)
+		sb_pending_free(c, p);
+	sbt_ok(what, rc, err);
+	return (r);
+}
+
+START_TEST(test_sessions_parallel)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*info = NULL, *ra, *rb;
+	sb_error	*err = NULL;
+	sb_pending	*pa, *pb;
+	int64_t		 pida, pidb, t0, elapsed;
+
+	sbt_ok("open a", sb_session_open(c, "sbt-a", NULL, &info, &err), err);
+	sb_value_free(info);
+	sbt_ok("open b", sb_session_open(c, "sbt-b", NULL, &info, &err), err);
+	sb_value_free(info);
+
+	/* First use binds each session to a worker: both busy at once. */
+	pa = session_call(c, "sbt-a", "pid_after", 0.5);
+	pb = session_call(c, "sbt-b", "pid_after", 0.5);
+	ra = wait_ok(c, pa, "pid in a");
+	rb = wait_ok(c, pb, "pid in b");
+	ck_assert_int_eq(sb_value_get_int(ra, &pida), 0);
+	ck_assert_int_eq(sb_value_get_int(rb, &pidb), 0);
+	sb_value_free(ra);
+	sb_value_free(rb);
+	ck_assert_msg(pida != pidb, "both sessions ran on worker pid %lld",
+	    (long long)pida);
+
+	/* Two one-second sleeps overlap: well under the 2 s in a row. */
+	t0 = sbt_now_ms();
+	pa = session_call(c, "sbt-a", "slow", 1.0);
+	pb = session_call(c, "sbt-b", "slow", 1.0);
+	sb_value_free(wait_ok(c, pa, "sleep in a"));
+	sb_value_free(wait_ok(c, pb, "sleep in b"));
+	elapsed = sbt_now_ms() - t0;
+	ck_assert_msg(elapsed < 1900, "two 1 s sleeps in two sessions took "
+	    "%lld ms", (long long)elapsed);
+
+	/* Each session stays on its worker. */
+	pa = session_call(c, "sbt-a", "pid_after", 0);
+	ra = wait_ok(c, pa, "pid in a again");
+	ck_assert_int_eq(sb_value_get_int(ra, &t0), 0);
+	ck_assert_int_eq(t0, pida);
+	sb_value_free(ra);
+
+	sbt_ok("close a", sb_session_close(c, "sbt-a", &err), err);
+	sbt_ok("close b", sb_session_close(c, "sbt-b", &err), err);
+	sb_client_close(c);
+}
+END_TEST
+
+static Suite *
+pipeline_suite(void)
+{
+	Suite	*s = suite_create("pipeline");
+	TCase	*tc = tcase_create("pipeline");
+
+	sbt_tcase_add_daemon(tc, NULL);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_pipelined_200);
+	tcase_add_test(tc, test_pipelined_mixed_wait_order);
+	tcase_add_test(tc, test_two_connections);
+	tcase_add_test(tc, test_sessions_parallel);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	return (sbt_run_suite(pipeline_suite()));
+}
