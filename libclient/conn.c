@@ -138,32 +138,16 @@ conn_flush(sb_client *c)
 static int
 conn_parse(sb_client *c)
 {
-	msgpack_zone zone;
-	msgpack_object obj;
-	size_t start = 0, msglen, off;
-	int r = 0, count = 0;
+	size_t start = 0, msglen;
+	int r, count = 0;
 
 	while (start < c->rlen && !c->dead) {
 		r = sb_scan_feed(&c->scan, c->rbuf + start, c->rlen - start,
 		    &msglen);
 		if (r == SB_SCAN_MORE)
 			break;
-		if (r != SB_SCAN_DONE) {
-			conn_lost(c, SB_EPROTO);
-			return (SB_EPROTO);
-		}
-		if (!msgpack_zone_init(&zone, 4096)) {
-			r = SB_ENOMEM;
-			break;
-		}
-		off = 0;
-		if (msgpack_unpack(c->rbuf + start, msglen, &off, &zone,
-		    &obj) == MSGPACK_UNPACK_SUCCESS)
-			r = pending_dispatch(c, &obj);
-		else
-			r = SB_EPROTO;
-		msgpack_zone_destroy(&zone);
-		if (r == SB_EPROTO) {
+		if (r != SB_SCAN_DONE ||
+		    pending_dispatch(c, c->rbuf + start, msglen) == SB_EPROTO) {
 			conn_lost(c, SB_EPROTO);
 			return (SB_EPROTO);
 		}
@@ -175,7 +159,7 @@ conn_parse(sb_client *c)
 		return (count);
 	memmove(c->rbuf, c->rbuf + start, c->rlen - start);
 	c->rlen -= start;
-	return (r == SB_ENOMEM && count == 0 ? SB_ENOMEM : count);
+	return (count);
 }
 
 /* Read what has arrived and dispatch it; the count or a negative code. */

@@ -85,11 +85,20 @@ int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth);
 int		 pack_opts(msgpack_packer *, const struct sb_opts *);
 size_t		 pack_opts_count(const struct sb_opts *);
 
-/* unpack.c */
-int		 unpack_object(const msgpack_object *, const struct unpack_limits *,
-		    unsigned depth, sb_value **);
-int		 unpack_buffer(const void *, size_t, const struct unpack_limits *,
-		    unsigned depth, sb_value **);
+/* unpack.c: a bounds-checked reader over one message. */
+struct unpack_reader {
+	const uint8_t			*p;
+	const uint8_t			*end;
+	const struct unpack_limits	*lim;
+};
+
+void		 unpack_reader_init(struct unpack_reader *, const void *, size_t,
+		    const struct unpack_limits *);
+int		 unpack_value(struct unpack_reader *, unsigned depth, sb_value **);
+int		 unpack_array(struct unpack_reader *, size_t *);
+int		 unpack_uint(struct unpack_reader *, uint64_t *);
+int		 unpack_str(struct unpack_reader *, const char **, size_t *);
+int		 unpack_nil(struct unpack_reader *);
 
 /* error.c */
 int		 error_from_value(sb_value *, sb_error **);
@@ -122,7 +131,7 @@ void		 pending_init(struct pending_table *);
 void		 pending_clear(struct pending_table *);
 int		 pending_add(struct pending_table *, struct sb_pending **);
 void		 pending_fail_all(struct pending_table *, int rc);
-int		 pending_dispatch(sb_client *, const msgpack_object *);
+int		 pending_dispatch(sb_client *, const void *, size_t);
 int		 pending_send(sb_client *, const char *method,
 		    const sb_value *const *params, size_t nparams,
 		    const struct sb_opts *opts, sb_pending **out);

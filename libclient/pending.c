@@ -142,27 +142,32 @@ pending_fail_all(struct pending_table *t, int rc)
 	}
 }
 
-/* Read a msgid (uint32) out of a decoded object. */
+/* Read a msgid (uint32). */
 static int
-pending_msgid(const msgpack_object *o, uint32_t *msgid)
+pending_msgid(struct unpack_reader *r, uint32_t *msgid)
 {
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	    o->via.u64 > UINT32_MAX)
-		return (-1);
-	*msgid = (uint32_t)o->via.u64;
+	uint64_t u;
+
+	if (unpack_uint(r, &u) != 0 || u > UINT32_MAX)
+		return (SB_EPROTO);
+	*msgid = (uint32_t)u;
 	return (0);
 }
 
-/* A response [1, msgid, error, result]: complete its handle. */
+/*
+ * A response [1, msgid, error, result]: complete its handle. A result or
+ * error that does not decode fails that request only (SB_EPROTO): the
+ * framing is intact, so the connection carries on.
+ */
 static int
-pending_response(sb_client *c, const msgpack_object *f)
+pending_response(sb_client *c, struct unpack_reader *r)
 {
 	struct sb_pending *p;
 	sb_value *v;
 	uint32_t msgid;
 	int rc;
 
-	if (pending_msgid(&f[1], &msgid) != 0)
+	if (pending_msgid(r, &msgid) != 0)
 		return (SB_EPROTO);
 	if ((p = pending_find(&c->pending, msgid)) == NULL ||
 	    p->state == PENDING_DONE)
@@ -173,11 +178,11 @@ pending_response(sb_client *c, const msgpack_object *f)
 		return (0);
 	}
 	p->state = PENDING_DONE;
-	if (f[2].type == MSGPACK_OBJECT_NIL) {
-		p->rc = unpack_object(&f[3], &c->limits, 0, &p->result);
+	if (unpack_nil(r)) {
+		p->rc = unpack_value(r, 1, &p->result);
 		return (0);
 	}
-	if ((rc = unpack_object(&f[2], &c->limits, 0, &v)) != 0 ||
+	if ((rc = unpack_value(r, 1, &v)) != 0 ||
 	    (rc = error_from_value(v, &p->err)) != 0) {
 		p->rc = rc;
 		return (0);
@@ -201,21 +206,23 @@ static const struct pending_incoming {
 };
 
 static int
-pending_request(sb_client *c, const msgpack_object *f)
+pending_request(sb_client *c, struct unpack_reader *r)
 {
 	const struct pending_incoming *in;
+	const char *method;
 	uint32_t msgid;
-	size_t i;
+	size_t i, len;
 
-	if (pending_msgid(&f[1], &msgid) != 0)
+	if (pending_msgid(r, &msgid) != 0)
 		return (SB_EPROTO);
+	if (unpack_str(r, &method, &len) != 0)
+		return (conn_respond(c, msgid, "snakebridge.BadRequest",
+		    "the method is not a str"));
 	for (i = 0; i < sizeof(pending_incoming) /
 	    sizeof(pending_incoming[0]); i++) {
 		in = &pending_incoming[i];
-		if (f[2].type == MSGPACK_OBJECT_STR &&
-		    f[2].via.str.size == strlen(in->method) &&
-		    memcmp(f[2].via.str.ptr, in->method,
-		    f[2].via.str.size) == 0)
+		if (len == strlen(in->method) &&
+		    memcmp(method, in->method, len) == 0)
 			return (conn_respond(c, msgid, in->errtype,
 			    in->message));
 	}
@@ -229,54 +236,51 @@ pending_request(sb_client *c, const msgpack_object *f)
  * anything else is ignored.
  */
 static int
-pending_notify(sb_client *c, const msgpack_object *f)
+pending_notify(sb_client *c, struct unpack_reader *r)
 {
-	const msgpack_object *params = &f[2];
-	sb_value *v;
+	const char *method;
+	sb_value *params;
 	sb_error *e;
+	size_t len;
 
-	if (f[1].type != MSGPACK_OBJECT_STR)
+	if (unpack_str(r, &method, &len) != 0)
 		return (0);
-	if (f[1].via.str.size == 5 && memcmp(f[1].via.str.ptr, "error",
-	    5) == 0 && params->type == MSGPACK_OBJECT_ARRAY &&
-	    params->via.array.size >= 1) {
-		if (unpack_object(&params->via.array.ptr[0], &c->limits, 0,
-		    &v) != 0 || error_from_value(v, &e) != 0)
-			return (0);
-		sb_error_free(c->last_error);
-		c->last_error = e;
+	if (len != 5 || memcmp(method, "error", 5) != 0)
+		return (0);
+	if (unpack_value(r, 1, &params) != 0)
+		return (0);
+	if (sb_value_len(params) >= 1 && params->type == SB_LIST) {
+		if (error_from_value(params->u.seq.items[0], &e) == 0) {
+			sb_error_free(c->last_error);
+			c->last_error = e;
+		}
+		params->u.seq.items[0] = NULL;	/* taken */
 	}
+	sb_value_free(params);
 	return (0);
 }
 
 /*
- * Route one decoded incoming message. SB_EPROTO when it is not msgpack-rpc
- * (the caller then closes the connection).
+ * Route one whole incoming message (already scanned). SB_EPROTO when it is
+ * not msgpack-rpc (the caller then closes the connection).
  */
 int
-pending_dispatch(sb_client *c, const msgpack_object *o)
+pending_dispatch(sb_client *c, const void *msg, size_t len)
 {
-	const msgpack_object *f;
+	struct unpack_reader r;
+	uint64_t kind;
+	size_t n;
 
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3)
+	unpack_reader_init(&r, msg, len, &c->limits);
+	if (unpack_array(&r, &n) != 0 || unpack_uint(&r, &kind) != 0)
 		return (SB_EPROTO);
-	f = o->via.array.ptr;
-	if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return (SB_EPROTO);
-	switch (f[0].via.u64) {
-	case SB_MSG_RESPONSE:
-		if (o->via.array.size != 4)
-			return (SB_EPROTO);
-		return (pending_response(c, f));
-	case SB_MSG_REQUEST:
-		if (o->via.array.size != 4)
-			return (SB_EPROTO);
-		return (pending_request(c, f));
-	case SB_MSG_NOTIFY:
-		return (pending_notify(c, f));
-	default:
-		return (SB_EPROTO);
-	}
+	if (kind == SB_MSG_RESPONSE && n == 4)
+		return (pending_response(c, &r));
+	if (kind == SB_MSG_REQUEST && n == 4)
+		return (pending_request(c, &r));
+	if (kind == SB_MSG_NOTIFY && n == 3)
+		return (pending_notify(c, &r));
+	return (SB_EPROTO);
 }
 
 /*

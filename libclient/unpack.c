@@ -1,167 +1,205 @@
 /*
- * unpack.c: msgpack -> sb_value. Bytes are scanned (common/scan.h) before
- * msgpack-c decodes them, ext payloads that hold msgpack included, and every
- * known ext payload is checked; anything invalid is SB_EPROTO.
+ * unpack.c: msgpack bytes -> sb_value. A bounds-checked reader decodes
+ * straight into values (msgpack-c's own decoder stops at 32 levels of
+ * nesting, below the protocol's default limit of 64, and would add a
+ * second copy). Every read is checked against the bytes left, a container
+ * may not declare more elements than bytes remain, nesting is bounded, and
+ * every known ext payload is checked; anything invalid is SB_EPROTO.
  */
-#include <msgpack/timestamp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "sbproto.h"
 
-static int	unpack_ext(const msgpack_object_ext *,
-		    const struct unpack_limits *, unsigned, sb_value **);
+enum unpack_kind {
+	KIND_NIL, KIND_BOOL, KIND_UINT, KIND_INT, KIND_F32, KIND_F64,
+	KIND_STR, KIND_BIN, KIND_ARRAY, KIND_MAP, KIND_EXT
+};
 
-/* Convert the n objects at objs into the items of container c. */
-static int
-unpack_items(sb_value *c, const msgpack_object *objs, size_t n,
-    const struct unpack_limits *lim, unsigned depth)
+struct unpack_head {
+	enum unpack_kind kind;
+	uint64_t	 n;	/* value, length or element count */
+	int8_t		 ext;
+};
+
+void
+unpack_reader_init(struct unpack_reader *r, const void *buf, size_t len,
+    const struct unpack_limits *lim)
 {
-	size_t i;
-	int rc;
+	r->p = buf;
+	r->end = r->p + len;
+	r->lim = lim;
+}
 
-	if (n == 0)
-		return (0);
-	if ((c->u.seq.items = calloc(n, sizeof(*c->u.seq.items))) == NULL)
-		return (SB_ENOMEM);
-	c->u.seq.cap = n;
-	c->u.seq.len = n;
-	for (i = 0; i < n; i++) {
-		if ((rc = unpack_object(&objs[i], lim, depth + 1,
-		    &c->u.seq.items[i])) != 0)
-			return (rc);
-	}
+static int
+unpack_take(struct unpack_reader *r, size_t n, const uint8_t **out)
+{
+	if ((size_t)(r->end - r->p) < n)
+		return (SB_EPROTO);
+	*out = r->p;
+	r->p += n;
 	return (0);
 }
 
-/*
- * Convert one decoded object. On failure *out is NULL and everything built
- * so far is freed.
- */
-int
-unpack_object(const msgpack_object *o, const struct unpack_limits *lim,
+static int
+unpack_be(struct unpack_reader *r, unsigned n, uint64_t *v)
+{
+	const uint8_t *b;
+
+	if (unpack_take(r, n, &b) != 0)
+		return (SB_EPROTO);
+	*v = 0;
+	while (n-- > 0)
+		*v = (*v << 8) | *b++;
+	return (0);
+}
+
+/* Sign-extend an n-byte big-endian two's complement number. */
+static int64_t
+unpack_signed(uint64_t v, unsigned n)
+{
+	if (n < 8 && (v & ((uint64_t)1 << (8 * n - 1))))
+		v |= ~(uint64_t)0 << (8 * n);
+	return ((int64_t)v);
+}
+
+/* Decode one header: its kind, and its value, length or count. */
+static int
+unpack_head(struct unpack_reader *r, struct unpack_head *h)
+{
+	static const struct {
+		uint8_t		 lo, hi;	/* byte range */
+		enum unpack_kind kind;
+		unsigned	 bytes;		/* big-endian bytes that follow */
+	} forms[] = {
+		{ 0xc0, 0xc0, KIND_NIL, 0 },
+		{ 0xc2, 0xc3, KIND_BOOL, 0 },
+		{ 0xc4, 0xc4, KIND_BIN, 1 }, { 0xc5, 0xc5, KIND_BIN, 2 },
+		{ 0xc6, 0xc6, KIND_BIN, 4 },
+		{ 0xc7, 0xc7, KIND_EXT, 1 }, { 0xc8, 0xc8, KIND_EXT, 2 },
+		{ 0xc9, 0xc9, KIND_EXT, 4 },
+		{ 0xca, 0xca, KIND_F32, 4 }, { 0xcb, 0xcb, KIND_F64, 8 },
+		{ 0xcc, 0xcc, KIND_UINT, 1 }, { 0xcd, 0xcd, KIND_UINT, 2 },
+		{ 0xce, 0xce, KIND_UINT, 4 }, { 0xcf, 0xcf, KIND_UINT, 8 },
+		{ 0xd0, 0xd0, KIND_INT, 1 }, { 0xd1, 0xd1, KIND_INT, 2 },
+		{ 0xd2, 0xd2, KIND_INT, 4 }, { 0xd3, 0xd3, KIND_INT, 8 },
+		{ 0xd9, 0xd9, KIND_STR, 1 }, { 0xda, 0xda, KIND_STR, 2 },
+		{ 0xdb, 0xdb, KIND_STR, 4 },
+		{ 0xdc, 0xdc, KIND_ARRAY, 2 }, { 0xdd, 0xdd, KIND_ARRAY, 4 },
+		{ 0xde, 0xde, KIND_MAP, 2 }, { 0xdf, 0xdf, KIND_MAP, 4 },
+	};
+	const uint8_t *b;
+	uint64_t ext;
+	size_t i;
+
+	if (unpack_take(r, 1, &b) != 0)
+		return (SB_EPROTO);
+	h->ext = 0;
+	if (*b <= 0x7f || *b >= 0xe0) {
+		h->kind = *b <= 0x7f ? KIND_UINT : KIND_INT;
+		h->n = *b <= 0x7f ? *b : (uint64_t)(int64_t)(int8_t)*b;
+		return (0);
+	}
+	if (*b >= 0x80 && *b <= 0x9f) {
+		h->kind = *b <= 0x8f ? KIND_MAP : KIND_ARRAY;
+		h->n = *b & 0x0f;
+		return (0);
+	}
+	if (*b >= 0xa0 && *b <= 0xbf) {
+		h->kind = KIND_STR;
+		h->n = *b & 0x1f;
+		return (0);
+	}
+	if (*b >= 0xd4 && *b <= 0xd8) {		/* fixext 1, 2, 4, 8, 16 */
+		h->kind = KIND_EXT;
+		h->n = (uint64_t)1 << (*b - 0xd4);
+		if (unpack_be(r, 1, &ext) != 0)
+			return (SB_EPROTO);
+		h->ext = (int8_t)ext;
+		return (0);
+	}
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (*b < forms[i].lo || *b > forms[i].hi)
+			continue;
+		h->kind = forms[i].kind;
+		h->n = *b == 0xc3;	/* the bool's value */
+		if (forms[i].bytes > 0 && unpack_be(r, forms[i].bytes,
+		    &h->n) != 0)
+			return (SB_EPROTO);
+		if (h->kind == KIND_INT)
+			h->n = (uint64_t)unpack_signed(h->n, forms[i].bytes);
+		if (h->kind == KIND_EXT) {
+			if (unpack_be(r, 1, &ext) != 0)
+				return (SB_EPROTO);
+			h->ext = (int8_t)ext;
+		}
+		return (0);
+	}
+	return (SB_EPROTO);	/* 0xc1 */
+}
+
+/* Decode n items (maps: 2n) into a new container of type t. */
+static int
+unpack_container(struct unpack_reader *r, enum sb_type t, uint64_t n,
     unsigned depth, sb_value **out)
 {
-	sb_value *v = NULL;
-	size_t i;
+	sb_value *v;
+	uint64_t slots = t == SB_MAP ? 2 * n : n, i;
 	int rc = 0;
 
-	*out = NULL;
-	if (depth > lim->max_depth)
+	/* Every element takes at least one byte: a lying count ends here. */
+	if (depth >= r->lim->max_depth || slots > (uint64_t)(r->end - r->p))
 		return (SB_EPROTO);
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		v = sb_nil();
-		break;
-	case MSGPACK_OBJECT_BOOLEAN:
-		v = sb_bool(o->via.boolean);
-		break;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		v = sb_uint(o->via.u64);
-		break;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		v = sb_int(o->via.i64);
-		break;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		v = sb_float(o->via.f64);
-		break;
-	case MSGPACK_OBJECT_STR:
-		v = sb_strn(o->via.str.ptr, o->via.str.size);
-		break;
-	case MSGPACK_OBJECT_BIN:
-		v = sb_bytes(o->via.bin.ptr, o->via.bin.size);
-		break;
-	case MSGPACK_OBJECT_ARRAY:
-		if ((v = sb_list_new()) == NULL)
-			break;
-		rc = unpack_items(v, o->via.array.ptr, o->via.array.size, lim,
-		    depth);
-		break;
-	case MSGPACK_OBJECT_MAP:
-		if ((v = sb_map_new()) == NULL)
-			break;
-		if (o->via.map.size == 0)
-			break;
-		v->u.seq.items = calloc(2 * (size_t)o->via.map.size,
-		    sizeof(*v->u.seq.items));
-		if (v->u.seq.items == NULL) {
-			rc = SB_ENOMEM;
-			break;
-		}
-		v->u.seq.cap = 2 * (size_t)o->via.map.size;
-		v->u.seq.len = o->via.map.size;
-		for (i = 0; i < o->via.map.size && rc == 0; i++) {
-			if ((rc = unpack_object(&o->via.map.ptr[i].key, lim,
-			    depth + 1, &v->u.seq.items[2 * i])) == 0)
-				rc = unpack_object(&o->via.map.ptr[i].val, lim,
-				    depth + 1, &v->u.seq.items[2 * i + 1]);
-		}
-		break;
-	case MSGPACK_OBJECT_EXT:
-		return (unpack_ext(&o->via.ext, lim, depth, out));
-	default:
-		return (SB_EPROTO);
-	}
-	if (v == NULL)
+	if ((v = value_new(t)) == NULL)
 		return (SB_ENOMEM);
+	if (slots > 0) {
+		if ((v->u.seq.items = calloc(slots, sizeof(sb_value *))) ==
+		    NULL) {
+			free(v);
+			return (SB_ENOMEM);
+		}
+		v->u.seq.cap = slots;
+		v->u.seq.len = n;
+	}
+	for (i = 0; i < slots && rc == 0; i++)
+		rc = unpack_value(r, depth + 1, &v->u.seq.items[i]);
 	if (rc != 0) {
-		/* Unfilled slots are NULL, which sb_value_free skips. */
-		sb_value_free(v);
+		sb_value_free(v);	/* unfilled slots are NULL */
 		return (rc);
 	}
 	*out = v;
 	return (0);
 }
 
-/*
- * Decode exactly one msgpack object filling buf[0..len) after scanning it
- * with the limits left at this depth.
- */
-int
-unpack_buffer(const void *buf, size_t len, const struct unpack_limits *lim,
+/* Decode exactly one value filling buf[0..len). */
+static int
+unpack_whole(const void *buf, size_t len, const struct unpack_limits *lim,
     unsigned depth, sb_value **out)
 {
-	struct sb_scan scan;
-	msgpack_zone zone;
-	msgpack_object obj;
-	size_t msglen = 0, off = 0;
+	struct unpack_reader r;
 	int rc;
 
-	*out = NULL;
-	if (depth > lim->max_depth || len > lim->max_size)
+	unpack_reader_init(&r, buf, len, lim);
+	if ((rc = unpack_value(&r, depth, out)) != 0)
+		return (rc);
+	if (r.p != r.end) {
+		sb_value_free(*out);
+		*out = NULL;
 		return (SB_EPROTO);
-	sb_scan_init(&scan, len, lim->max_depth - depth);
-	if (sb_scan_feed(&scan, buf, len, &msglen) != SB_SCAN_DONE ||
-	    msglen != len)
-		return (SB_EPROTO);
-	if (!msgpack_zone_init(&zone, 2048))
-		return (SB_ENOMEM);
-	switch (msgpack_unpack(buf, len, &off, &zone, &obj)) {
-	case MSGPACK_UNPACK_SUCCESS:
-		rc = unpack_object(&obj, lim, depth, out);
-		break;
-	case MSGPACK_UNPACK_NOMEM_ERROR:
-		rc = SB_ENOMEM;
-		break;
-	default:
-		rc = SB_EPROTO;
-		break;
 	}
-	msgpack_zone_destroy(&zone);
-	return (rc);
+	return (0);
 }
 
-/* An ext whose payload is a msgpack array: tuple, set, frozenset. */
+/* tuple, set, frozenset: the payload is a msgpack array. */
 static int
-unpack_ext_seq(enum sb_type type, const msgpack_object_ext *e,
+unpack_ext_seq(enum sb_type type, const uint8_t *p, size_t len,
     const struct unpack_limits *lim, unsigned depth, sb_value **out)
 {
 	sb_value *v;
 	int rc;
 
-	if ((rc = unpack_buffer(e->ptr, e->size, lim, depth, &v)) != 0)
+	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
 		return (rc);
 	if (v->type != SB_LIST) {
 		sb_value_free(v);
@@ -173,14 +211,14 @@ unpack_ext_seq(enum sb_type type, const msgpack_object_ext *e,
 }
 
 static int
-unpack_ext_complex(const msgpack_object_ext *e,
+unpack_ext_complex(const uint8_t *p, size_t len,
     const struct unpack_limits *lim, unsigned depth, sb_value **out)
 {
 	sb_value *v;
 	double re, im;
 	int rc;
 
-	if ((rc = unpack_buffer(e->ptr, e->size, lim, depth, &v)) != 0)
+	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
 		return (rc);
 	rc = SB_EPROTO;
 	if (v->type == SB_LIST && v->u.seq.len == 2 &&
@@ -192,14 +230,14 @@ unpack_ext_complex(const msgpack_object_ext *e,
 }
 
 static int
-unpack_ext_callback(const msgpack_object_ext *e,
+unpack_ext_callback(const uint8_t *p, size_t len,
     const struct unpack_limits *lim, unsigned depth, sb_value **out)
 {
 	sb_value *v;
 	uint64_t id;
 	int rc;
 
-	if ((rc = unpack_buffer(e->ptr, e->size, lim, depth, &v)) != 0)
+	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
 		return (rc);
 	rc = SB_EPROTO;
 	if (sb_value_get_uint(v, &id) == 0)
@@ -209,123 +247,246 @@ unpack_ext_callback(const msgpack_object_ext *e,
 }
 
 /*
- * An ndarray payload [dtype, shape, bin]: read straight from the decoded
- * object so that the data is copied once.
+ * An ndarray payload [dtype, shape, bin]. The decoded str and bin buffers
+ * move into the ndarray, so the data is copied once, from the wire.
  */
 static int
-unpack_ext_ndarray(const msgpack_object_ext *e,
+unpack_ext_ndarray(const uint8_t *p, size_t len,
     const struct unpack_limits *lim, unsigned depth, sb_value **out)
 {
-	struct sb_scan scan;
-	msgpack_zone zone;
-	msgpack_object obj, *f;
-	int64_t *shape = NULL;
-	char *dtype = NULL;
-	size_t msglen = 0, off = 0, i, ndim;
-	int rc = SB_EPROTO;
+	sb_value *v, *nd = NULL, **f;
+	size_t i, ndim;
+	int rc;
 
-	if (depth + 2 > lim->max_depth)
-		return (SB_EPROTO);
-	sb_scan_init(&scan, e->size, lim->max_depth - depth);
-	if (sb_scan_feed(&scan, e->ptr, e->size, &msglen) != SB_SCAN_DONE ||
-	    msglen != e->size)
-		return (SB_EPROTO);
-	if (!msgpack_zone_init(&zone, 512))
-		return (SB_ENOMEM);
-	if (msgpack_unpack(e->ptr, e->size, &off, &zone, &obj) !=
-	    MSGPACK_UNPACK_SUCCESS || obj.type != MSGPACK_OBJECT_ARRAY ||
-	    obj.via.array.size != 3)
+	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
+		return (rc);
+	rc = SB_EPROTO;
+	f = v->u.seq.items;
+	if (v->type != SB_LIST || v->u.seq.len != 3 || f[0]->type != SB_STR ||
+	    f[1]->type != SB_LIST || f[2]->type != SB_BYTES ||
+	    strlen(f[0]->u.s.p) != f[0]->u.s.len)
 		goto out;
-	f = obj.via.array.ptr;
-	if (f[0].type != MSGPACK_OBJECT_STR ||
-	    f[1].type != MSGPACK_OBJECT_ARRAY || f[2].type != MSGPACK_OBJECT_BIN)
+	ndim = f[1]->u.seq.len;
+	rc = SB_ENOMEM;
+	if ((nd = value_new(SB_NDARRAY)) == NULL || (nd->u.nd.shape =
+	    calloc(ndim + 1, sizeof(int64_t))) == NULL)
 		goto out;
-	ndim = f[1].via.array.size;
-	if ((dtype = strndup(f[0].via.str.ptr, f[0].via.str.size)) == NULL ||
-	    (shape = calloc(ndim + 1, sizeof(*shape))) == NULL) {
-		rc = SB_ENOMEM;
-		goto out;
-	}
-	if (strlen(dtype) != f[0].via.str.size)
-		goto out;
-	for (i = 0; i < ndim; i++) {
-		if (f[1].via.array.ptr[i].type ==
-		    MSGPACK_OBJECT_POSITIVE_INTEGER &&
-		    f[1].via.array.ptr[i].via.u64 <= INT64_MAX)
-			shape[i] = (int64_t)f[1].via.array.ptr[i].via.u64;
-		else
+	rc = SB_EPROTO;
+	for (i = 0; i < ndim; i++)
+		if (sb_value_get_int(f[1]->u.seq.items[i],
+		    &nd->u.nd.shape[i]) != 0)
 			goto out;
-	}
-	if (value_ndarray_check(dtype, shape, ndim, f[2].via.bin.size) != 0)
+	if (value_ndarray_check(f[0]->u.s.p, nd->u.nd.shape, ndim,
+	    f[2]->u.s.len) != 0)
 		goto out;
-	*out = sb_ndarray(dtype, shape, ndim, f[2].via.bin.ptr,
-	    f[2].via.bin.size);
-	rc = *out == NULL ? SB_ENOMEM : 0;
+	nd->u.nd.ndim = ndim;
+	nd->u.nd.dtype = f[0]->u.s.p;
+	f[0]->u.s.p = NULL;
+	nd->u.nd.data = f[2]->u.s.p;
+	nd->u.nd.len = f[2]->u.s.len;
+	f[2]->u.s.p = NULL;
+	*out = nd;
+	nd = NULL;
+	rc = 0;
 out:
-	free(dtype);
-	free(shape);
-	msgpack_zone_destroy(&zone);
+	sb_value_free(nd);
+	sb_value_free(v);
 	return (rc);
 }
 
 /* A textual ext (big int, date, datetime, decimal) after its check. */
 static int
-unpack_ext_text(enum sb_type type, const msgpack_object_ext *e,
+unpack_ext_text(enum sb_type type, const uint8_t *p, size_t len,
     int (*check)(const char *, size_t), sb_value **out)
 {
-	if (check(e->ptr, e->size) != 0)
+	if (check((const char *)p, len) != 0)
 		return (SB_EPROTO);
-	return ((*out = value_text(type, e->ptr, e->size)) == NULL ?
-	    SB_ENOMEM : 0);
+	*out = value_text(type, (const char *)p, len);
+	return (*out == NULL ? SB_ENOMEM : 0);
+}
+
+/* msgpack's timestamp: 32-bit sec, 64-bit nsec:30|sec:34, or 96-bit. */
+static int
+unpack_ext_timestamp(const uint8_t *p, size_t len, sb_value **out)
+{
+	struct unpack_reader r;
+	uint64_t a = 0, b = 0;
+	int64_t sec;
+	uint32_t nsec;
+
+	unpack_reader_init(&r, p, len, NULL);
+	switch (len) {
+	case 4:
+		(void)unpack_be(&r, 4, &a);
+		sec = (int64_t)a;
+		nsec = 0;
+		break;
+	case 8:
+		(void)unpack_be(&r, 8, &a);
+		nsec = (uint32_t)(a >> 34);
+		sec = (int64_t)(a & 0x3ffffffffULL);
+		break;
+	case 12:
+		(void)unpack_be(&r, 4, &a);
+		(void)unpack_be(&r, 8, &b);
+		nsec = (uint32_t)a;
+		sec = (int64_t)b;
+		break;
+	default:
+		return (SB_EPROTO);
+	}
+	if (nsec >= 1000000000u)
+		return (SB_EPROTO);
+	return ((*out = sb_timestamp(sec, nsec)) == NULL ? SB_ENOMEM : 0);
 }
 
 static int
-unpack_ext(const msgpack_object_ext *e, const struct unpack_limits *lim,
-    unsigned depth, sb_value **out)
+unpack_ext(int8_t type, const uint8_t *p, size_t len,
+    const struct unpack_limits *lim, unsigned depth, sb_value **out)
 {
-	msgpack_object o;
-	msgpack_timestamp ts;
-
-	switch (e->type) {
+	switch (type) {
 	case SB_EXT_TUPLE:
-		return (unpack_ext_seq(SB_TUPLE, e, lim, depth, out));
+		return (unpack_ext_seq(SB_TUPLE, p, len, lim, depth, out));
 	case SB_EXT_SET:
-		return (unpack_ext_seq(SB_SET, e, lim, depth, out));
+		return (unpack_ext_seq(SB_SET, p, len, lim, depth, out));
 	case SB_EXT_FROZENSET:
-		return (unpack_ext_seq(SB_FROZENSET, e, lim, depth, out));
+		return (unpack_ext_seq(SB_FROZENSET, p, len, lim, depth, out));
 	case SB_EXT_BIGINT:
-		return (unpack_ext_text(SB_BIGINT, e, value_bigint_check, out));
+		return (unpack_ext_text(SB_BIGINT, p, len, value_bigint_check,
+		    out));
 	case SB_EXT_COMPLEX:
-		return (unpack_ext_complex(e, lim, depth, out));
+		return (unpack_ext_complex(p, len, lim, depth, out));
 	case SB_EXT_REF:
-		if (e->size == 0)
+		if (len == 0)
 			return (SB_EPROTO);
-		*out = sb_ref_from_bytes(e->ptr, e->size);
+		*out = sb_ref_from_bytes(p, len);
 		return (*out == NULL ? SB_ENOMEM : 0);
 	case SB_EXT_CALLBACK:
-		return (unpack_ext_callback(e, lim, depth, out));
+		return (unpack_ext_callback(p, len, lim, depth, out));
 	case SB_EXT_NDARRAY:
-		return (unpack_ext_ndarray(e, lim, depth, out));
+		return (unpack_ext_ndarray(p, len, lim, depth, out));
 	case SB_EXT_DATE:
-		return (unpack_ext_text(SB_DATE, e, value_date_check, out));
+		return (unpack_ext_text(SB_DATE, p, len, value_date_check, out));
 	case SB_EXT_DATETIME:
-		return (unpack_ext_text(SB_DATETIME, e, value_datetime_check,
-		    out));
+		return (unpack_ext_text(SB_DATETIME, p, len,
+		    value_datetime_check, out));
 	case SB_EXT_DECIMAL:
-		return (unpack_ext_text(SB_DECIMAL, e, value_decimal_check,
+		return (unpack_ext_text(SB_DECIMAL, p, len, value_decimal_check,
 		    out));
 	case SB_EXT_TIMESTAMP:
-		o.type = MSGPACK_OBJECT_EXT;
-		o.via.ext = *e;
-		if (!msgpack_object_to_timestamp(&o, &ts) ||
-		    ts.tv_nsec >= 1000000000u)
-			return (SB_EPROTO);
-		*out = sb_timestamp(ts.tv_sec, ts.tv_nsec);
-		return (*out == NULL ? SB_ENOMEM : 0);
+		return (unpack_ext_timestamp(p, len, out));
 	default:
-		*out = sb_ext(e->type, e->ptr, e->size);
+		*out = sb_ext(type, p, len);
 		return (*out == NULL ? SB_ENOMEM : 0);
 	}
+}
+
+/*
+ * Decode the next value. depth is the number of containers around it. On
+ * failure *out is NULL and everything built is freed.
+ */
+int
+unpack_value(struct unpack_reader *r, unsigned depth, sb_value **out)
+{
+	struct unpack_head h;
+	const uint8_t *b;
+	uint32_t f32;
+	float fl;
+	double d;
+
+	*out = NULL;
+	if (unpack_head(r, &h) != 0)
+		return (SB_EPROTO);
+	switch (h.kind) {
+	case KIND_NIL:
+		*out = sb_nil();
+		break;
+	case KIND_BOOL:
+		*out = sb_bool((int)h.n);
+		break;
+	case KIND_UINT:
+		*out = sb_uint(h.n);
+		break;
+	case KIND_INT:
+		*out = sb_int((int64_t)h.n);
+		break;
+	case KIND_F32:
+		f32 = (uint32_t)h.n;
+		memcpy(&fl, &f32, sizeof(fl));
+		*out = sb_float(fl);
+		break;
+	case KIND_F64:
+		memcpy(&d, &h.n, sizeof(d));
+		*out = sb_float(d);
+		break;
+	case KIND_STR:
+	case KIND_BIN:
+		if (unpack_take(r, h.n, &b) != 0)
+			return (SB_EPROTO);
+		*out = h.kind == KIND_STR ? sb_strn((const char *)b, h.n) :
+		    sb_bytes(b, h.n);
+		break;
+	case KIND_ARRAY:
+		return (unpack_container(r, SB_LIST, h.n, depth, out));
+	case KIND_MAP:
+		return (unpack_container(r, SB_MAP, h.n, depth, out));
+	case KIND_EXT:
+		if (unpack_take(r, h.n, &b) != 0)
+			return (SB_EPROTO);
+		return (unpack_ext(h.ext, b, h.n, r->lim, depth, out));
+	}
+	return (*out == NULL ? SB_ENOMEM : 0);
+}
+
+/* The header of an array; SB_EPROTO for anything else. */
+int
+unpack_array(struct unpack_reader *r, size_t *n)
+{
+	struct unpack_head h;
+
+	if (unpack_head(r, &h) != 0 || h.kind != KIND_ARRAY ||
+	    h.n > (uint64_t)(r->end - r->p))
+		return (SB_EPROTO);
+	*n = h.n;
+	return (0);
+}
+
+/* A non-negative integer. */
+int
+unpack_uint(struct unpack_reader *r, uint64_t *u)
+{
+	struct unpack_head h;
+
+	if (unpack_head(r, &h) != 0 || h.kind != KIND_UINT)
+		return (SB_EPROTO);
+	*u = h.n;
+	return (0);
+}
+
+/* A str, pointing into the buffer (not NUL-terminated). */
+int
+unpack_str(struct unpack_reader *r, const char **p, size_t *len)
+{
+	struct unpack_head h;
+	const uint8_t *b;
+
+	if (unpack_head(r, &h) != 0 || h.kind != KIND_STR ||
+	    unpack_take(r, h.n, &b) != 0)
+		return (SB_EPROTO);
+	*p = (const char *)b;
+	*len = h.n;
+	return (0);
+}
+
+/* 1 (and consumed) if the next value is nil, else 0. */
+int
+unpack_nil(struct unpack_reader *r)
+{
+	if (r->p < r->end && *r->p == 0xc0) {
+		r->p++;
+		return (1);
+	}
+	return (0);
 }
 
 int
@@ -333,10 +494,16 @@ sb_value_unpack(const void *buf, size_t len, sb_value **out)
 {
 	struct unpack_limits lim = { SB_SCAN_DEFAULT_SIZE,
 	    SB_SCAN_DEFAULT_DEPTH };
+	struct sb_scan scan;
+	size_t msglen = 0;
 
 	if (out != NULL)
 		*out = NULL;
 	if (buf == NULL || out == NULL)
 		return (SB_EINVAL);
-	return (unpack_buffer(buf, len, &lim, 0, out));
+	sb_scan_init(&scan, lim.max_size, lim.max_depth);
+	if (sb_scan_feed(&scan, buf, len, &msglen) != SB_SCAN_DONE ||
+	    msglen != len)
+		return (SB_EPROTO);
+	return (unpack_whole(buf, len, &lim, 0, out));
 }

@@ -4,4 +4,5 @@ check_PROGRAMS += tests/check_value
 TESTS += tests/check_value
 tests_check_value_SOURCES = tests/check_value.c
 tests_check_value_CFLAGS = $(TEST_CFLAGS)
-tests_check_value_LDADD = libclient/libsbclient.la $(TEST_LIBS)
+tests_check_value_LDADD = libclient/libsbclient.la common/libsbcommon.la \
+	$(TEST_LIBS)
