@@ -15,7 +15,7 @@ cmd_attr_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 		return (code);
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sb_attr(ctx->client, ref, argv[1], NULL, &result, &err);
-		code = sbctl_finish(ctx, rc, result, err);
+		code = print_outcome(ctx, rc, result, err);
 	}
 	sb_value_free(ref);
 	return (code);

@@ -17,7 +17,7 @@ cmd_call_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sb_call(ctx->client, argv[0], argv[1], args, kwargs, NULL,
 		    &result, &err);
-		code = sbctl_finish(ctx, rc, result, err);
+		code = print_outcome(ctx, rc, result, err);
 	}
 	sb_value_free(args);
 	sb_value_free(kwargs);

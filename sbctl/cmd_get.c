@@ -14,5 +14,5 @@ cmd_get_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	if ((code = sbctl_connect(ctx, cmd)) != 0)
 		return (code);
 	rc = sb_get(ctx->client, argv[0], argv[1], NULL, &result, &err);
-	return (sbctl_finish(ctx, rc, result, err));
+	return (print_outcome(ctx, rc, result, err));
 }

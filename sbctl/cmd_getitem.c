@@ -19,7 +19,7 @@ cmd_getitem_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	}
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sb_getitem(ctx->client, ref, key, NULL, &result, &err);
-		code = sbctl_finish(ctx, rc, result, err);
+		code = print_outcome(ctx, rc, result, err);
 	}
 	sb_value_free(ref);
 	sb_value_free(key);

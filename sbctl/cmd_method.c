@@ -21,7 +21,7 @@ cmd_method_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sb_method(ctx->client, ref, argv[1], args, kwargs, NULL,
 		    &result, &err);
-		code = sbctl_finish(ctx, rc, result, err);
+		code = print_outcome(ctx, rc, result, err);
 	}
 	sb_value_free(ref);
 	sb_value_free(args);

@@ -20,7 +20,7 @@ cmd_next_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 		return (code);
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sb_next(ctx->client, ref, (size_t)n, NULL, &result, &err);
-		code = sbctl_finish(ctx, rc, result, err);
+		code = print_outcome(ctx, rc, result, err);
 	}
 	sb_value_free(ref);
 	return (code);

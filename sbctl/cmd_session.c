@@ -32,13 +32,13 @@ session_settings(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	    &idle)) != 0)
 		return (code);
 	if ((*out = sb_map_new()) == NULL)
-		return (sbctl_client_error(SB_ENOMEM, "session"));
+		return (print_local_error(SB_ENOMEM, "session"));
 	if ((argc != 0 && sb_map_set(*out, sb_str("idle_timeout"),
 	    sb_int(idle)) != 0) || (ctx->pool != NULL &&
 	    sb_map_set(*out, sb_str("pool"), sb_str(ctx->pool)) != 0)) {
 		sb_value_free(*out);
 		*out = NULL;
-		return (sbctl_client_error(SB_ENOMEM, "session"));
+		return (print_local_error(SB_ENOMEM, "session"));
 	}
 	return (0);
 }
@@ -122,7 +122,7 @@ cmd_session_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 		return (code);
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sub->run(ctx->client, name, settings, &result, &err);
-		code = sbctl_finish(ctx, rc, result, err);
+		code = print_outcome(ctx, rc, result, err);
 	}
 	sb_value_free(settings);
 	return (code);

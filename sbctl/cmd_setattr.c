@@ -20,7 +20,7 @@ cmd_setattr_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	}
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sb_setattr(ctx->client, ref, argv[1], value, NULL, &err);
-		code = sbctl_finish(ctx, rc, rc == 0 ? sb_bool(1) : NULL, err);
+		code = print_outcome(ctx, rc, rc == 0 ? sb_bool(1) : NULL, err);
 	}
 	sb_value_free(ref);
 	sb_value_free(value);

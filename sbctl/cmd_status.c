@@ -14,5 +14,5 @@ cmd_status_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	if ((code = sbctl_connect(ctx, cmd)) != 0)
 		return (code);
 	rc = sb_status(ctx->client, &result, &err);
-	return (sbctl_finish(ctx, rc, result, err));
+	return (print_outcome(ctx, rc, result, err));
 }

@@ -3,7 +3,7 @@
 bin_PROGRAMS += sbctl/sbctl
 sbctl_sbctl_SOURCES = \
 	sbctl/sbctl.c sbctl/sbctl.h \
-	sbctl/args.c sbctl/json.c sbctl/base64.c \
+	sbctl/print.c sbctl/args.c sbctl/json.c sbctl/base64.c \
 	sbctl/ndarray.c sbctl/ndarray.h \
 	sbctl/cmd_call.c sbctl/cmd_get.c sbctl/cmd_method.c sbctl/cmd_attr.c \
 	sbctl/cmd_setattr.c sbctl/cmd_ref.c sbctl/cmd_getitem.c \

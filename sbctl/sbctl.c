@@ -1,14 +1,10 @@
 /*
  * sbctl.c: the shell tool's entry point: global options, the command table,
- * connecting (and attaching --session), printing a result or an error, and
- * the mapping of failures to exit codes.
+ * usage errors, and connecting (attaching --session first).
  */
-#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -78,123 +74,6 @@ sbctl_usage_error(const struct sbctl_cmd *cmd, const char *fmt, ...)
 	return (SBCTL_EXIT_USAGE);
 }
 
-/* Print an error object {type, message, traceback} as one JSON line. */
-static void
-sbctl_print_error(const char *type, const char *module, const char *message,
-    const char *traceback)
-{
-	sb_value	*m;
-	int		 ok;
-
-	if ((m = sb_map_new()) == NULL)
-		goto fallback;
-	ok = sb_map_set(m, sb_str("type"), sb_str(type)) == 0;
-	if (module != NULL)
-		ok = ok && sb_map_set(m, sb_str("module"), sb_str(module)) == 0;
-	ok = ok && sb_map_set(m, sb_str("message"), sb_str(message)) == 0;
-	ok = ok && sb_map_set(m, sb_str("traceback"),
-	    traceback != NULL ? sb_str(traceback) : sb_nil()) == 0;
-	if (!ok) {
-		sb_value_free(m);
-		goto fallback;
-	}
-	json_render(stderr, m, NULL, NULL);
-	fputc('\n', stderr);
-	sb_value_free(m);
-	return;
-fallback:
-	fprintf(stderr, "sbctl: %s: %s\n", type, message);
-}
-
-/*
- * Report a local failure (rc is an SB_E* code other than SB_EREMOTE) and
- * return the exit code for it.
- */
-int
-sbctl_client_error(int rc, const char *what)
-{
-	char	 msg[512];
-
-	snprintf(msg, sizeof msg, "%s: %s", what, sb_strerror(rc));
-	switch (rc) {
-	case SB_ETIMEDOUT:
-		sbctl_print_error("snakebridge.Timeout", NULL, msg, NULL);
-		return (SBCTL_EXIT_TIMEOUT);
-	case SB_ECONNECT:
-	case SB_ECLOSED:
-		fprintf(stderr, "sbctl: %s\n", msg);
-		return (SBCTL_EXIT_UNREACHABLE);
-	default:
-		sbctl_print_error("sbctl.Error", NULL, msg, NULL);
-		return (SBCTL_EXIT_ERROR);
-	}
-}
-
-/* Report an error of the daemon or of Python; returns the exit code. */
-static int
-sbctl_remote_error(const sb_error *err)
-{
-	const char	*type = sb_error_type(err);
-
-	sbctl_print_error(type, sb_error_module(err), sb_error_message(err),
-	    sb_error_traceback(err));
-	if (strcmp(type, "snakebridge.Timeout") == 0)
-		return (SBCTL_EXIT_TIMEOUT);
-	return (SBCTL_EXIT_ERROR);
-}
-
-/* The repr of a ref being printed, through one extra request. */
-static sb_value *
-sbctl_repr(const sb_value *ref, void *arg)
-{
-	struct sbctl	*ctx = arg;
-	sb_value	*r;
-
-	if (sb_repr(ctx->client, ref, NULL, &r, NULL) != 0)
-		return (NULL);
-	return (r);
-}
-
-/* Print a result on one line: JSON, or a bare string with --raw. */
-static int
-sbctl_print(struct sbctl *ctx, const sb_value *v)
-{
-	const char	*s;
-	size_t		 len;
-
-	if (ctx->raw && (s = sb_value_str(v, &len)) != NULL &&
-	    sb_value_type(v) == SB_STR)
-		fwrite(s, 1, len, stdout);
-	else
-		json_render(stdout, v, sbctl_repr, ctx);
-	fputc('\n', stdout);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "sbctl: write error: %s\n", strerror(errno));
-		return (SBCTL_EXIT_ERROR);
-	}
-	return (SBCTL_EXIT_OK);
-}
-
-/*
- * The end of every command: print the result and free it, or report what
- * failed. Takes result and err. Returns the exit code.
- */
-int
-sbctl_finish(struct sbctl *ctx, int rc, sb_value *result, sb_error *err)
-{
-	int	 code;
-
-	if (rc == 0)
-		code = sbctl_print(ctx, result);
-	else if (rc == SB_EREMOTE && err != NULL)
-		code = sbctl_remote_error(err);
-	else
-		code = sbctl_client_error(rc, "request failed");
-	sb_value_free(result);
-	sb_error_free(err);
-	return (code);
-}
-
 /*
  * Connect, set the per-client defaults from the options, and attach the
  * --session (session.open attaches or creates it) unless cmd handles
@@ -219,34 +98,34 @@ sbctl_connect(struct sbctl *ctx, const struct sbctl_cmd *cmd)
 			    "%s\n", path, sb_strerror(rc));
 			return (SBCTL_EXIT_UNREACHABLE);
 		}
-		return (sbctl_client_error(rc, "connect"));
+		return (print_local_error(rc, "connect"));
 	}
 	if ((ctx->pool != NULL && sb_client_set_pool(ctx->client,
 	    ctx->pool) != 0) || (ctx->profile != NULL &&
 	    sb_client_set_profile(ctx->client, ctx->profile) != 0) ||
 	    sb_client_set_timeout(ctx->client, ctx->timeout) != 0)
-		return (sbctl_client_error(SB_ENOMEM, "options"));
+		return (print_local_error(SB_ENOMEM, "options"));
 	if (ctx->session == NULL || (cmd->flags & SBCTL_CMD_OWNSESSION))
 		return (0);
 	if (ctx->pool != NULL) {
 		if ((settings = sb_map_new()) == NULL ||
 		    sb_map_set(settings, sb_str("pool"), sb_str(ctx->pool)) != 0) {
 			sb_value_free(settings);
-			return (sbctl_client_error(SB_ENOMEM, "session"));
+			return (print_local_error(SB_ENOMEM, "session"));
 		}
 	}
 	rc = sb_session_open(ctx->client, ctx->session, settings, &info, &err);
 	sb_value_free(settings);
 	sb_value_free(info);
 	if (rc == SB_EREMOTE && err != NULL) {
-		rc = sbctl_remote_error(err);
+		rc = print_remote_error(err);
 		sb_error_free(err);
 		return (rc);
 	}
 	if (rc != 0)
-		return (sbctl_client_error(rc, "session.open"));
+		return (print_local_error(rc, "session.open"));
 	if (sb_client_set_session(ctx->client, ctx->session) != 0)
-		return (sbctl_client_error(SB_ENOMEM, "session"));
+		return (print_local_error(SB_ENOMEM, "session"));
 	return (0);
 }
 

@@ -48,8 +48,11 @@ struct sbctl_cmd {
 int	 sbctl_usage_error(const struct sbctl_cmd *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 sbctl_connect(struct sbctl *, const struct sbctl_cmd *);
-int	 sbctl_finish(struct sbctl *, int, sb_value *, sb_error *);
-int	 sbctl_client_error(int, const char *);
+
+/* print.c: results to stdout, errors to stderr; each returns exit code. */
+int	 print_outcome(struct sbctl *, int, sb_value *, sb_error *);
+int	 print_local_error(int, const char *);
+int	 print_remote_error(const sb_error *);
 
 /* One-ref requests (repr, str, len, dir, iter) share one signature. */
 typedef int (*sbctl_ref_fn)(sb_client *, const sb_value *,

@@ -314,6 +314,71 @@ START_TEST(test_ref_range)
 }
 END_TEST
 
+/* Every ref of a result is printed with its repr. */
+START_TEST(test_ref_many)
+{
+	struct run	 r;
+	char		*tok, arg[512];
+	const char	*p;
+	int		 n = 0;
+
+	run(&r, "call", "sbfixtures", "with_lambda", NULL);
+	ck_assert_msg(r.code == 0 && strncmp(r.out, "{\"f\": {\"$ref\": \"",
+	    16) == 0 && strstr(r.out, "\"type\": \"function\", \"repr\": "
+	    "\"<function with_lambda.<locals>.<lambda> at ") != NULL &&
+	    strstr(r.out, "}, \"n\": 42}\n") != NULL, "with_lambda: %s %s",
+	    r.out, r.err);
+	run_free(&r);
+
+	run(&r, "--session", "t-many", "call", "pathlib", "Path", "/usr", NULL);
+	tok = expect_ref(&r, "pathlib.PosixPath", "PosixPath('/usr')");
+	run_free(&r);
+	snprintf(arg, sizeof arg, "[{\"$ref\": \"%s\"}, 1, [\"%s\"]]",
+	    tok + 1, tok);
+	run(&r, "--session", "t-many", "call", "sbfixtures", "identity", arg,
+	    NULL);
+	ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
+	for (p = r.out; (p = strstr(p, "\"repr\": \"PosixPath('/usr')\"")) !=
+	    NULL; p++)
+		n++;
+	ck_assert_msg(n == 1 && strstr(r.out, ", 1, [\"@") != NULL,
+	    "identity: %s", r.out);
+	run_free(&r);
+	EXPECT("true", "session", "close", "t-many");
+	free(tok);
+}
+END_TEST
+
+/* The environment names the socket when -s does not. */
+START_TEST(test_env_socket)
+{
+	struct run	 r;
+
+	ck_assert_int_eq(setenv("SNAKEBRIDGE_SOCKET", sbt_d.socket, 1), 0);
+	run_nosocket(&r, "ping", NULL);
+	expect_out(&r, "\"pong\"");
+	run_free(&r);
+	unsetenv("SNAKEBRIDGE_SOCKET");
+}
+END_TEST
+
+/* Options that the daemon refuses fail like any request. */
+START_TEST(test_bad_options)
+{
+	struct run	 r;
+
+	run(&r, "--pool", "no-such-pool", "call", "math", "sqrt", "4", NULL);
+	json_decref(expect_error(&r, 1, "snakebridge.UnknownPool"));
+	run_free(&r);
+	run(&r, "--profile", "no-such-profile", "call", "math", "sqrt", "4",
+	    NULL);
+	json_decref(expect_error(&r, 1, "snakebridge.UnknownProfile"));
+	run_free(&r);
+	EXPECT("2.0", "--profile", "batch_job", "--pool", "default",
+	    "--timeout", "0", "call", "math", "sqrt", "4");
+}
+END_TEST
+
 START_TEST(test_python_error)
 {
 	struct run	 r;
@@ -553,6 +618,9 @@ main(void)
 	tcase_add_test(tc, test_ref_session);
 	tcase_add_test(tc, test_ref_path);
 	tcase_add_test(tc, test_ref_range);
+	tcase_add_test(tc, test_ref_many);
+	tcase_add_test(tc, test_env_socket);
+	tcase_add_test(tc, test_bad_options);
 	tcase_add_test(tc, test_python_error);
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_unreachable);
