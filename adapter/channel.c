@@ -440,6 +440,10 @@ channel_pump(int timeout)
 		return (errno == EINTR ? -1 : 0);
 	for (i = 0; i < n; i++) {
 		ch = chs[i];
+		if (pfd[i].revents & POLLNVAL) {
+			ch->dead = 1;	/* someone closed our fd */
+			continue;
+		}
 		if (pfd[i].revents & POLLOUT)
 			channel_flush(ch);
 		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {

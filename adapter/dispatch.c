@@ -314,10 +314,7 @@ dispatch_next(struct req *r)
 		Py_DECREF(item);
 	}
 	if (!PyErr_Occurred())
-		res = Py_BuildValue("(OO)", items, done ? Py_True : Py_False);
-	/* A list, not a tuple, on the wire. */
-	if (res != NULL)
-		Py_SETREF(res, PySequence_List(res));
+		res = Py_BuildValue("[OO]", items, done ? Py_True : Py_False);
 	Py_DECREF(items);
 out:
 	Py_DECREF(it);

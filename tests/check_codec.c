@@ -737,7 +737,7 @@ struct wk {
 };
 
 static void
-wk_start(struct wk *w, const char *extra)
+wk_start_out(struct wk *w, const char *extra, int out)
 {
 	const char	*dir = getenv("SB_BUILDDIR");
 	char		 path[4096];
@@ -750,6 +750,8 @@ wk_start(struct wk *w, const char *extra)
 	ck_assert_int_ge(w->pid, 0);
 	if (w->pid == 0) {
 		close(sv[0]);
+		if (out >= 0)
+			dup2(out, 1);
 		dup2(sv[1], 3);
 		if (sv[1] != 3)
 			close(sv[1]);
@@ -765,6 +767,12 @@ wk_start(struct wk *w, const char *extra)
 	w->fd = sv[0];
 	msgpack_unpacker_init(&w->up, 1 << 16);
 	msgpack_unpacked_init(&w->msg);
+}
+
+static void
+wk_start(struct wk *w, const char *extra)
+{
+	wk_start_out(w, extra, -1);
 }
 
 /* The next message from the worker, waiting at most 20 s. */
@@ -893,6 +901,17 @@ params(msgpack_sbuffer *sb, const char *expr)
 	msgpack_sbuffer_init(sb);
 	ck_assert_int_eq(codec_encode(sb, o, 0), 0);
 	Py_DECREF(o);
+}
+
+/* Send a request with params from expr without waiting. */
+static void
+params_send(struct wk *w, uint32_t id, const char *method, const char *expr)
+{
+	msgpack_sbuffer	 sb;
+
+	params(&sb, expr);
+	wk_request(w, id, method, &sb);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 /* One request with params from expr; returns the error or NULL. */
@@ -1170,6 +1189,98 @@ START_TEST(test_worker_protocol_methods)
 }
 END_TEST
 
+START_TEST(test_worker_interrupt)
+{
+	struct wk	 w;
+	msgpack_object	*err, *res;
+
+	wk_start(&w, NULL);
+	wk_ready(&w);
+	/* An interrupt while idle is dropped before the next request. */
+	kill(w.pid, SIGINT);
+	usleep(200000);
+	err = wk_call(&w, 1, "call", "[1, 'math', 'sqrt', [16]]", &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	/* One during a request interrupts it. */
+	params_send(&w, 2, "call", "[1, 'time', 'sleep', [30]]");
+	usleep(500000);
+	kill(w.pid, SIGINT);
+	err = wk_response(&w, 2, &res);
+	map_str_is(err, "type", "KeyboardInterrupt");
+	err = wk_call(&w, 3, "call", "[1, 'math', 'sqrt', [25]]", &res);
+	ck_assert(err == NULL && res->via.f64 == 5.0);
+	wk_finish(&w, 0);
+}
+END_TEST
+
+START_TEST(test_worker_stdout)
+{
+	struct wk	 w;
+	msgpack_object	*err, *res;
+	struct pollfd	 pfd;
+	char		 buf[256];
+	ssize_t		 n;
+	int		 p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	wk_start_out(&w, NULL, p[1]);
+	close(p[1]);
+	wk_ready(&w);
+	err = wk_call(&w, 1, "call", "[1, 'builtins', 'print', "
+	    "['hello from python']]", &res);
+	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_NIL);
+	/* Line buffered: the line is there without the worker exiting. */
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
+	n = read(p[0], buf, sizeof buf - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "hello from python\n");
+	wk_finish(&w, 0);
+	close(p[0]);
+}
+END_TEST
+
+/* Wrap the value in sb into a one-element tuple ext. */
+static void
+wrap_tuple(msgpack_sbuffer *sb)
+{
+	msgpack_sbuffer	 in, old = *sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&in);
+	msgpack_packer_init(&pk, &in, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1);
+	msgpack_sbuffer_write(&in, old.data, old.size);
+	pack_ext(sb, SB_EXT_TUPLE, in.data, in.size);
+	msgpack_sbuffer_destroy(&in);
+	msgpack_sbuffer_destroy(&old);
+}
+
+START_TEST(test_nested_ext_depth)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	PyObject	*o;
+	int		 i;
+
+	/* Tuples inside tuples: each payload is scanned within the depth left. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 0);
+	for (i = 0; i < 20; i++)
+		wrap_tuple(&sb);
+	o = decode_bytes(sb.data, sb.size);
+	ck_assert(o != NULL && PyTuple_Check(o));
+	Py_DECREF(o);
+	for (; i < 200; i++)
+		wrap_tuple(&sb);
+	decode_fails(sb.data, sb.size, "snakebridge.BadRequest");
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
 static Suite *
 codec_suite(void)
 {
@@ -1195,12 +1306,15 @@ codec_suite(void)
 	tcase_add_test(tc, test_ref_limit);
 	tcase_add_test(tc, test_callback_placeholder);
 	tcase_add_test(tc, test_python_error_map);
+	tcase_add_test(tc, test_nested_ext_depth);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tw, 60);
 	tcase_add_test(tw, test_worker_sqrt_and_garbage);
 	tcase_add_test(tw, test_worker_broken_stream);
 	tcase_add_test(tw, test_worker_refs);
 	tcase_add_test(tw, test_worker_protocol_methods);
+	tcase_add_test(tw, test_worker_interrupt);
+	tcase_add_test(tw, test_worker_stdout);
 	suite_add_tcase(s, tw);
 	return (s);
 }
