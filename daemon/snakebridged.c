@@ -37,7 +37,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: snakebridged [-dhnv] [-f config] [-s socket]\n"
 	    "  -d         stay in the foreground, log to stderr\n"
-	    "  -f FILE    read the configuration from FILE\n"
+	    "  -f FILE    read the configuration from FILE (default: "
+	    SB_SYSCONFDIR "/snakebridged.conf if it exists)\n"
 	    "  -n         check the configuration and exit\n"
 	    "  -s SOCKET  listen on SOCKET\n"
 	    "  -v         log more (repeatable)\n"
@@ -140,10 +141,30 @@ sbd_finish(void)
 }
 
 static void
+sbd_count_busy(struct worker *w, void *arg)
+{
+	if (w->state == WORKER_BUSY && w->cur != NULL)
+		(*(unsigned *)arg)++;
+}
+
+static void
 sbd_count_live(struct worker *w, void *arg)
 {
 	if (w->pid > 0)
 		(*(unsigned *)arg)++;
+}
+
+/* A worker finished a request: when draining, stop once none is busy. */
+void
+sbd_worker_done(void)
+{
+	unsigned busy = 0;
+
+	if (sbd_stage != 1)
+		return;
+	pool_foreach_worker(sbd_count_busy, &busy);
+	if (busy == 0)
+		event_active(sbd_stop_ev, EV_TIMEOUT, 0);
 }
 
 /* A worker exited during shutdown: leave when none is left. */
@@ -205,13 +226,6 @@ sbd_stop_cb(evutil_socket_t fd, short what, void *arg)
 		pool_foreach_worker(sbd_term_worker, &sig);
 		sbd_finish();
 	}
-}
-
-static void
-sbd_count_busy(struct worker *w, void *arg)
-{
-	if (w->state == WORKER_BUSY && w->cur != NULL)
-		(*(unsigned *)arg)++;
 }
 
 /* Begin shutting down: stop accepting, fail the queues, drain. */
@@ -291,6 +305,7 @@ sbd_cleanup(void)
 	session_end_all();
 	pool_free_all();
 	listen_close();
+	signal(SIGHUP, SIG_IGN);
 	for (i = 0; i < 4; i++) {
 		if (sbd_sig[i] != NULL)
 			event_free(sbd_sig[i]);
@@ -336,6 +351,9 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(2);
 
+	if (file == NULL &&
+	    access(SB_SYSCONFDIR "/snakebridged.conf", F_OK) == 0)
+		file = SB_SYSCONFDIR "/snakebridged.conf";
 	if ((sbd.conf = config_load(file, &err)) == NULL) {
 		fprintf(stderr, "snakebridged: %s\n", err);
 		free(err);

@@ -54,6 +54,7 @@ double		 sbd_now(void);
 int		 sbd_verbose_level(void);
 void		 sbd_timer_add(struct event *, uint64_t ms);
 void		 sbd_worker_gone(void);
+void		 sbd_worker_done(void);
 void		 sbd_shutdown(void);
 int		 sbd_reload(char **err);
 

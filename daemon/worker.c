@@ -324,7 +324,10 @@ worker_idle(struct worker *w)
 	w->state = WORKER_IDLE;
 	w->cur = NULL;
 	event_del(w->grace_ev);
-	pool_dispatch(w->pool);
+	if (sbd.shutting_down)
+		sbd_worker_done();
+	else
+		pool_dispatch(w->pool);
 }
 
 /* Log complete lines the worker printed. */
