@@ -170,8 +170,8 @@ json_out_map(struct json_out *o, const sb_value *v)
 	for (i = 0; i < n && plain; i++) {
 		k = sb_map_key(v, i);
 		s = sb_value_str(k, &len);
-		if (sb_value_type(k) != SB_STR || memchr(s, '\0', len) != NULL ||
-		    json_special_key(s, n))
+		if (sb_value_type(k) != SB_STR ||
+		    memchr(s, '\0', len) != NULL || json_special_key(s, n))
 			plain = 0;
 	}
 	if (plain) {
@@ -696,9 +696,12 @@ json_in_ndarray(json_t *j, const char **err)
 		    json_array_size(shape) > sizeof dims / sizeof dims[0])
 			return (NULL);
 		json_array_foreach(shape, i, item) {
-			if (!json_is_integer(item) || json_integer_value(item) < 0)
+			if (!json_is_integer(item) ||
+			    json_integer_value(item) < 0)
 				return (NULL);
 			dims[ndim++] = json_integer_value(item);
+			if (dims[i] != 0 && count > SIZE_MAX / (size_t)dims[i])
+				return (NULL);
 			count *= (size_t)dims[i];
 		}
 	}
@@ -735,7 +738,8 @@ json_in_ndarray(json_t *j, const char **err)
 		json_array_foreach(data, i, item) {
 			if (json_in_element(&dt, item, (uint8_t *)buf +
 			    i * dt.size) != 0) {
-				*err = "$ndarray element does not fit its dtype";
+				*err = "$ndarray element does not fit its "
+				    "dtype";
 				free(buf);
 				return (NULL);
 			}
@@ -842,8 +846,9 @@ json_in_special(const char *name, json_t *x, const char **err)
 			*err = "$tuple, $set and $frozenset want a list";
 			return (NULL);
 		}
-		return (json_in_items(name[1] == 't' ? sb_tuple_new() :
-		    name[1] == 's' ? sb_set_new() : sb_frozenset_new(), x, err));
+		v = name[1] == 't' ? sb_tuple_new() : name[1] == 's' ?
+		    sb_set_new() : sb_frozenset_new();
+		return (json_in_items(v, x, err));
 	} else if (strcmp(name, "$int") == 0) {
 		if (json_is_integer(x))
 			v = sb_int(json_integer_value(x));

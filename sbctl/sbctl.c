@@ -109,7 +109,8 @@ sbctl_connect(struct sbctl *ctx, const struct sbctl_cmd *cmd)
 		return (0);
 	if (ctx->pool != NULL) {
 		if ((settings = sb_map_new()) == NULL ||
-		    sb_map_set(settings, sb_str("pool"), sb_str(ctx->pool)) != 0) {
+		    sb_map_set(settings, sb_str("pool"),
+		    sb_str(ctx->pool)) != 0) {
 			sb_value_free(settings);
 			return (print_local_error(SB_ENOMEM, "session"));
 		}
@@ -151,7 +152,8 @@ main(int argc, char **argv)
 	memset(&ctx, 0, sizeof ctx);
 	ctx.timeout = -1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:s:rhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:s:rhV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			ctx.socket = optarg;

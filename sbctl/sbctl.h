@@ -39,9 +39,10 @@ struct sbctl_cmd {
 	int		 min;
 	int		 max;
 	int		 flags;
-#define SBCTL_CMD_OWNSESSION 0x1	/* no implicit session.open for --session */
+/* No implicit session.open for --session: the command handles sessions. */
+#define SBCTL_CMD_OWNSESSION 0x1
 	sbctl_exec_fn	 exec;
-	const void	*data;		/* per-entry data for shared functions */
+	const void	*data;		/* for a function shared by entries */
 };
 
 /* sbctl.c */

@@ -508,7 +508,8 @@ START_TEST(test_render_out)
 	EXPECT("{\"$map\": [[1, \"a\"], [\"b\", 2]]}", "call", "builtins",
 	    "dict", "{\"$map\": [[1, \"a\"], [\"b\", 2]]}");
 	EXPECT("{\"a\": {\"$tuple\": [1]}, \"b\": null}", "call",
-	    "sbfixtures", "identity", "{\"a\": {\"$tuple\": [1]}, \"b\": null}");
+	    "sbfixtures", "identity",
+	    "{\"a\": {\"$tuple\": [1]}, \"b\": null}");
 	EXPECT("{\"$date\": \"2024-05-01\"}", "call", "datetime", "date",
 	    "2024", "5", "1");
 	EXPECT("{\"$decimal\": \"-1.50\"}", "call", "decimal", "Decimal",
