@@ -110,7 +110,7 @@ conn_lost(sb_client *c, int rc)
  * connection at once: the peer may have answered before it closed, so the
  * rest is dropped and reading finds the end.
  */
-static void
+void
 conn_flush(sb_client *c)
 {
 	ssize_t n;
@@ -166,6 +166,7 @@ conn_parse(sb_client *c)
 static int
 conn_read(sb_client *c)
 {
+	size_t room;
 	ssize_t n;
 	int count = 0, r;
 
@@ -173,8 +174,8 @@ conn_read(sb_client *c)
 		if (conn_reserve(&c->rbuf, &c->rcap, c->rlen,
 		    CONN_READ_CHUNK) != 0)
 			return (count > 0 ? count : SB_ENOMEM);
-		n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen,
-		    MSG_DONTWAIT);
+		room = c->rcap - c->rlen;
+		n = recv(c->fd, c->rbuf + c->rlen, room, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -187,6 +188,9 @@ conn_read(sb_client *c)
 		if ((r = conn_parse(c)) < 0)
 			return (count > 0 ? count : r);
 		count += r;
+		/* A short read drained the socket: poll tells about more. */
+		if ((size_t)n < room)
+			break;
 	}
 	if (c->dead && count == 0)
 		return (c->dead);

@@ -165,6 +165,7 @@ struct sb_client {
 int		 conn_write_msg(sb_client *, const char *, size_t);
 int		 conn_packer_write(void *, const char *, size_t);
 int		 conn_io(sb_client *, int timeout_ms);
+void		 conn_flush(sb_client *);
 void		 conn_lost(sb_client *, int rc);
 int		 conn_respond(sb_client *, uint32_t msgid, const char *errtype,
 		    const char *message);

@@ -321,7 +321,7 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 		goto fail;
 	}
 	*out = p;
-	(void)conn_io(c, 0);
+	conn_flush(c);
 	return (0);
 fail:
 	c->wlen = start;

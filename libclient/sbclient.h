@@ -238,10 +238,13 @@ int		 sb_value_equal(const sb_value *a, const sb_value *b);
 int		 sb_value_pack(const sb_value *v, void **buf, size_t *len);
 /*
  * Decode exactly one msgpack object filling buf[0..len) into *out (owned by
- * the caller). The input is scanned first (64 MiB, depth 64, no lying
- * counts; ext payloads of containers are scanned too), so any input is
- * safe. SB_EPROTO for truncated, malformed, oversized or trailing bytes, or a
- * known ext type whose payload is invalid; SB_EINVAL, SB_ENOMEM.
+ * the caller). The input is scanned first (64 MiB, nesting depth 64, no
+ * container declaring more elements than bytes follow) and decoded by a
+ * bounds-checked reader that applies the same rules inside ext payloads,
+ * so any input is safe. SB_EPROTO for truncated, malformed, oversized or
+ * trailing bytes, or a known ext type whose payload is invalid (a big int
+ * that is not decimal, an ndarray whose data does not fit its shape...);
+ * SB_EINVAL, SB_ENOMEM.
  */
 int		 sb_value_unpack(const void *buf, size_t len, sb_value **out);
 
