@@ -497,6 +497,8 @@ sbt_daemon_stop(struct sbt_daemon *d)
 	}
 	if (failed)
 		sbt_dump_log(d, why);
+	else if (getenv("SBT_SHOW_LOG") != NULL)
+		sbt_dump_log(d, "stopped cleanly (SBT_SHOW_LOG is set)");
 	sbt_remove_dir(d);
 	return (failed ? -1 : 0);
 }
