@@ -1377,6 +1377,39 @@ START_TEST(test_client_pipeline)
 }
 END_TEST
 
+/*
+ * 100 requests of 50 KiB each, submitted at once: more than the socket
+ * buffers hold, so the client must read answers while it still writes.
+ */
+START_TEST(test_client_pipeline_bulk)
+{
+	static char chunk[50000];
+	sb_client *c = fake_connect();
+	sb_pending *p[100];
+	sb_value *params, *r;
+	const void *data;
+	size_t i, len;
+
+	for (i = 0; i < 100; i++) {
+		memset(chunk, (int)i, sizeof(chunk));
+		params = sb_list_new();
+		ck_assert_int_eq(sb_list_append(params, sb_bytes(chunk,
+		    sizeof(chunk))), 0);
+		ck_assert_int_eq(sb_request_async(c, "echo", params, &p[i]), 0);
+		sb_value_free(params);
+	}
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(sb_wait(c, p[i], 30000, &r, NULL), 0);
+		data = sb_value_bytes(sb_value_item(r, 0), &len);
+		ck_assert_uint_eq(len, sizeof(chunk));
+		ck_assert_int_eq(((const unsigned char *)data)[len - 1],
+		    (unsigned char)i);
+		sb_value_free(r);
+	}
+	sb_client_close(c);
+}
+END_TEST
+
 /* Handles still in flight are freed by sb_client_close (ASan checks). */
 START_TEST(test_client_close_pending)
 {
@@ -1538,6 +1571,7 @@ value_suite(void)
 	tcase_add_test(tc, test_client_bad_args);
 	tcase_add_test(tc, test_client_remote_error);
 	tcase_add_test(tc, test_client_pipeline);
+	tcase_add_test(tc, test_client_pipeline_bulk);
 	tcase_add_test(tc, test_client_close_pending);
 	tcase_add_test(tc, test_client_half_message);
 	tcase_add_test(tc, test_client_garbage);
