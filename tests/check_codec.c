@@ -1281,6 +1281,75 @@ START_TEST(test_nested_ext_depth)
 }
 END_TEST
 
+/* A request the channel's owner sent is answered while others arrive. */
+START_TEST(test_channel_wait_serves_requests)
+{
+	struct channel		*ch;
+	msgpack_sbuffer		 sb, out;
+	msgpack_packer		 pk;
+	msgpack_unpacked	 u;
+	msgpack_object		*a;
+	char			 buf[256];
+	ssize_t			 n;
+	size_t			 off = 0;
+	uint32_t		 id;
+	int			 sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ch = channel_open(sv[0], SB_SCAN_DEFAULT_SIZE);
+	ck_assert_ptr_nonnull(ch);
+	id = channel_next_id(ch);
+	/* The peer sends a request of its own, then the awaited answer. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 0);
+	msgpack_pack_int(&pk, 9);
+	msgpack_pack_str_with_body(&pk, "call", 4);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "math", 4);
+	msgpack_pack_str_with_body(&pk, "sqrt", 4);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_int(&pk, 4);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_uint32(&pk, id);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_str_with_body(&pk, "done", 4);
+	ck_assert_int_eq(write(sv[1], sb.data, sb.size), (ssize_t)sb.size);
+	msgpack_sbuffer_destroy(&sb);
+
+	ck_assert_int_eq(channel_wait_response(ch, id, &out), 0);
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, out.data, out.size, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	a = u.data.via.array.ptr;
+	ck_assert(a[1].via.u64 == id && a[3].type == MSGPACK_OBJECT_STR);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&out);
+
+	/* The peer's request was served meanwhile: [1, 9, nil, 2.0]. */
+	n = read(sv[1], buf, sizeof buf);
+	ck_assert_int_gt(n, 0);
+	msgpack_unpacked_init(&u);
+	off = 0;
+	ck_assert_int_eq(msgpack_unpack_next(&u, buf, (size_t)n, &off),
+	    MSGPACK_UNPACK_SUCCESS);
+	a = u.data.via.array.ptr;
+	ck_assert(a[1].via.u64 == 9 && a[2].type == MSGPACK_OBJECT_NIL &&
+	    a[3].via.f64 == 2.0);
+	msgpack_unpacked_destroy(&u);
+
+	/* An answer that never comes: the peer closes, the wait fails. */
+	id = channel_next_id(ch);
+	close(sv[1]);
+	ck_assert_int_eq(channel_wait_response(ch, id, &out), -1);
+	PyErr_Clear();
+	ck_assert_int_eq(channel_loop(), 0);
+}
+END_TEST
+
 static Suite *
 codec_suite(void)
 {
@@ -1307,6 +1376,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_callback_placeholder);
 	tcase_add_test(tc, test_python_error_map);
 	tcase_add_test(tc, test_nested_ext_depth);
+	tcase_add_test(tc, test_channel_wait_serves_requests);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tw, 60);
 	tcase_add_test(tw, test_worker_sqrt_and_garbage);
