@@ -870,11 +870,10 @@ json_in_special(const char *name, json_t *x, const char **err)
 		return (json_in_ndarray(x, err));
 	else if (strcmp(name, "$date") == 0 || strcmp(name, "$datetime") == 0 ||
 	    strcmp(name, "$decimal") == 0) {
-		if (s == NULL)
-			*err = "$date, $datetime and $decimal want text";
-		else
-			v = name[2] == 'e' ? sb_decimal(s) : name[5] == '\0' ?
-			    sb_date(s) : sb_datetime(s);
+		if (s == NULL || (v = name[2] == 'e' ? sb_decimal(s) :
+		    name[5] == '\0' ? sb_date(s) : sb_datetime(s)) == NULL)
+			*err = "$date wants YYYY-MM-DD, $datetime "
+			    "YYYY-MM-DDTHH:MM:SS[.ffffff], $decimal a number";
 	} else if (strcmp(name, "$timestamp") == 0) {
 		if (s == NULL || (v = json_in_timestamp(s)) == NULL)
 			*err = "$timestamp wants YYYY-MM-DDTHH:MM:SS[.f][Z]";
