@@ -128,10 +128,10 @@ args_call(const struct sbctl_cmd *cmd, int argc, char **argv, sb_value **args,
 	return (rc);
 }
 
-/* A whole number word in [min, max]; 0 or an exit code. */
+/* A whole number word for `what` in [min, max]; 0 or an exit code. */
 int
-args_count(const struct sbctl_cmd *cmd, const char *word, int64_t min,
-    int64_t max, int64_t *out)
+args_count(const struct sbctl_cmd *cmd, const char *what, const char *word,
+    int64_t min, int64_t max, int64_t *out)
 {
 	char		*end;
 	long long	 v;
@@ -139,8 +139,9 @@ args_count(const struct sbctl_cmd *cmd, const char *word, int64_t min,
 	errno = 0;
 	v = strtoll(word, &end, 10);
 	if (*word == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		return (sbctl_usage_error(cmd, "\"%s\" is not a number from "
-		    "%lld to %lld", word, (long long)min, (long long)max));
+		return (sbctl_usage_error(cmd, "%s wants a whole number from "
+		    "%lld to %lld, not \"%s\"", what, (long long)min,
+		    (long long)max, word));
 	*out = v;
 	return (0);
 }

@@ -13,8 +13,8 @@ cmd_next_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	int64_t		 n = 1;
 	int		 code, rc;
 
-	if (argc > 1 && (code = args_count(cmd, argv[1], 1, INT32_MAX,
-	    &n)) != 0)
+	if (argc > 1 && (code = args_count(cmd, "N", argv[1], 1,
+	    INT32_MAX, &n)) != 0)
 		return (code);
 	if ((code = args_ref(cmd, argv[0], &ref)) != 0)
 		return (code);

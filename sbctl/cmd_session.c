@@ -28,8 +28,8 @@ session_settings(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 	if (argc != 0 && (argc != 2 || strcmp(argv[0], "--idle-timeout") != 0))
 		return (sbctl_usage_error(cmd, "session open takes [NAME] "
 		    "[--idle-timeout SECONDS]"));
-	if (argc != 0 && (code = args_count(cmd, argv[1], 0, INT32_MAX,
-	    &idle)) != 0)
+	if (argc != 0 && (code = args_count(cmd, "--idle-timeout", argv[1],
+	    0, INT32_MAX, &idle)) != 0)
 		return (code);
 	if ((*out = sb_map_new()) == NULL)
 		return (print_local_error(SB_ENOMEM, "session"));

@@ -168,8 +168,8 @@ main(int argc, char **argv)
 			ctx.profile = optarg;
 			break;
 		case 't':
-			if ((code = args_count(NULL, optarg, 0, INT32_MAX,
-			    &ctx.timeout)) != 0)
+			if ((code = args_count(NULL, "--timeout", optarg, 0,
+			    INT32_MAX, &ctx.timeout)) != 0)
 				return (code);
 			break;
 		case 'r':

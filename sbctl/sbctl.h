@@ -84,8 +84,8 @@ int	 args_value(const struct sbctl_cmd *, const char *, sb_value **);
 int	 args_ref(const struct sbctl_cmd *, const char *, sb_value **);
 int	 args_call(const struct sbctl_cmd *, int, char **, sb_value **,
 	    sb_value **);
-int	 args_count(const struct sbctl_cmd *, const char *, int64_t, int64_t,
-	    int64_t *);
+int	 args_count(const struct sbctl_cmd *, const char *, const char *,
+	    int64_t, int64_t, int64_t *);
 
 /* json.c: values to JSON text and back. */
 /* Fetches the repr of a ref for display: a str value to free, or NULL. */
