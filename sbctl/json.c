@@ -976,8 +976,7 @@ json_parse(const char *text, sb_value **out, const char **err)
 	*err = NULL;
 	if ((*out = json_in_integer(text)) != NULL)
 		return (0);
-	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL |
-	    JSON_REJECT_DUPLICATES, &jerr);
+	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (j == NULL)
 		return (1);
 	*out = json_in_value(j, err);

@@ -71,7 +71,8 @@ START_TEST(test_floats)
 		const char	*want;
 	} cases[] = {
 		{ 4.0, "4.0" }, { 0.1, "0.1" }, { 100.0, "100.0" },
-		{ -0.0, "-0.0" }, { 1e16, "1e+16" }, { 1e15, "1000000000000000.0" },
+		{ -0.0, "-0.0" }, { 1e16, "1e+16" },
+		{ 1e15, "1000000000000000.0" },
 		{ 0.0001, "0.0001" }, { 0.00001, "1e-05" },
 		{ 1.0 / 3, "0.3333333333333333" }, { 0.1 + 0.2,
 		    "0.30000000000000004" }, { 5e-324, "5e-324" },
@@ -129,7 +130,9 @@ START_TEST(test_strings)
 	expect_parse_rc("abc", 1);
 	expect_parse_rc("[1, 2", 1);
 	expect_parse_rc("", 1);
-	expect_parse_rc("{\"a\": 1, \"a\": 2}", 1);
+	/* A repeated key keeps its last value, as in Python. */
+	expect_parse("{\"a\": 1, \"b\": 2, \"a\": 3}",
+	    "{\"a\": 3, \"b\": 2}");
 }
 END_TEST
 
@@ -224,8 +227,8 @@ START_TEST(test_ndarray)
 	    "\"shape\": [2], \"data\": [1, 2]}}");
 	expect_parse_rc("{\"$ndarray\": {\"dtype\": \"|u1\", \"data\": [256]}}",
 	    -1);
-	expect_parse_rc("{\"$ndarray\": {\"dtype\": \"|i1\", \"data\": [-129]}}",
-	    -1);
+	expect_parse_rc("{\"$ndarray\": {\"dtype\": \"|i1\", "
+	    "\"data\": [-129]}}", -1);
 	expect_parse_rc("{\"$ndarray\": {\"dtype\": \"<u2\", \"data\": [-1]}}",
 	    -1);
 	expect_parse_rc("{\"$ndarray\": {\"dtype\": \"<i4\", \"shape\": [3], "
@@ -259,7 +262,8 @@ START_TEST(test_refs)
 	free(tok);
 	/* A printed ref reads back as the ref; it renders without a repr. */
 	expect_render(v, "{\"$ref\": \"AQID-_8\", \"type\": null}");
-	expect_parse("{\"$ref\": \"AQID-_8\", \"type\": \"x\", \"repr\": \"y\"}",
+	expect_parse("{\"$ref\": \"AQID-_8\", \"type\": \"x\", "
+	    "\"repr\": \"y\"}",
 	    "{\"$ref\": \"AQID-_8\", \"type\": null}");
 	expect_parse("[{\"$ref\": \"AQID-_8\"}]",
 	    "[{\"$ref\": \"AQID-_8\", \"type\": null}]");
