@@ -428,8 +428,10 @@ config_set_key(const struct key *keys, void *base, const char *name,
 	return (1);
 }
 
+/* Describe what key name of keys accepts, for an error message. */
 static const char *
-config_kind_hint(const struct key *keys, const char *name)
+config_kind_hint(const struct key *keys, const char *name, char *buf,
+    size_t len)
 {
 	const struct key *k;
 
@@ -442,7 +444,11 @@ config_kind_hint(const struct key *keys, const char *name)
 		case K_SIZE:
 			return ("a size (e.g. 512K, 64M, 1G)");
 		case K_UINT:
-			return ("a non-negative integer in range");
+			if (k->max >= UINT_MAX)
+				return ("a whole number");
+			snprintf(buf, len, "a whole number up to %llu",
+			    (unsigned long long)k->max);
+			return (buf);
 		}
 	}
 	return ("a valid value");
@@ -508,6 +514,7 @@ config_pool_key(struct parse *ps, const char *pool, const char *name,
     const char *value)
 {
 	struct pool_config *pc = config_pool_get(ps->conf, pool);
+	char hint[64];
 	int rc;
 
 	if (strcmp(name, "path") == 0) {
@@ -540,7 +547,7 @@ config_pool_key(struct parse *ps, const char *pool, const char *name,
 		    pool));
 	if (rc < 0)
 		return (config_fail(ps, "%s must be %s", name,
-		    config_kind_hint(pool_keys, name)));
+		    config_kind_hint(pool_keys, name, hint, sizeof hint)));
 	if (pc->size == 0 || pc->queue_limit == 0)
 		return (config_fail(ps, "%s must be at least 1", name));
 	return (1);
@@ -566,6 +573,7 @@ config_handler(void *arg, const char *section, const char *name,
 {
 	struct parse *ps = arg;
 	struct config *conf = ps->conf;
+	char hint[64];
 	uint64_t ms;
 	int rc;
 
@@ -580,7 +588,8 @@ config_handler(void *arg, const char *section, const char *name,
 			    "[sessions]", name));
 		if (rc < 0)
 			return (config_fail(ps, "%s must be %s", name,
-			    config_kind_hint(session_keys, name)));
+			    config_kind_hint(session_keys, name, hint,
+			    sizeof hint)));
 		if (conf->max_sessions == 0 || conf->max_sessions_per_uid == 0)
 			return (config_fail(ps, "%s must be at least 1",
 			    name));

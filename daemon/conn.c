@@ -16,11 +16,13 @@
 #include "snakebridged.h"
 
 #define CONN_FLUSH_TIMEOUT	5	/* s to flush a closing connection */
+#define CONN_OUT_LOW		(256 * 1024)	/* resume reading below */
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static uint64_t conn_next_id = 1;
 
 static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 
 int
@@ -58,12 +60,22 @@ conn_accept(int fd)
 	c->bev = bufferevent_socket_new(sbd.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		abort();
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
 	bufferevent_enable(c->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	log_debug("connection %llu: uid %u gid %u pid %d",
 	    (unsigned long long)c->id, (unsigned)c->uid, (unsigned)c->gid,
 	    (int)c->pid);
+}
+
+/* Output above this: the client is not reading, so stop reading it. */
+static size_t
+conn_out_high(void)
+{
+	return (sbd.conf->max_message_size < 4 * CONN_OUT_LOW ?
+	    4 * CONN_OUT_LOW : sbd.conf->max_message_size);
 }
 
 void
@@ -72,6 +84,26 @@ conn_write(struct conn *c, const void *buf, size_t len)
 	if (c->closing)
 		return;
 	bufferevent_write(c->bev, buf, len);
+	if (!c->paused &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    conn_out_high()) {
+		log_debug("connection %llu: not reading answers, pausing",
+		    (unsigned long long)c->id);
+		c->paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+/* The output drained below the low watermark: read requests again. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->paused && !c->closing) {
+		c->paused = 0;
+		bufferevent_enable(bev, EV_READ);
+	}
 }
 
 /* Forget every request of c, its automatic session, then free it. */

@@ -46,12 +46,11 @@ listen_default_path(void)
 	return (path);
 }
 
-/* Create the socket's directory (0755 for root's, 0700 under /tmp). */
+/* Create the socket's directory (0755) if it is missing. */
 static int
 listen_mkdir(const char *path)
 {
 	char dir[PATH_MAX], *slash;
-	mode_t mode = strncmp(path, "/tmp/", 5) == 0 ? 0700 : 0755;
 
 	if (strlen(path) >= sizeof dir)
 		return (-1);
@@ -59,7 +58,7 @@ listen_mkdir(const char *path)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return (0);
 	*slash = '\0';
-	if (mkdir(dir, mode) == -1 && errno != EEXIST) {
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 		log_errno("mkdir %s", dir);
 		return (-1);
 	}

@@ -52,7 +52,7 @@ static const struct method methods[] = {
 
 /* The ref form of stream: [ref, OPTS?]. */
 static const struct method stream_ref = {
-	"stream", 1, "r", "ref", 1, M_WORKER|M_REF, NULL
+	"stream", 1, "r", "ref", 1, M_WORKER|M_REF|M_STREAMFORM, NULL
 };
 
 const struct method *

@@ -225,7 +225,8 @@ pool_submit(struct request *r)
 	r->state = REQUEST_QUEUED;
 	TAILQ_INSERT_TAIL(&p->queue, r, qentry);
 	p->queued++;
-	request_start_timer(r);
+	if (r->conn != NULL)
+		request_start_timer(r);
 	pool_dispatch(p);
 	return (0);
 }

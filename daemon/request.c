@@ -77,7 +77,8 @@ request_answer(struct request *r, const char *body, size_t len)
 		conn_write(r->conn, hdr, n);
 		conn_write(r->conn, body, len);
 	}
-	if (len > 0 && (unsigned char)body[0] != 0xc0)
+	if (r->internal_method == NULL && len > 0 &&
+	    (unsigned char)body[0] != 0xc0)
 		sbd.counters.errors++;
 	request_free(r);
 }
@@ -198,6 +199,9 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = r->state == REQUEST_RUNNING ? r->worker : NULL;
 
 	sbd.counters.timeouts++;
+	if (r->internal_method != NULL)
+		log_warn("%s of session %llu timed out", r->internal_method,
+		    (unsigned long long)r->internal_sid);
 	request_error_details(r, SB_ERRTYPE_TIMEOUT, "timeout_ms",
 	    (int64_t)r->timeout_ms, "request timed out after %llu ms",
 	    (unsigned long long)r->timeout_ms);
@@ -208,7 +212,7 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 void
 request_start_timer(struct request *r)
 {
-	if (r->timeout_ms == 0 || r->timer != NULL || r->conn == NULL)
+	if (r->timeout_ms == 0 || r->timer != NULL)
 		return;
 	r->timer = evtimer_new(sbd.base, request_timeout_cb, r);
 	sbd_timer_add(r->timer, r->timeout_ms);

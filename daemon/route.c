@@ -197,7 +197,9 @@ route_request(struct request *r)
 	r->any_worker = r->affinity == AFFINITY_HINT && rt.w == NULL;
 	if (r->opts.has_timeout)
 		r->timeout_ms = r->opts.timeout_ms;
-	else if ((pr = config_find_profile(sbd.conf, "default")) != NULL)
+	else if ((pr = config_find_profile(sbd.conf,
+	    (r->method->flags & M_STREAMFORM) ? "streaming" : "default")) !=
+	    NULL)
 		r->timeout_ms = pr->ms;
 	return (0);
 }

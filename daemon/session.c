@@ -167,6 +167,7 @@ session_drop_objects(struct session *s)
 		r = request_internal("session.drop", s->id);
 		r->worker = s->pool->workers[slot];
 		r->pool = s->pool;
+		r->timeout_ms = sbd.conf->cleanup_timeout;
 		if (pool_submit(r) != 0)
 			log_debug("session %llu: drop not queued",
 			    (unsigned long long)s->id);

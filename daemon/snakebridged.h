@@ -107,6 +107,7 @@ struct conn {
 	struct session		*autosess;
 	struct requests		 requests;	/* in flight */
 	int			 closing;
+	int			 paused;	/* output backlog: not reading */
 	TAILQ_ENTRY(conn)	 entry;
 };
 void		 conn_accept(int fd);

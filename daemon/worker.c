@@ -269,6 +269,8 @@ worker_send(struct worker *w, struct request *r)
 	w->cur = r;
 	w->cur_wid = ++w->next_wid;
 	w->requests++;
+	if (r->internal_method != NULL)
+		request_start_timer(r);	/* cleanup_timeout */
 	relay_to_worker(r, w, w->cur_wid);
 }
 
