@@ -424,6 +424,7 @@ channel_pump(int timeout)
 	struct pollfd	 pfd[16];
 	struct channel	*chs[16], *ch;
 	nfds_t		 n = 0, i;
+	int		 r;
 
 	for (ch = channels; ch != NULL && n < 16; ch = ch->next) {
 		if (ch->dead || (ch->eof && ch->out == NULL))
@@ -436,7 +437,11 @@ channel_pump(int timeout)
 	}
 	if (n == 0)
 		return (0);
-	if (poll(pfd, n, timeout) == -1)
+	/* Python threads run while the worker waits. */
+	Py_BEGIN_ALLOW_THREADS
+	r = poll(pfd, n, timeout);
+	Py_END_ALLOW_THREADS
+	if (r == -1)
 		return (errno == EINTR ? -1 : 0);
 	for (i = 0; i < n; i++) {
 		ch = chs[i];

@@ -1213,6 +1213,26 @@ START_TEST(test_worker_interrupt)
 }
 END_TEST
 
+/* A thread started by a call keeps running while the worker is idle. */
+START_TEST(test_worker_threads_run_while_idle)
+{
+	struct wk	 w;
+	msgpack_object	*err, *res;
+
+	wk_start(&w, NULL);
+	wk_ready(&w);
+	err = wk_call(&w, 1, "call", "[1, 'builtins', 'exec', ["
+	    "'import builtins, threading, time\\n'"
+	    "'def f():\\n    time.sleep(0.2)\\n    builtins.sb_probe = 42\\n'"
+	    "'threading.Thread(target=f).start()', {}]]", &res);
+	ck_assert_ptr_null(err);
+	sleep(2);
+	err = wk_call(&w, 2, "get", "[1, 'builtins', 'sb_probe']", &res);
+	ck_assert(err == NULL && res->via.u64 == 42);
+	wk_finish(&w, 0);
+}
+END_TEST
+
 START_TEST(test_worker_stdout)
 {
 	struct wk	 w;
@@ -1385,6 +1405,7 @@ codec_suite(void)
 	tcase_add_test(tw, test_worker_protocol_methods);
 	tcase_add_test(tw, test_worker_interrupt);
 	tcase_add_test(tw, test_worker_stdout);
+	tcase_add_test(tw, test_worker_threads_run_while_idle);
 	suite_add_tcase(s, tw);
 	return (s);
 }
