@@ -754,6 +754,248 @@ START_TEST(test_edge_containers)
 }
 END_TEST
 
+START_TEST(test_kwargs)
+{
+	sb_value	*args, *kw, *r = NULL;
+	sb_error	*err = NULL;
+
+	args = list_of(sb_str("ff"), NULL);
+	kw = sb_map_new();
+	ck_assert_int_eq(sb_map_set(kw, sb_str("base"), sb_int(16)), 0);
+	sbt_ok("int('ff', base=16)", sb_call(c, "builtins", "int", args, kw,
+	    NULL, &r, &err), err);
+	expect_int(r, 255);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_value_free(kw);
+}
+END_TEST
+
+START_TEST(test_error_details)
+{
+	sb_error	*err;
+	const sb_value	*details, *args;
+
+	err = call_err("sbfixtures", "fail",
+	    list_of(sb_str("caf\xc3\xa9 \xf0\x9f\x90\x8d"), NULL), "ValueError");
+	ck_assert_str_eq(sb_error_message(err), "caf\xc3\xa9 \xf0\x9f\x90\x8d");
+	details = sb_error_details(err);
+	ck_assert_int_eq(sb_value_type(details), SB_MAP);
+	args = sb_map_get(details, "args");
+	ck_assert_ptr_nonnull(args);
+	ck_assert_uint_eq(sb_value_len(args), 1);
+	expect_str(sb_value_item(args, 0), "caf\xc3\xa9 \xf0\x9f\x90\x8d");
+	sb_error_free(err);
+}
+END_TEST
+
+START_TEST(test_generator_ref)
+{
+	sb_value	*g, *r = NULL;
+	sb_error	*err = NULL;
+	size_t		 total = 0;
+	int		 done = 0, rounds;
+
+	g = call_ok("sbfixtures", "gen", list_of(sb_int(25), NULL));
+	expect_ref(g, "generator");
+	for (rounds = 0; !done && rounds < 10; rounds++) {
+		sbt_ok("next", sb_next(c, g, 10, NULL, &r, &err), err);
+		ck_assert_uint_le(sb_value_len(sb_value_item(r, 0)), 10);
+		if (sb_value_len(sb_value_item(r, 0)) > 0)
+			expect_int(sb_value_item(sb_value_item(r, 0), 0),
+			    (int64_t)total);
+		total += sb_value_len(sb_value_item(r, 0));
+		ck_assert_int_eq(sb_value_get_bool(sb_value_item(r, 1), &done),
+		    0);
+		sb_value_free(r);
+	}
+	ck_assert_msg(done, "generator never reported done");
+	ck_assert_uint_eq(total, 25);
+	sb_value_free(g);
+}
+END_TEST
+
+START_TEST(test_cycle)
+{
+	sb_value	*r;
+
+	/* A list holding itself: the inner occurrence becomes a ref. */
+	r = call_ok("sbfixtures", "cycle", NULL);
+	ck_assert_int_eq(sb_value_type(r), SB_LIST);
+	ck_assert_uint_eq(sb_value_len(r), 2);
+	expect_int(sb_value_item(r, 0), 1);
+	expect_ref(sb_value_item(r, 1), "list");
+	sb_value_free(r);
+}
+END_TEST
+
+START_TEST(test_dates_decimal)
+{
+	sb_value	*r;
+	int64_t		 sec;
+	uint32_t	 nsec;
+
+	r = call_ok("sbfixtures", "dated", NULL);
+	ck_assert_uint_eq(sb_value_len(r), 4);
+	ck_assert_int_eq(sb_value_type(sb_value_item(r, 0)), SB_DATE);
+	ck_assert_str_eq(sb_value_str(sb_value_item(r, 0), NULL), "2024-05-01");
+	ck_assert_int_eq(sb_value_type(sb_value_item(r, 1)), SB_DATETIME);
+	ck_assert_str_eq(sb_value_str(sb_value_item(r, 1), NULL),
+	    "2024-05-01T12:30:00.250000");
+	ck_assert_int_eq(sb_value_type(sb_value_item(r, 2)), SB_DECIMAL);
+	ck_assert_str_eq(sb_value_str(sb_value_item(r, 2), NULL), "-1.50");
+	ck_assert_int_eq(sb_value_get_timestamp(sb_value_item(r, 3), &sec,
+	    &nsec), 0);
+	ck_assert_int_eq(sec, 1714521600);
+	ck_assert_uint_eq(nsec, 0);
+	sb_value_free(r);
+
+	roundtrip(sb_date("2024-05-01"), "datetime.date(2024, 5, 1)");
+	roundtrip(sb_datetime("2024-05-01T12:30:00.250000"),
+	    "datetime.datetime(2024, 5, 1, 12, 30, 0, 250000)");
+	roundtrip(sb_decimal("-1.50"), "Decimal('-1.50')");
+	roundtrip(sb_timestamp(1714566600, 250000000),
+	    "datetime.datetime(2024, 5, 1, 12, 30, 0, 250000, "
+	    "tzinfo=datetime.timezone.utc)");
+}
+END_TEST
+
+START_TEST(test_status)
+{
+	const sb_value	*pools, *pool;
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+
+	sbt_ok("status", sb_status(c, &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_MAP);
+	ck_assert_ptr_nonnull(sb_map_get(r, "daemon"));
+	ck_assert_ptr_nonnull(sb_map_get(r, "sessions"));
+	ck_assert_ptr_nonnull(sb_map_get(r, "counters"));
+	pools = sb_map_get(r, "pools");
+	ck_assert_int_eq(sb_value_type(pools), SB_LIST);
+	ck_assert_uint_ge(sb_value_len(pools), 1);
+	pool = sb_value_item(pools, 0);
+	expect_str(sb_map_get(pool, "name"), "default");
+	expect_int(sb_map_get(pool, "size"), 2);
+	ck_assert_uint_eq(sb_value_len(sb_map_get(pool, "workers")), 2);
+	sb_value_free(r);
+}
+END_TEST
+
+/* The session info map of name in a session.list result, or NULL. */
+static const sb_value *
+find_session(const sb_value *list, const char *name)
+{
+	const sb_value	*info, *n;
+	size_t		 i;
+
+	for (i = 0; i < sb_value_len(list); i++) {
+		info = sb_value_item(list, i);
+		n = sb_map_get(info, "name");
+		if (n != NULL && sb_value_str(n, NULL) != NULL &&
+		    strcmp(sb_value_str(n, NULL), name) == 0)
+			return (info);
+	}
+	return (NULL);
+}
+
+START_TEST(test_named_session)
+{
+	struct sb_opts	 opts;
+	sb_value	*args, *thing = NULL, *r = NULL;
+	sb_error	*err = NULL;
+	const sb_value	*info;
+	int64_t		 refs;
+	int		 rc;
+
+	sbt_ok("session.open", sb_session_open(c, "sbt-named", NULL, &r, &err),
+	    err);
+	ck_assert_int_eq(sb_value_type(r), SB_MAP);
+	expect_str(sb_map_get(r, "name"), "sbt-named");
+	sb_value_free(r);
+
+	sb_opts_init(&opts);
+	opts.session = "sbt-named";
+	args = list_of(sb_int(3), NULL);
+	sbt_ok("make_thing in session", sb_call(c, "sbfixtures", "make_thing",
+	    args, NULL, &opts, &thing, &err), err);
+	sb_value_free(args);
+	ck_assert_int_eq(sb_value_type(thing), SB_REF);
+
+	sbt_ok("session.info", sb_session_info(c, "sbt-named", &r, &err), err);
+	expect_str(sb_map_get(r, "name"), "sbt-named");
+	/* refs: a count, or nil while the daemon does not know it. */
+	if (sb_value_type(sb_map_get(r, "refs")) != SB_NIL) {
+		ck_assert_int_eq(sb_value_get_int(sb_map_get(r, "refs"),
+		    &refs), 0);
+		ck_assert_int_ge(refs, 1);
+	}
+	sb_value_free(r);
+
+	sbt_ok("session.list", sb_session_list(c, &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_LIST);
+	info = find_session(r, "sbt-named");
+	ck_assert_msg(info != NULL, "session.list does not show sbt-named");
+	sb_value_free(r);
+
+	/* The ref works from another connection of the same user. */
+	{
+		sb_client	*other = sbt_connect(&sbt_d);
+
+		sbt_ok("attr from another connection", sb_attr(other, thing,
+		    "value", &opts, &r, &err), err);
+		expect_int(r, 3);
+		sb_value_free(r);
+		sb_client_close(other);
+	}
+
+	sbt_ok("session.close", sb_session_close(c, "sbt-named", &err), err);
+	rc = sb_attr(c, thing, "value", NULL, &r, &err);
+	sbt_expect_error("attr after session.close", rc, err,
+	    "snakebridge.RefNotFound");
+	sb_error_free(err);
+	err = NULL;
+	rc = sb_session_info(c, "sbt-named", &r, &err);
+	sbt_expect_error("info after close", rc, err,
+	    "snakebridge.SessionNotFound");
+	sb_error_free(err);
+	sb_value_free(thing);
+}
+END_TEST
+
+START_TEST(test_close_releases_session)
+{
+	sb_client	*owner = sbt_connect(&sbt_d);
+	sb_value	*args, *rng = NULL, *r = NULL;
+	sb_error	*err = NULL;
+	int64_t		 deadline;
+	int		 rc;
+
+	args = list_of(sb_int(4), NULL);
+	sbt_ok("range", sb_call(owner, "builtins", "range", args, NULL, NULL,
+	    &rng, &err), err);
+	sb_value_free(args);
+	sb_client_close(owner);
+
+	/* Once the owner's connection is gone, so is its session. */
+	deadline = sbt_now_ms() + 5000;
+	for (;;) {
+		err = NULL;
+		rc = sb_len(c, rng, NULL, &r, &err);
+		if (rc == SB_EREMOTE && strcmp(sb_error_type(err),
+		    "snakebridge.RefNotFound") == 0)
+			break;
+		ck_assert_msg(rc == SB_EREMOTE, "len of a closed connection's "
+		    "ref: rc %d", rc);
+		ck_assert_msg(sbt_now_ms() < deadline, "still %s 5 s after "
+		    "its connection closed", sb_error_type(err));
+		sb_error_free(err);
+	}
+	sb_error_free(err);
+	sb_value_free(rng);
+}
+END_TEST
+
 START_TEST(test_print_goes_to_log)
 {
 	sb_value	*r;
@@ -804,6 +1046,14 @@ ffi_suite(void)
 	tcase_add_test(tc, test_edge_text_bytes);
 	tcase_add_test(tc, test_edge_containers);
 	tcase_add_test(tc, test_print_goes_to_log);
+	tcase_add_test(tc, test_kwargs);
+	tcase_add_test(tc, test_error_details);
+	tcase_add_test(tc, test_generator_ref);
+	tcase_add_test(tc, test_cycle);
+	tcase_add_test(tc, test_dates_decimal);
+	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_named_session);
+	tcase_add_test(tc, test_close_releases_session);
 	suite_add_tcase(s, tc);
 	return (s);
 }
