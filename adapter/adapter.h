@@ -4,6 +4,7 @@
  * (codec_encode.c, codec_decode.c), ref tables (refs.c), the cache of modules
  * and callables (cache.c), error capture (pyerr.c), callback proxies
  * (callback.c) and request dispatch (dispatch.c).
+ * Include it first in every file: Python.h must precede system headers.
  */
 #ifndef SB_ADAPTER_H
 #define SB_ADAPTER_H
