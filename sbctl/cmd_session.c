@@ -14,9 +14,12 @@ struct session_sub {
 			    sb_value **, sb_error **);
 };
 
-/* Settings for session.open: --idle-timeout and the global --pool. */
-static int
-session_settings(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
+/*
+ * Settings for session.open (*out, NULL when there are none): from
+ * "--idle-timeout SECONDS" in argv and the global --pool. 0 or an exit code.
+ */
+int
+cmd_session_settings(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
     char **argv, sb_value **out)
 {
 	int64_t	 idle = 0;
@@ -118,7 +121,8 @@ cmd_session_exec(struct sbctl *ctx, const struct sbctl_cmd *cmd, int argc,
 		return (sbctl_usage_error(cmd, "too many arguments for "
 		    "session %s", sub->name));
 	if (sub->run == session_open &&
-	    (code = session_settings(ctx, cmd, argc, argv, &settings)) != 0)
+	    (code = cmd_session_settings(ctx, cmd, argc, argv,
+	    &settings)) != 0)
 		return (code);
 	if ((code = sbctl_connect(ctx, cmd)) == 0) {
 		rc = sub->run(ctx->client, name, settings, &result, &err);

@@ -107,14 +107,8 @@ sbctl_connect(struct sbctl *ctx, const struct sbctl_cmd *cmd)
 		return (print_local_error(SB_ENOMEM, "options"));
 	if (ctx->session == NULL || (cmd->flags & SBCTL_CMD_OWNSESSION))
 		return (0);
-	if (ctx->pool != NULL) {
-		if ((settings = sb_map_new()) == NULL ||
-		    sb_map_set(settings, sb_str("pool"),
-		    sb_str(ctx->pool)) != 0) {
-			sb_value_free(settings);
-			return (print_local_error(SB_ENOMEM, "session"));
-		}
-	}
+	if ((rc = cmd_session_settings(ctx, cmd, 0, NULL, &settings)) != 0)
+		return (rc);
 	rc = sb_session_open(ctx->client, ctx->session, settings, &info, &err);
 	sb_value_free(settings);
 	sb_value_free(info);

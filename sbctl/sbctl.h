@@ -78,6 +78,8 @@ int	 cmd_status_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
 int	 cmd_session_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
+int	 cmd_session_settings(struct sbctl *, const struct sbctl_cmd *, int,
+	    char **, sb_value **);
 
 /* args.c: command-line words to values. Errors print and return exit 2. */
 int	 args_value(const struct sbctl_cmd *, const char *, sb_value **);
