@@ -413,6 +413,87 @@ START_TEST(test_forged_ref)
 }
 END_TEST
 
+START_TEST(test_hello)
+{
+	struct sbt_raw		 r;
+	const msgpack_object	*o, *res;
+
+	sbt_raw_open(&sbt_d, &r);
+	/* A protocol from the future: refused, the connection stays. */
+	sbt_pack_request(&pk, 80, "hello", 1);
+	msgpack_pack_map(&pk, 2);
+	sbt_pack_str(&pk, "protocol");
+	msgpack_pack_int(&pk, 99);
+	sbt_pack_str(&pk, "client");
+	sbt_pack_str(&pk, "check_badinput/0");
+	expect_error_response(&r, 80, "snakebridge.IncompatibleProtocol");
+	/* Params that are not a map. */
+	sbt_pack_request(&pk, 81, "hello", 1);
+	sbt_pack_str(&pk, "protocol 1");
+	expect_error_response(&r, 81, "snakebridge.BadRequest");
+	/* The real thing. */
+	sbt_pack_request(&pk, 82, "hello", 1);
+	msgpack_pack_map(&pk, 2);
+	sbt_pack_str(&pk, "protocol");
+	msgpack_pack_int(&pk, 1);
+	sbt_pack_str(&pk, "client");
+	sbt_pack_str(&pk, "check_badinput/0");
+	o = exchange(&r, 82);
+	ck_assert_ptr_null(sbt_obj_errtype(o));
+	res = &o->via.array.ptr[3];
+	ck_assert_ptr_nonnull(sbt_obj_get(res, "protocol"));
+	ck_assert_uint_eq(sbt_obj_get(res, "protocol")->via.u64, 1);
+	ck_assert_ptr_nonnull(sbt_obj_get(res, "limits"));
+	ck_assert_uint_eq(sbt_obj_get(sbt_obj_get(res, "limits"),
+	    "max_message_size")->via.u64, 1024 * 1024);
+	sbt_raw_close(&r);
+	check_others();
+}
+END_TEST
+
+/* call math.sqrt(16) with OPTS {key: <str val>} or {key: <int val>}. */
+static void
+pack_call_opts(uint32_t msgid, const char *key, const char *sval, int ival)
+{
+	sbt_pack_request(&pk, msgid, "call", 5);
+	sbt_pack_str(&pk, "math");
+	sbt_pack_str(&pk, "sqrt");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_int(&pk, 16);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_map(&pk, 1);
+	sbt_pack_str(&pk, key);
+	if (sval != NULL)
+		sbt_pack_str(&pk, sval);
+	else
+		msgpack_pack_int(&pk, ival);
+}
+
+START_TEST(test_bad_opts)
+{
+	struct sbt_raw		 r;
+	const msgpack_object	*o;
+
+	sbt_raw_open(&sbt_d, &r);
+	pack_call_opts(90, "session", NULL, 5);
+	expect_error_response(&r, 90, "snakebridge.BadRequest");
+	pack_call_opts(91, "pool", "no-such-pool", 0);
+	expect_error_response(&r, 91, "snakebridge.UnknownPool");
+	pack_call_opts(92, "timeout_profile", "no-such-profile", 0);
+	expect_error_response(&r, 92, "snakebridge.UnknownProfile");
+	pack_call_opts(93, "session", "no-such-session", 0);
+	expect_error_response(&r, 93, "snakebridge.SessionNotFound");
+	/* Unknown keys are ignored. */
+	pack_call_opts(94, "colour", "blue", 0);
+	o = exchange(&r, 94);
+	ck_assert_msg(sbt_obj_errtype(o) == NULL, "unknown OPTS key: %s",
+	    sbt_obj_errtype(o));
+	ck_assert_double_eq(o->via.array.ptr[3].via.f64, 4.0);
+	sbt_raw_close(&r);
+	check_others();
+}
+END_TEST
+
 static Suite *
 badinput_suite(void)
 {
@@ -437,6 +518,8 @@ badinput_suite(void)
 	tcase_add_test(tc, test_byte_by_byte);
 	tcase_add_test(tc, test_two_in_one_write);
 	tcase_add_test(tc, test_forged_ref);
+	tcase_add_test(tc, test_hello);
+	tcase_add_test(tc, test_bad_opts);
 	suite_add_tcase(s, tc);
 	return (s);
 }
