@@ -352,7 +352,8 @@ dec_ndarray(const msgpack_object_ext *x, unsigned depth)
 		return (NULL);
 	f = u.data.via.array.ptr;
 	if (u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 3 ||
-	    f[0].type != MSGPACK_OBJECT_STR || f[2].type != MSGPACK_OBJECT_BIN) {
+	    f[0].type != MSGPACK_OBJECT_STR ||
+	    f[2].type != MSGPACK_OBJECT_BIN) {
 		dec_bad_ext(x->type, "payload must be [dtype, shape, bytes]");
 		goto out;
 	}

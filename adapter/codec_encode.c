@@ -274,13 +274,15 @@ enc_datetime(struct enc *e, PyObject *o)
 	}
 	if (!PyDelta_Check(off)) {
 		Py_DECREF(off);
-		PyErr_SetString(PyExc_TypeError, "utcoffset() is not a timedelta");
+		PyErr_SetString(PyExc_TypeError,
+		    "utcoffset() is not a timedelta");
 		return (-1);
 	}
 	us = enc_days_from_civil(PyDateTime_GET_YEAR(o),
 	    PyDateTime_GET_MONTH(o), PyDateTime_GET_DAY(o)) * 86400;
 	us += PyDateTime_DATE_GET_HOUR(o) * 3600LL +
-	    PyDateTime_DATE_GET_MINUTE(o) * 60LL + PyDateTime_DATE_GET_SECOND(o);
+	    PyDateTime_DATE_GET_MINUTE(o) * 60LL +
+	    PyDateTime_DATE_GET_SECOND(o);
 	us -= PyDateTime_DELTA_GET_DAYS(off) * 86400LL +
 	    PyDateTime_DELTA_GET_SECONDS(off);
 	us = us * 1000000 + PyDateTime_DATE_GET_MICROSECOND(o) -

@@ -20,11 +20,13 @@
 
 static PyObject	*globals;
 
-/* Evaluate a Python expression (statements first when given). */
+/* Evaluate a Python expression in the tests' globals. */
 static PyObject *
 py(const char *expr)
 {
-	PyObject	*v = PyRun_String(expr, Py_eval_input, globals, globals);
+	PyObject	*v;
+
+	v = PyRun_String(expr, Py_eval_input, globals, globals);
 
 	if (v == NULL)
 		PyErr_Print();
@@ -35,7 +37,9 @@ py(const char *expr)
 static void
 py_exec(const char *code)
 {
-	PyObject	*v = PyRun_String(code, Py_file_input, globals, globals);
+	PyObject	*v;
+
+	v = PyRun_String(code, Py_file_input, globals, globals);
 
 	if (v == NULL)
 		PyErr_Print();
@@ -985,15 +989,11 @@ START_TEST(test_worker_broken_stream)
 }
 END_TEST
 
-/* The ref a result holds, repacked as a params prefix for later use. */
+/* A result from the worker as a Python value (it holds no refs). */
 static PyObject *
 result_value(msgpack_object *res)
 {
-	PyObject	*o;
-
-	/* Session 1 refs: decode in the worker's session numbering. */
-	o = codec_decode(res, SID);
-	return (o);
+	return (codec_decode(res, SID));
 }
 
 START_TEST(test_worker_refs)
@@ -1143,7 +1143,8 @@ START_TEST(test_worker_protocol_methods)
 	ck_assert(err == NULL && py_holds(result_value(res),
 	    "x == [[4, 5, 6, 7, 8, 9], True]"));
 	err = wk_on_ref(&w, 10, "next", &it, "(None,)", &res);
-	ck_assert(err == NULL && py_holds(result_value(res), "x == [[], True]"));
+	ck_assert(err == NULL && py_holds(result_value(res),
+	    "x == [[], True]"));
 	err = wk_on_ref(&w, 11, "next", &it, "(0,)", &res);
 	map_str_is(err, "type", "snakebridge.BadRequest");
 
@@ -1285,7 +1286,7 @@ START_TEST(test_nested_ext_depth)
 	PyObject	*o;
 	int		 i;
 
-	/* Tuples inside tuples: each payload is scanned within the depth left. */
+	/* Tuples in tuples: each payload is scanned within the depth left. */
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 0);
