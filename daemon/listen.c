@@ -153,20 +153,43 @@ listen_error_cb(struct evconnlistener *l, void *arg)
 	log_errno("accept");
 }
 
+/* The path a passed socket is bound to, or NULL. */
+static char *
+listen_fd_path(int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	char *path;
+
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
+	    sun.sun_family != AF_UNIX || sun.sun_path[0] == '\0')
+		return (NULL);
+	sun.sun_path[sizeof sun.sun_path - 1] = '\0';
+	if ((path = strdup(sun.sun_path)) == NULL)
+		abort();
+	return (path);
+}
+
 int
 listen_open(const struct config *conf, const char *path)
 {
+	char *real;
 	int fd;
 
-	if ((fd = notify_listen_fd()) >= 0)
+	if ((fd = notify_listen_fd()) >= 0) {
 		log_debug("using the socket passed by systemd");
-	else if ((fd = listen_create(conf, path)) == -1)
+		if ((real = listen_fd_path(fd)) != NULL) {
+			free(sbd.socket_path);
+			sbd.socket_path = real;
+		}
+	} else if ((fd = listen_create(conf, path)) == -1)
 		return (-1);
 	evutil_make_socket_nonblocking(fd);
 	listen_ev = evconnlistener_new(sbd.base, listen_accept_cb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (listen_ev == NULL) {
-		log_error("cannot listen on %s", path);
+		log_error("cannot listen on %s", sbd.socket_path);
 		close(fd);
 		return (-1);
 	}

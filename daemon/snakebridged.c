@@ -313,7 +313,7 @@ sbd_cleanup(void)
 	if (sbd_stop_ev != NULL)
 		event_free(sbd_stop_ev);
 	free(sbd.worker_bin);
-	free((char *)sbd.socket_path);
+	free(sbd.socket_path);
 	config_free(sbd.conf);
 	event_base_free(sbd.base);
 }

@@ -36,7 +36,7 @@ TAILQ_HEAD(requests, request);
 struct daemon {
 	struct event_base	*base;
 	struct config		*conf;
-	const char		*socket_path;
+	char			*socket_path;
 	uid_t			 uid;
 	double			 started;
 	int			 shutting_down;
