@@ -265,6 +265,66 @@ START_TEST(test_sessions_parallel)
 }
 END_TEST
 
+/*
+ * Over a raw socket: 60 pipelined requests (good calls, Python errors,
+ * unknown methods) get exactly one response each, and nothing more.
+ */
+START_TEST(test_raw_exactly_once)
+{
+	struct sbt_raw		 r;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	const msgpack_object	*o;
+	unsigned char		 seen[60];
+	uint32_t		 id;
+	int			 i, n = 60, got = 0;
+
+	sbt_raw_open(&sbt_d, &r);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < n; i++) {
+		if (i % 10 == 9) {
+			sbt_pack_request(&pk, i, "no.such.method", 0);
+			continue;
+		}
+		sbt_pack_request(&pk, i, "call", 3);
+		sbt_pack_str(&pk, "math");
+		sbt_pack_str(&pk, "sqrt");
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_int(&pk, i % 10 == 5 ? -1 : i * i);
+	}
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	msgpack_sbuffer_destroy(&sb);
+
+	memset(seen, 0, sizeof seen);
+	while (got < n) {
+		ck_assert_msg(sbt_raw_recv(&r, WAIT_MS, &o) == 1,
+		    "only %d of %d responses came", got, n);
+		ck_assert_int_eq(o->type, MSGPACK_OBJECT_ARRAY);
+		ck_assert_uint_eq(o->via.array.size, 4);
+		ck_assert_uint_eq(o->via.array.ptr[0].via.u64, 1);
+		id = (uint32_t)o->via.array.ptr[1].via.u64;
+		ck_assert_uint_lt(id, (uint32_t)n);
+		ck_assert_msg(!seen[id], "msgid %u answered twice", id);
+		seen[id] = 1;
+		got++;
+		if (id % 10 == 9)
+			ck_assert_str_eq(sbt_obj_errtype(o),
+			    "snakebridge.UnknownMethod");
+		else if (id % 10 == 5)
+			ck_assert_str_eq(sbt_obj_errtype(o), "ValueError");
+		else {
+			ck_assert_ptr_null(sbt_obj_errtype(o));
+			ck_assert_double_eq(o->via.array.ptr[3].via.f64,
+			    (double)id);
+		}
+	}
+	/* Nothing else is on its way. */
+	ck_assert_int_eq(sbt_raw_recv(&r, 300, &o), -1);
+	sbt_raw_close(&r);
+}
+END_TEST
+
 static Suite *
 pipeline_suite(void)
 {
@@ -276,6 +336,7 @@ pipeline_suite(void)
 	tcase_add_test(tc, test_pipelined_200);
 	tcase_add_test(tc, test_pipelined_mixed_wait_order);
 	tcase_add_test(tc, test_two_connections);
+	tcase_add_test(tc, test_raw_exactly_once);
 	tcase_add_test(tc, test_sessions_parallel);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -189,6 +189,8 @@ sbt_exec_daemon(const struct sbt_daemon *d, const char *path)
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
+	/* Nothing of the test runner leaks into the daemon. */
+	close_range(3, ~0U, 0);
 	execl(path, "snakebridged", "-d", "-f", d->config, (char *)NULL);
 	fprintf(stderr, "harness: exec %s: %s\n", path, strerror(errno));
 	_exit(127);
@@ -943,6 +945,7 @@ sbt_exec_child(char *const argv[], int out, int err)
 		dup2(fd, 0);
 	dup2(out, 1);
 	dup2(err, 2);
+	close_range(3, ~0U, 0);
 	execv(argv[0], argv);
 	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
