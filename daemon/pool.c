@@ -13,6 +13,39 @@
 
 static struct pool	**pools;
 static unsigned		  npools;
+static struct event	 *pool_tick_ev;
+
+static void
+pool_tick_worker(struct worker *w, void *arg)
+{
+	worker_check_recycle(w);
+}
+
+/* Once a second: recycling limits that depend on time. */
+static void
+pool_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pool_foreach_worker(pool_tick_worker, NULL);
+}
+
+void
+pool_init(void)
+{
+	struct timeval tv = { 1, 0 };
+
+	pool_tick_ev = event_new(sbd.base, -1, EV_PERSIST, pool_tick_cb,
+	    NULL);
+	evtimer_add(pool_tick_ev, &tv);
+}
+
+void
+pool_stop_timer(void)
+{
+	if (pool_tick_ev != NULL) {
+		event_free(pool_tick_ev);
+		pool_tick_ev = NULL;
+	}
+}
 
 struct pool *
 pool_find(const char *name)
@@ -133,7 +166,7 @@ pool_least_loaded(struct pool *p)
 
 	for (i = 0; i < p->nworkers; i++) {
 		w = p->workers[i];
-		if (w->state != WORKER_IDLE || w->retire)
+		if (w->state != WORKER_IDLE || w->retire || w->draining)
 			continue;
 		if (best == NULL || w->sessions < best->sessions)
 			best = w;
@@ -146,6 +179,8 @@ static struct worker *
 pool_pick(struct pool *p, struct request *r)
 {
 	struct session *s = r->session;
+	struct worker *w;
+	unsigned i;
 
 	if (r->worker != NULL)
 		return (pool_worker_idle(r->worker) ? r->worker : NULL);
@@ -155,7 +190,14 @@ pool_pick(struct pool *p, struct request *r)
 		if (!r->any_worker)
 			return (NULL);
 	}
-	return (pool_least_loaded(p));
+	if (!r->any_worker)
+		return (pool_least_loaded(p));
+	for (i = 0; i < p->nworkers; i++) {
+		w = p->workers[i];
+		if (w->state == WORKER_IDLE && !w->retire)
+			return (w);
+	}
+	return (NULL);
 }
 
 void
@@ -286,6 +328,7 @@ pool_free_all(void)
 {
 	unsigned i, j;
 
+	pool_stop_timer();
 	pool_fail_queued(SB_ERRTYPE_SHUTTING_DOWN, "the daemon is shutting "
 	    "down");
 	for (i = 0; i < npools; i++) {

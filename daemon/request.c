@@ -165,8 +165,8 @@ request_reply(struct request *r, msgpack_sbuffer *sb)
 }
 
 /*
- * The client went away: a queued request is dropped, a running one keeps
- * running with nobody to answer.
+ * The client went away: a queued request is dropped, a running one runs on
+ * with nobody to answer (interrupted if its session ends with the client).
  */
 void
 request_detach(struct request *r)
@@ -177,6 +177,10 @@ request_detach(struct request *r)
 		request_free(r);
 		return;
 	}
+	/* its automatic session ends with the connection: stop the work */
+	if (r->session != NULL && r->session == r->conn->autosess &&
+	    r->worker != NULL)
+		worker_interrupt(r->worker);
 	TAILQ_REMOVE(&r->conn->requests, r, centry);
 	r->conn = NULL;
 }

@@ -399,6 +399,7 @@ main(int argc, char **argv)
 	    sbd.socket_path);
 	log_debug("worker binary %s", sbd.worker_bin);
 	session_init();
+	pool_init();
 	pool_apply_config();
 	notify_ready();
 

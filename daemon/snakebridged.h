@@ -256,6 +256,7 @@ struct pool {
 	int			 retired;	/* gone from the config */
 };
 void		 pool_init(void);
+void		 pool_stop_timer(void);
 int		 pool_apply_config(void);
 struct pool	*pool_find(const char *);
 struct pool	*pool_by_id(unsigned);
@@ -301,6 +302,9 @@ struct worker {
 	struct event		*restart_ev;
 	struct event		*grace_ev;
 	int			 retire;	/* do not restart */
+	int			 draining;	/* recycling: no new sessions */
+	int			 recycled;	/* stopped to recycle */
+	uint64_t		 gen_requests;	/* served by this process */
 	int			 expect_exit;	/* we killed it */
 	uint32_t		 grace_wid;
 	char			 python[32];
@@ -317,6 +321,7 @@ void		 worker_free(struct worker *);
 const char	*worker_state_name(enum worker_state);
 int		 worker_ready(const struct worker *);
 void		 worker_restart(struct worker *);
+void		 worker_check_recycle(struct worker *);
 
 /* relay.c: frames between client and worker. */
 int		 relay_prepare(struct request *);

@@ -231,6 +231,8 @@ worker_start(struct worker *w)
 	w->state = WORKER_STARTING;
 	w->spawned = sbd_now();
 	w->expect_exit = 0;
+	w->draining = 0;
+	w->gen_requests = 0;
 	frame_init(&w->frame, sbd.conf->max_message_size * SBD_WORKER_BOUND,
 	    sbd.conf->max_depth + 8);
 	evutil_make_socket_nonblocking(sv[0]);
@@ -269,6 +271,7 @@ worker_send(struct worker *w, struct request *r)
 	w->cur = r;
 	w->cur_wid = ++w->next_wid;
 	w->requests++;
+	w->gen_requests++;
 	if (r->internal_method != NULL)
 		request_start_timer(r);	/* cleanup_timeout */
 	relay_to_worker(r, w, w->cur_wid);
@@ -326,10 +329,48 @@ worker_idle(struct worker *w)
 	w->state = WORKER_IDLE;
 	w->cur = NULL;
 	event_del(w->grace_ev);
-	if (sbd.shutting_down)
+	if (sbd.shutting_down) {
 		sbd_worker_done();
-	else
+		return;
+	}
+	worker_check_recycle(w);
+	if (w->state == WORKER_IDLE || w->draining)
 		pool_dispatch(w->pool);
+}
+
+/*
+ * Recycling: past max_requests or max_age a worker takes no new sessions;
+ * once it is idle and no session is bound to it, it is restarted.
+ */
+void
+worker_check_recycle(struct worker *w)
+{
+	const struct pool_config *pc;
+	double age = sbd_now() - w->spawned;
+
+	if (w->state != WORKER_IDLE || sbd.shutting_down)
+		return;
+	if (!w->draining) {
+		pc = config_find_pool(sbd.conf, w->pool->name);
+		if (pc == NULL)
+			return;
+		if (pc->max_requests > 0 && w->gen_requests >= pc->max_requests)
+			log_info("worker %s/%u: served %llu requests, recycling",
+			    w->pool->name, w->slot,
+			    (unsigned long long)w->gen_requests);
+		else if (pc->max_age > 0 && age * 1000 >= (double)pc->max_age)
+			log_info("worker %s/%u: %.0f s old, recycling",
+			    w->pool->name, w->slot, age);
+		else
+			return;
+		w->draining = 1;
+	}
+	if (w->sessions > 0)
+		return;
+	w->state = WORKER_STOPPING;
+	w->backoff_ms = 0;
+	w->recycled = 1;
+	worker_kill(w, SIGTERM);
 }
 
 /* Log complete lines the worker printed. */
@@ -432,6 +473,13 @@ worker_exited(struct worker *w, int status)
 	}
 	if (w->retire)
 		return;
+	if (w->recycled) {
+		w->recycled = 0;
+		w->backoff_ms = 0;
+		worker_start(w);
+		pool_dispatch(w->pool);
+		return;
+	}
 	if (up >= WORKER_HEALTHY || w->backoff_ms == 0)
 		w->backoff_ms = WORKER_BACKOFF_MIN;
 	else if ((w->backoff_ms *= 2) > WORKER_BACKOFF_MAX)
