@@ -1013,6 +1013,83 @@ START_TEST(test_print_goes_to_log)
 }
 END_TEST
 
+START_TEST(test_chatter_does_not_block)
+{
+	sb_value	*r;
+
+	/* Far more than a pipe holds: the worker must not stall on it. */
+	r = call_ok("sbfixtures", "chatter", list_of(sb_int(20000), NULL));
+	expect_int(r, 20000);
+	sb_value_free(r);
+	r = call_ok("math", "sqrt", list_of(sb_int(25), NULL));
+	expect_float(r, 5.0);
+	sb_value_free(r);
+	ck_assert_msg(sbt_daemon_log_wait(&sbt_d, "chatter raw fd 2", 10000),
+	    "output written to fd 2 is not in the daemon's log");
+}
+END_TEST
+
+START_TEST(test_large_values)
+{
+	size_t		 n = 8 * 1024 * 1024, i, len;
+	unsigned char	*buf;
+	const unsigned char *back;
+	double		*arr;
+	int64_t		 shape[1];
+	sb_value	*v, *r;
+
+	ck_assert_ptr_nonnull(buf = malloc(n));
+	for (i = 0; i < n; i++)
+		buf[i] = (unsigned char)(i * 7);
+	v = sb_bytes(buf, n);
+	r = call_ok("sbfixtures", "identity", list_of(v, NULL));
+	ck_assert_int_eq(sb_value_type(r), SB_BYTES);
+	back = sb_value_bytes(r, &len);
+	ck_assert_uint_eq(len, n);
+	ck_assert_int_eq(memcmp(back, buf, n), 0);
+	sb_value_free(r);
+	free(buf);
+
+	shape[0] = 1000000;
+	ck_assert_ptr_nonnull(arr = malloc(shape[0] * sizeof *arr));
+	for (i = 0; i < (size_t)shape[0]; i++)
+		arr[i] = 0.5;
+	v = sb_ndarray("<f8", shape, 1, arr, shape[0] * sizeof *arr);
+	r = call_ok("numpy", "sum", list_of(v, NULL));
+	expect_float(r, 500000.0);
+	sb_value_free(r);
+	free(arr);
+}
+END_TEST
+
+START_TEST(test_getitem_errors)
+{
+	sb_value	*rng, *key, *r = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	rng = call_ok("builtins", "range", list_of(sb_int(10), NULL));
+	key = sb_int(100);
+	rc = sb_getitem(c, rng, key, NULL, &r, &err);
+	sbt_expect_error("range[100]", rc, err, "IndexError");
+	sb_error_free(err);
+	sb_value_free(key);
+	err = NULL;
+	key = sb_str("x");
+	rc = sb_getitem(c, rng, key, NULL, &r, &err);
+	sbt_expect_error("range['x']", rc, err, "TypeError");
+	sb_error_free(err);
+	sb_value_free(key);
+	/* Negative index, as Python does it. */
+	key = sb_int(-1);
+	sbt_ok("range[-1]", sb_getitem(c, rng, key, NULL, &r, &err), err);
+	expect_int(r, 9);
+	sb_value_free(r);
+	sb_value_free(key);
+	sb_value_free(rng);
+}
+END_TEST
+
 static Suite *
 ffi_suite(void)
 {
@@ -1054,6 +1131,9 @@ ffi_suite(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_named_session);
 	tcase_add_test(tc, test_close_releases_session);
+	tcase_add_test(tc, test_chatter_does_not_block);
+	tcase_add_test(tc, test_large_values);
+	tcase_add_test(tc, test_getitem_errors);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -173,9 +173,9 @@ sbt_write_config(struct sbt_daemon *d, const char *extra)
 	return (fclose(f) == 0 ? 0 : -1);
 }
 
-/* In the forked child: become snakebridged with stderr to the log. */
+/* In a forked child before exec: default signals, stdin from /dev/null. */
 static void
-sbt_exec_daemon(const struct sbt_daemon *d, const char *path)
+sbt_child_reset(void)
 {
 	sigset_t	 none;
 	int		 fd;
@@ -183,8 +183,19 @@ sbt_exec_daemon(const struct sbt_daemon *d, const char *path)
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if ((fd = open("/dev/null", O_RDONLY)) != -1)
+	if ((fd = open("/dev/null", O_RDONLY)) != -1 && fd != 0) {
 		dup2(fd, 0);
+		close(fd);
+	}
+}
+
+/* In the forked child: become snakebridged with stderr to the log. */
+static void
+sbt_exec_daemon(const struct sbt_daemon *d, const char *path)
+{
+	int	 fd;
+
+	sbt_child_reset();
 	if ((fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644)) != -1) {
 		dup2(fd, 1);
 		dup2(fd, 2);
@@ -935,14 +946,7 @@ sbt_buf_give(struct sbt_buf *b, char **out)
 static void
 sbt_exec_child(char *const argv[], int out, int err)
 {
-	sigset_t	 none;
-	int		 fd;
-
-	signal(SIGPIPE, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if ((fd = open("/dev/null", O_RDONLY)) != -1)
-		dup2(fd, 0);
+	sbt_child_reset();
 	dup2(out, 1);
 	dup2(err, 2);
 	close_range(3, ~0U, 0);
