@@ -12,9 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Hard ceiling on the configurable depth; the state array has this size. */
-#define SB_SCAN_DEPTH_CEILING	128
-#define SB_SCAN_DEFAULT_DEPTH	64
+/*
+ * Hard ceiling on the configurable depth: msgpack-c's C unpacker cannot go
+ * deeper than its fixed stack (MSGPACK_EMBED_STACK_SIZE, 32), so nothing
+ * deeper may pass the scan.
+ */
+#define SB_SCAN_DEPTH_CEILING	32
+#define SB_SCAN_DEFAULT_DEPTH	32
 #define SB_SCAN_DEFAULT_SIZE	(64u * 1024 * 1024)
 
 enum sb_scan_result {

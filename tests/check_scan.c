@@ -242,15 +242,29 @@ START_TEST(test_depth)
 
 	memset(deep, 0x91, 1000);	/* [[[[...]]]] */
 	deep[1000] = 0x01;
-	ck_assert_int_eq(scan_both(deep, sizeof(deep), 1 << 20, 64, NULL),
+	ck_assert_int_eq(scan_both(deep, sizeof(deep), 1 << 20, 16, NULL),
 	    SB_SCAN_ETOODEEP);
 	/* Exactly at the limit is fine. */
-	ck_assert_int_eq(scan_both(deep + 1000 - 64, 65, 1 << 20, 64, &used),
+	ck_assert_int_eq(scan_both(deep + 1000 - 16, 17, 1 << 20, 16, &used),
 	    SB_SCAN_DONE);
-	ck_assert_uint_eq(used, 65);
-	ck_assert_int_eq(scan_both(deep + 1000 - 65, 66, 1 << 20, 64, NULL),
+	ck_assert_uint_eq(used, 17);
+	ck_assert_int_eq(scan_both(deep + 1000 - 17, 18, 1 << 20, 16, NULL),
 	    SB_SCAN_ETOODEEP);
-	/* The ceiling holds whatever depth is asked for. */
+	/* The ceiling holds whatever depth is asked for, and msgpack-c
+	 * decodes everything up to it. */
+	{
+		msgpack_unpacked u;
+		size_t off = 0;
+
+		ck_assert_int_eq(scan_both(deep + 1000 - SB_SCAN_DEPTH_CEILING,
+		    SB_SCAN_DEPTH_CEILING + 1, 1 << 20, 100000, &used),
+		    SB_SCAN_DONE);
+		msgpack_unpacked_init(&u);
+		ck_assert_int_eq(msgpack_unpack_next(&u,
+		    (const char *)deep + 1000 - SB_SCAN_DEPTH_CEILING, used,
+		    &off), MSGPACK_UNPACK_SUCCESS);
+		msgpack_unpacked_destroy(&u);
+	}
 	ck_assert_int_eq(scan_both(deep, sizeof(deep), 1 << 20, 100000, NULL),
 	    SB_SCAN_ETOODEEP);
 }
