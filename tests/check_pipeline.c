@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -325,6 +326,80 @@ START_TEST(test_raw_exactly_once)
 }
 END_TEST
 
+/* How many workers of the default pool status shows as busy. */
+static int
+busy_workers(sb_client *c)
+{
+	sb_value	*st = NULL;
+	sb_error	*err = NULL;
+	const sb_value	*workers, *state;
+	size_t		 i;
+	int		 busy = 0;
+
+	sbt_ok("status", sb_status(c, &st, &err), err);
+	workers = sb_map_get(sb_value_item(sb_map_get(st, "pools"), 0),
+	    "workers");
+	for (i = 0; i < sb_value_len(workers); i++) {
+		state = sb_map_get(sb_value_item(workers, i), "state");
+		if (state != NULL && sb_value_str(state, NULL) != NULL &&
+		    strcmp(sb_value_str(state, NULL), "busy") == 0)
+			busy++;
+	}
+	sb_value_free(st);
+	return (busy);
+}
+
+/*
+ * Clients that leave while their calls run: both workers busy with 10 s
+ * sleeps whose connections then close. The daemon stays up and a new client
+ * is served long before the sleeps would have ended.
+ */
+START_TEST(test_disconnect_mid_request)
+{
+	sb_client	*gone[2], *c;
+	sb_pending	*p;
+	sb_value	*args, *r = NULL;
+	sb_error	*err = NULL;
+	int64_t		 t0, elapsed;
+	double		 d;
+	int		 i;
+
+	for (i = 0; i < 2; i++) {
+		gone[i] = sbt_connect(&sbt_d);
+		args = float_args(10);
+		ck_assert_int_eq(sb_call_async(gone[i], "sbfixtures", "slow",
+		    args, NULL, NULL, &p), 0);
+		sb_value_free(args);
+		/* Make sure the request left before closing. */
+		ck_assert_int_ge(sb_client_poll(gone[i], 300), 0);
+		sb_pending_free(gone[i], p);
+	}
+	c = sbt_connect(&sbt_d);
+	t0 = sbt_now_ms();
+	while (busy_workers(c) < 2) {
+		ck_assert_msg(sbt_now_ms() - t0 < 5000, "the two sleeps do "
+		    "not occupy both workers");
+		usleep(20000);
+	}
+	for (i = 0; i < 2; i++)
+		sb_client_close(gone[i]);
+
+	t0 = sbt_now_ms();
+	args = int_args(81);
+	sbt_ok("sqrt after the others left", sb_call(c, "math", "sqrt", args,
+	    NULL, NULL, &r, &err), err);
+	elapsed = sbt_now_ms() - t0;
+	ck_assert_int_eq(sb_value_get_float(r, &d), 0);
+	ck_assert_double_eq(d, 9.0);
+	ck_assert_msg(elapsed < 5000, "served after %lld ms: the abandoned "
+	    "calls kept the workers", (long long)elapsed);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_client_close(c);
+	ck_assert(sbt_daemon_alive(&sbt_d));
+}
+END_TEST
+
 static Suite *
 pipeline_suite(void)
 {
@@ -337,6 +412,7 @@ pipeline_suite(void)
 	tcase_add_test(tc, test_pipelined_mixed_wait_order);
 	tcase_add_test(tc, test_two_connections);
 	tcase_add_test(tc, test_raw_exactly_once);
+	tcase_add_test(tc, test_disconnect_mid_request);
 	tcase_add_test(tc, test_sessions_parallel);
 	suite_add_tcase(s, tc);
 	return (s);
