@@ -166,9 +166,9 @@ sbt_write_config(struct sbt_daemon *d, const char *extra)
 
 	if ((f = fopen(d->config, "w")) == NULL)
 		return (-1);
-	fprintf(f, "[daemon]\nsocket = %s\nworker = %s\nlog_level = debug\n\n"
+	/* No worker path: the daemon finds the one of its build tree. */
+	fprintf(f, "[daemon]\nsocket = %s\nlog_level = debug\n\n"
 	    "[pool default]\nsize = 2\npath = %s\n\n%s\n", d->socket,
-	    sbt_builddir_path("adapter/snakebridge-worker"),
 	    sbt_srcdir_path("tests/fixtures"), extra != NULL ? extra : "");
 	return (fclose(f) == 0 ? 0 : -1);
 }
