@@ -11,9 +11,6 @@
 #include "sbclient.h"
 #include "scan.h"
 
-/* Deepest container nesting sb_value_pack() writes. */
-#define VALUE_PACK_DEPTH	128
-
 struct sb_value {
 	enum sb_type	 type;
 	union {
@@ -81,7 +78,8 @@ int		 value_datetime_check(const char *, size_t);
 int		 value_decimal_check(const char *, size_t);
 
 /* pack.c */
-int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth);
+int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth,
+		    unsigned max);
 int		 pack_opts(msgpack_packer *, const struct sb_opts *);
 size_t		 pack_opts_count(const struct sb_opts *);
 

@@ -20,14 +20,16 @@ pack_str(msgpack_packer *pk, const char *p, size_t len)
 }
 
 static int
-pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth)
+pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth,
+    unsigned max)
 {
 	size_t i, n;
 	int rc;
 
 	n = v->u.seq.len * (v->type == SB_MAP ? 2 : 1);
 	for (i = 0; i < n; i++)
-		if ((rc = pack_value(pk, v->u.seq.items[i], depth + 1)) != 0)
+		if ((rc = pack_value(pk, v->u.seq.items[i], depth + 1,
+		    max)) != 0)
 			return (rc);
 	return (0);
 }
@@ -35,7 +37,7 @@ pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth)
 /* An ext whose payload is itself msgpack, built in a scratch buffer. */
 static int
 pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
-    unsigned depth)
+    unsigned depth, unsigned max)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer inner;
@@ -56,7 +58,7 @@ pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
 		break;
 	default:
 		rc = msgpack_pack_array(&inner, v->u.seq.len) == 0 ?
-		    pack_items(&inner, v, depth) : SB_ENOMEM;
+		    pack_items(&inner, v, depth, max) : SB_ENOMEM;
 		break;
 	}
 	if (rc == 0 && (msgpack_pack_ext(pk, sb.size, type) != 0 ||
@@ -107,8 +109,13 @@ pack_ext_raw(msgpack_packer *pk, int8_t type, const sb_value *v)
 	return (0);
 }
 
+/*
+ * Pack v, which sits inside depth containers; a container of v may not
+ * make the nesting exceed max (SB_ERANGE).
+ */
 int
-pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth)
+pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth,
+    unsigned max)
 {
 	msgpack_timestamp ts;
 
@@ -116,8 +123,7 @@ pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth)
 		PACK(msgpack_pack_nil(pk));
 		return (0);
 	}
-	if (depth >= VALUE_PACK_DEPTH && (value_is_seq(v->type) ||
-	    v->type == SB_MAP))
+	if (depth >= max && (value_is_seq(v->type) || v->type == SB_MAP))
 		return (SB_ERANGE);
 	switch (v->type) {
 	case SB_NIL:
@@ -143,20 +149,20 @@ pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth)
 		return (0);
 	case SB_LIST:
 		PACK(msgpack_pack_array(pk, v->u.seq.len));
-		return (pack_items(pk, v, depth));
+		return (pack_items(pk, v, depth, max));
 	case SB_MAP:
 		PACK(msgpack_pack_map(pk, v->u.seq.len));
-		return (pack_items(pk, v, depth));
+		return (pack_items(pk, v, depth, max));
 	case SB_TUPLE:
-		return (pack_nested_ext(pk, SB_EXT_TUPLE, v, depth));
+		return (pack_nested_ext(pk, SB_EXT_TUPLE, v, depth, max));
 	case SB_SET:
-		return (pack_nested_ext(pk, SB_EXT_SET, v, depth));
+		return (pack_nested_ext(pk, SB_EXT_SET, v, depth, max));
 	case SB_FROZENSET:
-		return (pack_nested_ext(pk, SB_EXT_FROZENSET, v, depth));
+		return (pack_nested_ext(pk, SB_EXT_FROZENSET, v, depth, max));
 	case SB_COMPLEX:
-		return (pack_nested_ext(pk, SB_EXT_COMPLEX, v, depth));
+		return (pack_nested_ext(pk, SB_EXT_COMPLEX, v, depth, max));
 	case SB_CALLBACK:
-		return (pack_nested_ext(pk, SB_EXT_CALLBACK, v, depth));
+		return (pack_nested_ext(pk, SB_EXT_CALLBACK, v, depth, max));
 	case SB_NDARRAY:
 		return (pack_ndarray(pk, v));
 	case SB_BIGINT:
@@ -233,7 +239,7 @@ sb_value_pack(const sb_value *v, void **buf, size_t *len)
 		return (SB_EINVAL);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if ((rc = pack_value(&pk, v, 0)) != 0) {
+	if ((rc = pack_value(&pk, v, 0, SB_SCAN_DEFAULT_DEPTH)) != 0) {
 		msgpack_sbuffer_destroy(&sb);
 		return (rc);
 	}

@@ -311,8 +311,10 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 	    msgpack_pack_str_with_body(&pk, method, strlen(method)) != 0 ||
 	    msgpack_pack_array(&pk, nparams + (opts != NULL)) != 0)
 		goto fail;
+	/* Params sit in the message and params arrays: depth 2. */
 	for (i = 0; i < nparams; i++)
-		if ((rc = pack_value(&pk, params[i], 1)) != 0)
+		if ((rc = pack_value(&pk, params[i], 2,
+		    c->limits.max_depth)) != 0)
 			goto fail;
 	if (opts != NULL && (rc = pack_opts(&pk, opts)) != 0)
 		goto fail;

@@ -232,13 +232,14 @@ int		 sb_value_equal(const sb_value *a, const sb_value *b);
 /*
  * The msgpack encoding of v (ext types as in docs/protocol.md). On success
  * *buf is a malloc'd buffer of *len bytes that the caller frees with free().
- * SB_EINVAL for NULL arguments, SB_ERANGE when v nests containers deeper
- * than 128 levels, SB_ENOMEM.
+ * SB_EINVAL for NULL arguments, SB_ERANGE when v nests containers (lists,
+ * maps, tuples, sets) deeper than the protocol's depth limit (32 levels,
+ * docs/protocol.md), SB_ENOMEM.
  */
 int		 sb_value_pack(const sb_value *v, void **buf, size_t *len);
 /*
  * Decode exactly one msgpack object filling buf[0..len) into *out (owned by
- * the caller). The input is scanned first (64 MiB, nesting depth 64, no
+ * the caller). The input is scanned first (64 MiB, nesting depth 32, no
  * container declaring more elements than bytes follow) and decoded by a
  * bounds-checked reader that applies the same rules inside ext payloads,
  * so any input is safe. SB_EPROTO for truncated, malformed, oversized or
@@ -362,7 +363,9 @@ int		 sb_client_set_affinity(sb_client *c, const char *name);
  *
  * Codes: SB_EREMOTE, SB_EINVAL (NULL client, names or ref, args not a list,
  * kwargs not a map, a ref that is not SB_REF), SB_ERANGE (the request is
- * larger than the daemon's max_message_size, or nests deeper than 128),
+ * larger than the daemon's max_message_size, or nests deeper than its
+ * max_depth, counting the message and params arrays: an argument value
+ * may nest 30 levels with the default limit of 32),
  * SB_ECLOSED, SB_EPROTO (the daemon sent something invalid; the connection
  * is then closed), SB_ETIMEDOUT, SB_ENOMEM.
  */

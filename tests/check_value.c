@@ -25,6 +25,7 @@
 
 #include "sbclient.h"
 #include "sbproto.h"
+#include "scan.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -589,12 +590,24 @@ START_TEST(test_pack_depth)
 	size_t len;
 	int i;
 
-	for (i = 0; i < 200; i++) {
+	for (i = 1; i < 200; i++) {
+		/* v nests i lists; what packs must also unpack. */
+		if (i <= SB_SCAN_DEFAULT_DEPTH) {
+			sb_value *back;
+
+			ck_assert_int_eq(sb_value_pack(v, &buf, &len), 0);
+			ck_assert_int_eq(sb_value_unpack(buf, len, &back), 0);
+			ck_assert(sb_value_equal(v, back));
+			sb_value_free(back);
+			free(buf);
+			buf = NULL;
+		} else
+			ck_assert_int_eq(sb_value_pack(v, &buf, &len),
+			    SB_ERANGE);
 		inner = sb_list_new();
 		sb_list_append(inner, v);
 		v = inner;
 	}
-	ck_assert_int_eq(sb_value_pack(v, &buf, &len), SB_ERANGE);
 	ck_assert_ptr_null(buf);
 	sb_value_free(v);
 	ck_assert_int_eq(sb_value_pack(NULL, &buf, &len), SB_EINVAL);
@@ -657,8 +670,11 @@ START_TEST(test_unpack_deep)
 	memset(buf, 0x91, 200);
 	buf[200] = (char)0xc0;
 	check_rejected(buf, 201);
-	/* 60 levels are fine. */
-	ck_assert_int_eq(unpack_bytes(buf + 140, 61, &v), 0);
+	/* The protocol's depth is fine, one more is not. */
+	check_rejected(buf + 200 - SB_SCAN_DEFAULT_DEPTH - 1,
+	    SB_SCAN_DEFAULT_DEPTH + 2);
+	ck_assert_int_eq(unpack_bytes(buf + 200 - SB_SCAN_DEFAULT_DEPTH,
+	    SB_SCAN_DEFAULT_DEPTH + 1, &v), 0);
 	sb_value_free(v);
 
 	/* 100 tuples, each an ext 1 holding [next]: ext 16 headers. */
@@ -674,8 +690,8 @@ START_TEST(test_unpack_deep)
 		len += 5;
 	}
 	check_rejected(buf, len);
-	/* 50 of them are fine. */
-	ck_assert_int_eq(unpack_bytes(buf + 250, len - 250, &v), 0);
+	/* 20 of them are fine. */
+	ck_assert_int_eq(unpack_bytes(buf + 400, len - 400, &v), 0);
 	ck_assert_int_eq(sb_value_type(v), SB_TUPLE);
 	sb_value_free(v);
 	check_rejected(buf, len);
@@ -1475,9 +1491,23 @@ START_TEST(test_client_request_too_large)
 	sb_client *c = fake_connect();
 	sb_value *params = sb_list_new(), *r;
 	static char big[70000];
+	int i;
 
 	sb_list_append(params, sb_bytes(big, sizeof(big)));
 	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
+	sb_value_free(params);
+	/* Deeper than the max_depth (16) the hello announced. */
+	params = sb_list_new();
+	for (i = 0; i < 16; i++)
+		params = list_of(params, NULL);
+	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
+	sb_value_free(params);
+	/* 14 levels in the params array are 16 in the message. */
+	params = sb_list_new();
+	for (i = 0; i < 13; i++)
+		params = list_of(params, NULL);
+	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), 0);
+	sb_value_free(r);
 	sb_value_free(params);
 	/* The connection is intact. */
 	ck_assert_int_eq(sb_request(c, "echo", NULL, &r, NULL), 0);
