@@ -466,11 +466,57 @@ sbt_daemon_alive(struct sbt_daemon *d)
 	    p.state != 'Z');
 }
 
+/* counters.crashes of the daemon's status, or -1 if it cannot be read. */
+static int64_t
+sbt_daemon_crashes(const struct sbt_daemon *d)
+{
+	struct sbt_raw		 raw;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	const msgpack_object	*o, *n;
+	int64_t			 crashes = -1;
+
+	if ((raw.fd = sbt_raw_connect(d)) == -1)
+		return (-1);
+	msgpack_unpacker_init(&raw.unp, 65536);
+	msgpack_unpacked_init(&raw.msg);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	sbt_pack_request(&pk, 1, "status", 0);
+	if (sbt_raw_send_sbuf(&raw, &sb) == 0 &&
+	    sbt_raw_response(&raw, 1, 5000, &o) == 1) {
+		n = sbt_obj_get(sbt_obj_get(&o->via.array.ptr[3], "counters"),
+		    "crashes");
+		if (n != NULL && n->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			crashes = (int64_t)n->via.u64;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	sbt_raw_close(&raw);
+	return (crashes);
+}
+
+/* Add one reason to a stop's list of failures. */
+static void __attribute__((format(printf, 3, 4)))
+sbt_why(char *why, size_t len, const char *fmt, ...)
+{
+	size_t	 used = strlen(why);
+	va_list	 ap;
+
+	if (used != 0 && used + 2 < len) {
+		memcpy(why + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(why + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
 int
 sbt_daemon_stop(struct sbt_daemon *d)
 {
-	char	 why[256];
-	int	 status, failed = 0;
+	int64_t	 crashes;
+	char	 why[512];
+	int	 status;
 	pid_t	 r;
 
 	if (d->pid <= 0) {
@@ -480,40 +526,38 @@ sbt_daemon_stop(struct sbt_daemon *d)
 	sbt_daemon_track(d);
 	why[0] = '\0';
 	r = waitpid(d->pid, &status, WNOHANG);
-	if (r == d->pid) {
-		snprintf(why, sizeof why, "died during the tests (status 0x%x)",
+	if (r == d->pid)
+		sbt_why(why, sizeof why, "died during the tests (status 0x%x)",
 		    status);
-		failed = 1;
-	} else {
+	else {
+		crashes = sbt_daemon_crashes(d);
+		if (crashes < 0)
+			sbt_why(why, sizeof why, "no status at the end");
+		else if (crashes > 0 && !d->allow_crashes)
+			sbt_why(why, sizeof why, "%lld worker death(s) nobody "
+			    "asked for", (long long)crashes);
 		kill(d->pid, SIGTERM);
 		if (sbt_wait_exit(d->pid, SBT_STOP_TIMEOUT_MS, &status) == -1) {
-			snprintf(why, sizeof why, "still running %d ms after "
+			sbt_why(why, sizeof why, "still running %d ms after "
 			    "SIGTERM; killed", SBT_STOP_TIMEOUT_MS);
 			kill(d->pid, SIGKILL);
 			sbt_wait_exit(d->pid, 5000, &status);
-			failed = 1;
-		} else if (WIFSIGNALED(status)) {
-			snprintf(why, sizeof why, "killed by signal %d on "
+		} else if (WIFSIGNALED(status))
+			sbt_why(why, sizeof why, "killed by signal %d on "
 			    "SIGTERM", WTERMSIG(status));
-			failed = 1;
-		} else if (WEXITSTATUS(status) != 0) {
-			snprintf(why, sizeof why, "exit status %d on SIGTERM",
+		else if (WEXITSTATUS(status) != 0)
+			sbt_why(why, sizeof why, "exit status %d on SIGTERM",
 			    WEXITSTATUS(status));
-			failed = 1;
-		}
 	}
 	d->pid = 0;
-	if (sbt_check_left(d) == -1) {
-		if (why[0] == '\0')
-			snprintf(why, sizeof why, "worker processes outlived it");
-		failed = 1;
-	}
-	if (failed)
+	if (sbt_check_left(d) == -1)
+		sbt_why(why, sizeof why, "worker processes outlived it");
+	if (why[0] != '\0')
 		sbt_dump_log(d, why);
 	else if (getenv("SBT_SHOW_LOG") != NULL)
 		sbt_dump_log(d, "stopped cleanly (SBT_SHOW_LOG is set)");
 	sbt_remove_dir(d);
-	return (failed ? -1 : 0);
+	return (why[0] != '\0' ? -1 : 0);
 }
 
 static void

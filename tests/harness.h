@@ -28,6 +28,7 @@ struct sbt_daemon {
 	char	 config[PATH_MAX];	/* the config file written */
 	char	 log[PATH_MAX];		/* the daemon's stderr */
 	pid_t	 pid;			/* 0 when not running */
+	int	 allow_crashes;		/* workers may die (fault tests) */
 	pid_t	 tracked[SBT_MAX_TRACKED];	/* workers seen running */
 	size_t	 ntracked;
 };
@@ -41,8 +42,9 @@ struct sbt_daemon {
  */
 int		 sbt_daemon_start(struct sbt_daemon *, const char *extra_config);
 /*
- * Stop it: SIGTERM, wait (bounded) for exit status 0, check that no worker it
- * ran is left, remove the directory. Returns 0, or -1 after printing why and
+ * Stop it: check that no worker died unasked (status counters.crashes is 0,
+ * unless allow_crashes is set), SIGTERM, wait (bounded) for exit status 0,
+ * check that no worker it ran is left, remove the directory. Returns 0, or -1 after printing why and
  * the log (the daemon and its workers are killed regardless).
  */
 int		 sbt_daemon_stop(struct sbt_daemon *);
