@@ -132,33 +132,42 @@ conn_flush(sb_client *c)
 }
 
 /*
- * Decode and dispatch every complete message in the read buffer. Returns
- * how many were dispatched, or SB_EPROTO after closing the connection.
+ * Dispatch every complete message in the read buffer. Returns how many were
+ * dispatched, or SB_EPROTO after closing the connection. The read position
+ * lives in the client and moves past a message before it is dispatched, so
+ * a handler that waits on the connection itself (a callback that calls
+ * Python again) can read and dispatch further messages safely.
  */
 static int
 conn_parse(sb_client *c)
 {
-	size_t start = 0, msglen;
+	size_t msglen;
+	const char *msg;
 	int r, count = 0;
 
-	while (start < c->rlen && !c->dead) {
-		r = sb_scan_feed(&c->scan, c->rbuf + start, c->rlen - start,
-		    &msglen);
+	while (c->rstart < c->rlen && !c->dead) {
+		r = sb_scan_feed(&c->scan, c->rbuf + c->rstart,
+		    c->rlen - c->rstart, &msglen);
 		if (r == SB_SCAN_MORE)
 			break;
-		if (r != SB_SCAN_DONE ||
-		    pending_dispatch(c, c->rbuf + start, msglen) == SB_EPROTO) {
+		if (r != SB_SCAN_DONE) {
 			conn_lost(c, SB_EPROTO);
 			return (SB_EPROTO);
 		}
+		msg = c->rbuf + c->rstart;
+		c->rstart += msglen;
 		sb_scan_reset(&c->scan);
-		start += msglen;
+		if (pending_dispatch(c, msg, msglen) == SB_EPROTO) {
+			conn_lost(c, SB_EPROTO);
+			return (SB_EPROTO);
+		}
 		count++;
 	}
 	if (c->dead)
 		return (count);
-	memmove(c->rbuf, c->rbuf + start, c->rlen - start);
-	c->rlen -= start;
+	memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
+	c->rlen -= c->rstart;
+	c->rstart = 0;
 	return (count);
 }
 

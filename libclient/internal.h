@@ -146,7 +146,7 @@ struct sb_client {
 	char			*wbuf;
 	size_t			 wlen, woff, wcap;
 	char			*rbuf;
-	size_t			 rlen, rcap;
+	size_t			 rstart, rlen, rcap; /* rstart: next message */
 	struct sb_scan		 scan;
 	struct unpack_limits	 limits;
 	struct pending_table	 pending;
