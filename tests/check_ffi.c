@@ -1090,6 +1090,56 @@ START_TEST(test_getitem_errors)
 }
 END_TEST
 
+START_TEST(test_server_info)
+{
+	const sb_value	*info, *limits;
+	uint64_t	 max;
+
+	info = sb_client_server_info(c);
+	ck_assert_ptr_nonnull(info);
+	expect_int(sb_map_get(info, "protocol"), 1);
+	limits = sb_map_get(info, "limits");
+	ck_assert_int_eq(sb_value_type(limits), SB_MAP);
+	ck_assert_int_eq(sb_value_get_uint(sb_map_get(limits,
+	    "max_message_size"), &max), 0);
+	ck_assert_uint_eq(max, 64 * 1024 * 1024);
+}
+END_TEST
+
+START_TEST(test_pandas)
+{
+	sb_value	*data, *df, *kw, *r = NULL;
+	const sb_value	*col;
+	sb_error	*err = NULL;
+
+	data = sb_map_new();
+	sb_map_set(data, sb_str("a"), list_of(sb_int(1), sb_int(2), NULL));
+	sb_map_set(data, sb_str("b"), list_of(sb_float(0.5), sb_float(1.5),
+	    NULL));
+	df = call_ok("pandas", "DataFrame", list_of(data, NULL));
+	ck_assert_int_eq(sb_value_type(df), SB_REF);
+	ck_assert_ptr_nonnull(strstr(sb_ref_type(df), "DataFrame"));
+
+	sbt_ok("attr shape", sb_attr(c, df, "shape", NULL, &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_TUPLE);
+	expect_int(sb_value_item(r, 0), 2);
+	expect_int(sb_value_item(r, 1), 2);
+	sb_value_free(r);
+
+	kw = sb_map_new();
+	sb_map_set(kw, sb_str("orient"), sb_str("list"));
+	sbt_ok("method to_dict", sb_method(c, df, "to_dict", NULL, kw, NULL,
+	    &r, &err), err);
+	ck_assert_int_eq(sb_value_type(r), SB_MAP);
+	col = sb_map_get(r, "b");
+	ck_assert_uint_eq(sb_value_len(col), 2);
+	expect_float(sb_value_item(col, 1), 1.5);
+	sb_value_free(r);
+	sb_value_free(kw);
+	sb_value_free(df);
+}
+END_TEST
+
 static Suite *
 ffi_suite(void)
 {
@@ -1134,6 +1184,8 @@ ffi_suite(void)
 	tcase_add_test(tc, test_chatter_does_not_block);
 	tcase_add_test(tc, test_large_values);
 	tcase_add_test(tc, test_getitem_errors);
+	tcase_add_test(tc, test_server_info);
+	tcase_add_test(tc, test_pandas);
 	suite_add_tcase(s, tc);
 	return (s);
 }

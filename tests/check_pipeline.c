@@ -165,23 +165,39 @@ conn_thread(void *arg)
 	return (NULL);
 }
 
-START_TEST(test_two_connections)
+/* n threads, each with its own connection and 100 pipelined calls. */
+static void
+run_connections(int n)
 {
-	struct conn_job	 jobs[2];
-	pthread_t	 t[2];
+	struct conn_job	*jobs;
+	pthread_t	*t;
 	int		 i;
 
-	memset(jobs, 0, sizeof jobs);
-	for (i = 0; i < 2; i++) {
+	ck_assert_ptr_nonnull(jobs = calloc(n, sizeof *jobs));
+	ck_assert_ptr_nonnull(t = calloc(n, sizeof *t));
+	for (i = 0; i < n; i++) {
 		jobs[i].base = 1000 * (i + 1);
 		ck_assert_int_eq(pthread_create(&t[i], NULL, conn_thread,
 		    &jobs[i]), 0);
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < n; i++)
 		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < n; i++)
 		ck_assert_msg(jobs[i].right == 100, "connection %d: %d of 100 "
 		    "right; %s", i, jobs[i].right, jobs[i].why);
+	free(jobs);
+	free(t);
+}
+
+START_TEST(test_two_connections)
+{
+	run_connections(2);
+}
+END_TEST
+
+START_TEST(test_eight_connections)
+{
+	run_connections(8);
 }
 END_TEST
 
@@ -411,6 +427,7 @@ pipeline_suite(void)
 	tcase_add_test(tc, test_pipelined_200);
 	tcase_add_test(tc, test_pipelined_mixed_wait_order);
 	tcase_add_test(tc, test_two_connections);
+	tcase_add_test(tc, test_eight_connections);
 	tcase_add_test(tc, test_raw_exactly_once);
 	tcase_add_test(tc, test_disconnect_mid_request);
 	tcase_add_test(tc, test_sessions_parallel);
