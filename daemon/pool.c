@@ -157,6 +157,24 @@ pool_worker_idle(const struct worker *w)
 	return (w != NULL && w->state == WORKER_IDLE);
 }
 
+/* May w take a new session? Draining ones only when all others drain. */
+static int
+pool_takes_sessions(const struct pool *p, const struct worker *w)
+{
+	unsigned i;
+
+	if (w->retire)
+		return (0);
+	if (!w->draining)
+		return (1);
+	for (i = 0; i < p->nworkers; i++) {
+		if (!p->workers[i]->draining && !p->workers[i]->retire &&
+		    p->workers[i]->state != WORKER_DOWN)
+			return (0);
+	}
+	return (1);
+}
+
 /* The idle worker with the fewest bound sessions, or NULL. */
 static struct worker *
 pool_least_loaded(struct pool *p)
@@ -166,7 +184,7 @@ pool_least_loaded(struct pool *p)
 
 	for (i = 0; i < p->nworkers; i++) {
 		w = p->workers[i];
-		if (w->state != WORKER_IDLE || w->retire || w->draining)
+		if (w->state != WORKER_IDLE || !pool_takes_sessions(p, w))
 			continue;
 		if (best == NULL || w->sessions < best->sessions)
 			best = w;

@@ -166,13 +166,13 @@ worker_child(struct spawn *sp, int chan, int logfd, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
 	/* move both fds above the ones we are about to fill */
 	chan = fcntl(chan, F_DUPFD_CLOEXEC, 10);
 	logfd = fcntl(logfd, F_DUPFD_CLOEXEC, 10);
@@ -193,6 +193,7 @@ void
 worker_start(struct worker *w)
 {
 	struct spawn sp;
+	sigset_t all, old;
 	int sv[2], lp[2];
 	pid_t pid, parent = getpid();
 
@@ -211,7 +212,13 @@ worker_start(struct worker *w)
 		goto retry;
 	}
 	worker_build_argv(w, &sp);
-	if ((pid = fork()) == -1) {
+	/* no signal handler of ours may run in the child before exec */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) == 0)
+		worker_child(&sp, sv[1], lp[1], parent);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
 		log_errno("fork");
 		close(sv[0]);
 		close(sv[1]);
@@ -220,8 +227,6 @@ worker_start(struct worker *w)
 		worker_spawn_free(&sp);
 		goto retry;
 	}
-	if (pid == 0)
-		worker_child(&sp, sv[1], lp[1], parent);
 	setpgid(pid, pid);
 	worker_spawn_free(&sp);
 	close(sv[1]);
