@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #define MSG_SIZE	64
+#define MAX_CONNS	8	/* connections of the multi-connection floor */
 
 static double
 now_us(void)
@@ -82,30 +83,46 @@ serve_echo(int fd)
 	_exit(0);
 }
 
-/* Forward bytes both ways between a and b until either closes. */
+/*
+ * Forward bytes both ways between the fds of each pair (fds[2i] and
+ * fds[2i + 1]) until any of them closes.
+ */
 static void
-serve_relay(int a, int b)
+serve_relay_pairs(const int *fds, int npairs)
 {
-	struct pollfd pfd[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+	struct pollfd pfd[2 * MAX_CONNS];
 	char buf[65536];
 	ssize_t n;
 	int i;
 
+	for (i = 0; i < 2 * npairs; i++) {
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+	}
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, (nfds_t)(2 * npairs), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
 		}
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < 2 * npairs; i++) {
 			if ((pfd[i].revents & (POLLIN | POLLHUP)) == 0)
 				continue;
 			n = read(pfd[i].fd, buf, sizeof(buf));
 			if (n <= 0)
 				_exit(0);
-			full_write(pfd[1 - i].fd, buf, (size_t)n);
+			full_write(pfd[i ^ 1].fd, buf, (size_t)n);
 		}
 	}
+}
+
+/* Forward bytes both ways between a and b until either closes. */
+static void
+serve_relay(int a, int b)
+{
+	int fds[2] = { a, b };
+
+	serve_relay_pairs(fds, 1);
 }
 
 static pid_t
@@ -235,6 +252,108 @@ measure_pipelined(int n, int depth)
 	return (n / (t0 / 1e6));
 }
 
+/* In a forked child: close every descriptor above stderr but keep[]. */
+static void
+close_others(const int *keep, int nkeep)
+{
+	int fd, i, kept;
+
+	for (fd = 3; fd < 1024; fd++) {
+		for (i = 0, kept = 0; i < nkeep && !kept; i++)
+			kept = keep[i] == fd;
+		if (!kept)
+			close(fd);
+	}
+}
+
+/*
+ * nconns connections through one relay process, each to its own echo
+ * server (a daemon with a worker per connection). cfds[] receives the
+ * client ends, pids[] the nconns + 1 children.
+ */
+static void
+make_relay_conns(int nconns, int *cfds, pid_t *pids)
+{
+	int relay[2 * MAX_CONNS], sv[2], rv[2], i;
+
+	for (i = 0; i < nconns; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, rv) < 0 ||
+		    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+			err(1, "socketpair");
+		if ((pids[i] = fork()) < 0)
+			err(1, "fork");
+		if (pids[i] == 0) {
+			close_others(&rv[1], 1);
+			serve_echo(rv[1]);
+		}
+		close(rv[1]);
+		cfds[i] = sv[0];
+		relay[2 * i] = sv[1];
+		relay[2 * i + 1] = rv[0];
+	}
+	if ((pids[nconns] = fork()) < 0)
+		err(1, "fork");
+	if (pids[nconns] == 0) {
+		close_others(relay, 2 * nconns);
+		serve_relay_pairs(relay, nconns);
+	}
+	for (i = 0; i < 2 * nconns; i++)
+		close(relay[i]);
+}
+
+/*
+ * Relayed messages per second over nconns connections, depth in flight on
+ * each; whatever has arrived on a connection is taken in one read.
+ */
+static double
+measure_pipelined_conns(int n, int depth, int nconns)
+{
+	char msg[MSG_SIZE] = { 0 }, *buf;
+	struct pollfd pfd[MAX_CONNS];
+	pid_t pids[MAX_CONNS + 1];
+	int fds[MAX_CONNS], inflight[MAX_CONNS] = { 0 };
+	size_t part[MAX_CONNS] = { 0 }, want;
+	int sent = 0, got = 0, i;
+	ssize_t r;
+	double t0;
+
+	if ((buf = malloc((size_t)depth * MSG_SIZE)) == NULL)
+		err(1, "malloc");
+	make_relay_conns(nconns, fds, pids);
+	t0 = now_us();
+	while (got < n) {
+		for (i = 0; i < nconns; i++) {
+			while (sent < n && inflight[i] < depth) {
+				full_write(fds[i], msg, sizeof(msg));
+				inflight[i]++;
+				sent++;
+			}
+			pfd[i].fd = fds[i];
+			pfd[i].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)nconns, -1) < 0 && errno != EINTR)
+			err(1, "poll");
+		for (i = 0; i < nconns; i++) {
+			if ((pfd[i].revents & (POLLIN | POLLHUP)) == 0)
+				continue;
+			want = (size_t)inflight[i] * MSG_SIZE - part[i];
+			if ((r = read(fds[i], buf, want)) <= 0)
+				errx(1, "relay closed");
+			part[i] += (size_t)r;
+			inflight[i] -= (int)(part[i] / MSG_SIZE);
+			got += (int)(part[i] / MSG_SIZE);
+			part[i] %= MSG_SIZE;
+		}
+	}
+	t0 = now_us() - t0;
+	for (i = 0; i < nconns; i++)
+		close(fds[i]);
+	for (i = 0; i <= nconns; i++)
+		waitpid(pids[i], NULL, 0);
+	free(buf);
+	return (n / (t0 / 1e6));
+}
+
 static void
 sink_entry(int fd, int unused)
 {
@@ -278,7 +397,7 @@ int
 main(int argc, char **argv)
 {
 	struct latency pair, relay;
-	double pipe1, bulk10;
+	double pipe1, pipe4, bulk10, bulk100;
 	int json = 0, n = 20000, i;
 
 	for (i = 1; i < argc; i++) {
@@ -297,7 +416,9 @@ main(int argc, char **argv)
 	pair = measure_rtt(0, n);
 	relay = measure_rtt(1, n);
 	pipe1 = measure_pipelined(n * 5, 32);
+	pipe4 = measure_pipelined_conns(n * 5, 32, 4);
 	bulk10 = measure_bulk(10u << 20);
+	bulk100 = measure_bulk(100u << 20);
 	if (json) {
 		printf("{\"bench\": \"floor_pair\", \"p50_us\": %.2f, "
 		    "\"p99_us\": %.2f, \"mean_us\": %.2f}\n",
@@ -307,8 +428,13 @@ main(int argc, char **argv)
 		    relay.p50, relay.p99, relay.mean);
 		printf("{\"bench\": \"floor_relay_pipelined\", "
 		    "\"msgs_per_s\": %.0f}\n", pipe1);
+		printf("{\"bench\": \"floor_relay_pipelined_4conn\", "
+		    "\"msgs_per_s\": %.0f}\n", pipe4);
 		printf("{\"bench\": \"floor_bytes_10MB\", \"ms\": %.3f}\n",
 		    bulk10);
+		printf("{\"bench\": \"floor_bytes_100MB\", \"ms\": %.3f, "
+		    "\"gb_per_s\": %.3f}\n", bulk100,
+		    (100u << 20) / 1e9 / (bulk100 / 1e3));
 		return (0);
 	}
 	printf("%-26s %10s %10s %10s\n", "floor", "p50 us", "p99 us",
@@ -318,6 +444,9 @@ main(int argc, char **argv)
 	printf("%-26s %10.2f %10.2f %10.2f\n", "relayed round trip",
 	    relay.p50, relay.p99, relay.mean);
 	printf("%-26s %10.0f msgs/s\n", "relayed, 32 in flight", pipe1);
+	printf("%-26s %10.0f msgs/s\n", "relayed, 4 conns x 32", pipe4);
 	printf("%-26s %10.3f ms\n", "10 MB over a socketpair", bulk10);
+	printf("%-26s %10.3f ms (%.2f GB/s)\n", "100 MB over a socketpair",
+	    bulk100, (100u << 20) / 1e9 / (bulk100 / 1e3));
 	return (0);
 }
