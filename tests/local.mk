@@ -8,6 +8,7 @@ include tests/client.mk
 include tests/integration.mk
 include tests/sbctl.mk
 include tests/daemon.mk
+include tests/service.mk
 endif
 
 # What every suite may read from its environment.
