@@ -60,6 +60,16 @@ flr_take(const char *line, struct flr_figures *f)
 		f->bytes_100mb_gbs = flr_field(line, "gb_per_s");
 }
 
+/* No floor figures (NaN everywhere: ratios then come out NaN too). */
+void
+flr_none(struct flr_figures *f)
+{
+	f->pair_p50 = f->pair_p99 = f->pair_mean = NAN;
+	f->relay_p50 = f->relay_p99 = f->relay_mean = NAN;
+	f->relay_pipelined = f->relay_pipelined4 = NAN;
+	f->bytes_10mb = f->bytes_100mb_gbs = NAN;
+}
+
 /* Run bench/floor --json -n ROUNDS; every figure it gave is filled in. */
 int
 flr_run(const struct bench_conf *bc, struct flr_figures *f)
@@ -69,10 +79,7 @@ flr_run(const struct bench_conf *bc, struct flr_figures *f)
 	pid_t	 pid;
 	int	 fds[2], status;
 
-	f->pair_p50 = f->pair_p99 = f->pair_mean = NAN;
-	f->relay_p50 = f->relay_p99 = f->relay_mean = NAN;
-	f->relay_pipelined = f->relay_pipelined4 = NAN;
-	f->bytes_10mb = f->bytes_100mb_gbs = NAN;
+	flr_none(f);
 	if (snprintf(path, sizeof(path), "%s/floor", bc->exedir) >=
 	    (int)sizeof(path))
 		return (-1);

@@ -21,6 +21,29 @@
 #define PRV_START_MS	30000	/* daemon answering, workers ready */
 #define PRV_STOP_MS	10000	/* daemon gone after SIGTERM */
 
+/* The running private daemon and its files, for the interrupt handler. */
+static volatile pid_t		 prv_pid;
+static const struct prv_daemon	*prv_running;
+static char			 prv_config[PATH_MAX];
+
+/*
+ * Interrupted: the daemon (and with it its workers) goes too, and its
+ * files (unlink and rmdir are safe in a handler).
+ */
+static void
+prv_on_signal(int sig)
+{
+	if (prv_pid > 0) {
+		kill(prv_pid, SIGTERM);
+		unlink(prv_running->socket);
+		unlink(prv_running->log);
+		unlink(prv_config);
+		rmdir(prv_running->dir);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void
 prv_sleep_ms(int ms)
 {
@@ -172,7 +195,7 @@ prv_wait_ready(struct prv_daemon *d)
 	deadline = ts.tv_sec + PRV_START_MS / 1000;
 	for (;;) {
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			d->pid = 0;
+			d->pid = prv_pid = 0;
 			fprintf(stderr, "sbbench: snakebridged exited at "
 			    "start (status 0x%x)\n", status);
 			return (-1);
@@ -240,6 +263,12 @@ prv_start(struct prv_daemon *d, const struct bench_conf *bc)
 	}
 	if (d->pid == 0)
 		prv_exec(d, daemon, config);
+	memcpy(prv_config, config, sizeof(prv_config));
+	prv_running = d;
+	prv_pid = d->pid;
+	signal(SIGINT, prv_on_signal);
+	signal(SIGTERM, prv_on_signal);
+	signal(SIGHUP, prv_on_signal);
 	if (prv_wait_ready(d) != 0) {
 		prv_dump_log(d);
 		prv_stop(d);
@@ -266,6 +295,7 @@ prv_stop(struct prv_daemon *d)
 			waitpid(d->pid, &status, 0);
 		}
 		d->pid = 0;
+		prv_pid = 0;
 	}
 	if (d->dir[0] != '\0')
 		nftw(d->dir, prv_rm_entry, 8, FTW_DEPTH | FTW_PHYS);

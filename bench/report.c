@@ -58,8 +58,8 @@ rep_end(void)
 }
 
 /*
- * A table row. floor and ratio are NaN when there is none; budget NULL and
- * verdict -1 when no budget applies, else verdict 1 for pass, 0 for miss.
+ * A table row. floor and ratio are NaN when there is none, budget NULL when
+ * none applies; verdict 1 for pass, 0 for miss, -1 when it cannot be judged.
  */
 void
 rep_row(const char *label, double v, int prec, const char *unit,
@@ -82,7 +82,8 @@ rep_row(const char *label, double v, int prec, const char *unit,
 	else
 		printf("%7s  ", "");
 	if (budget != NULL)
-		printf("%s %s", budget, verdict ? "pass" : "MISS");
+		printf("%s %s", budget, verdict < 0 ? "n/a" : verdict ?
+		    "pass" : "MISS");
 	printf("\n");
 	fflush(stdout);
 }

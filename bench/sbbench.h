@@ -22,6 +22,8 @@ struct bench_conf {
 	int		 workers;	/* pool size of a private daemon */
 	const char	*socket;	/* -s: an existing daemon */
 	const char	*daemon;	/* --daemon: snakebridged to start */
+	const char	*only;		/* --only: one benchmark (for profiling) */
+	int		 no_floor;	/* --no-floor: skip the floor */
 	int		 bulk_rounds;	/* 10 MB and 100 MB transfers */
 	int		 items;		/* items iterated or streamed */
 	int		 sessions;	/* idle sessions for the memory figure */
@@ -52,6 +54,7 @@ struct flr_figures {
 	double	 bytes_10mb;				/* ms */
 	double	 bytes_100mb_gbs;			/* GB/s */
 };
+void	 flr_none(struct flr_figures *);
 int	 flr_run(const struct bench_conf *, struct flr_figures *);
 
 /* measure.c: timings over libsbclient. */
