@@ -53,9 +53,23 @@ if ! out=$(systemd-analyze verify --man=no --root="$root" \
 fi
 rm -f "$root/lib/systemd/system/sbprobe.service"
 
+# systemd finds units only in its own directories: units installed
+# elsewhere (make distcheck puts them under its prefix) are verified from
+# a copy in the root's /etc/systemd/system.
+case $SBT_UNITDIR in
+/etc/systemd/system|/lib/systemd/system|/usr/lib/systemd/system)
+	units=$SBT_UNITDIR ;;
+*)
+	units=/etc/systemd/system
+	echo "note: $SBT_UNITDIR is not searched by systemd; verifying" \
+	    "copies in $units"
+	mkdir -p "$root$units" &&
+	    cp "$dest$SBT_UNITDIR/snakebridged.service" \
+	    "$dest$SBT_UNITDIR/snakebridged.socket" "$root$units/" || exit 1 ;;
+esac
+
 out=$(MANPATH=$dest$SBT_MANDIR systemd-analyze verify --root="$root" \
-    "$SBT_UNITDIR/snakebridged.service" "$SBT_UNITDIR/snakebridged.socket" \
-    2>&1)
+    "$units/snakebridged.service" "$units/snakebridged.socket" 2>&1)
 rc=$?
 if test $rc -ne 0 || test -n "$out"; then
 	echo "$out"
