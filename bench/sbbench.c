@@ -29,7 +29,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: sbbench [--json] [--quick] [-n ROUNDS] "
 	    "[-s SOCKET | --daemon PATH] [--workers N]\n"
-	    "               [--only BENCH] [--no-floor]\n");
+	    "               [--only BENCH] [--no-floor] [--bulk ROUNDS]\n");
 	exit(2);
 }
 
@@ -47,7 +47,7 @@ parse_int(const char *s, int min)
 static void
 parse_args(int argc, char **argv, struct bench_conf *bc)
 {
-	int	 i, rounds = 0;
+	int	 i, rounds = 0, bulk = 0;
 
 	memset(bc, 0, sizeof(*bc));
 	bc->workers = 2;
@@ -68,11 +68,13 @@ parse_args(int argc, char **argv, struct bench_conf *bc)
 			bc->only = argv[++i];
 		else if (strcmp(argv[i], "--no-floor") == 0)
 			bc->no_floor = 1;
+		else if (strcmp(argv[i], "--bulk") == 0 && i + 1 < argc)
+			bulk = parse_int(argv[++i], 1);
 		else
 			usage();
 	}
 	bc->rounds = rounds > 0 ? rounds : bc->quick ? 2000 : 20000;
-	bc->bulk_rounds = bc->quick ? 3 : 9;
+	bc->bulk_rounds = bulk > 0 ? bulk : bc->quick ? 3 : 9;
 	bc->items = bc->quick ? 200000 : 2000000;
 	bc->sessions = bc->quick ? 100 : 1000;
 	bc->refs = bc->quick ? 1000 : 10000;
