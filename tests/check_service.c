@@ -133,6 +133,18 @@ START_TEST(test_sysusers)
 }
 END_TEST
 
+/* Whether ldd's output resolves lib to a file under dir. */
+static int
+svc_loads_from(const char *ldd, const char *lib, const char *dir)
+{
+	const char	*p = strstr(ldd, lib);
+	size_t		 n = strlen(dir);
+
+	if (p == NULL || (p = strstr(p, "=> ")) == NULL)
+		return (0);
+	return (strncmp(p + 3, dir, n) == 0 && p[3 + n] == '/');
+}
+
 /*
  * examples/hello.c compiled by the build's compiler and flags with only
  * what pkg-config says of the installed sbclient, linked against the
@@ -149,6 +161,8 @@ START_TEST(test_installed_hello)
 	ck_assert_msg(stat(dest, &st) == 0, "%s is missing: "
 	    "tests/service-install.sh installs it", dest);
 	ck_assert(asprintf(&exe, "%s/hello-installed", sbt_d.dir) != -1);
+	/* The test's own loader path leads to the build tree: a user has none. */
+	ck_assert(unsetenv("LD_LIBRARY_PATH") == 0);
 	ck_assert(asprintf(&cmd,
 	    "PKG_CONFIG_PATH='%s%s' PKG_CONFIG_SYSROOT_DIR='%s'; "
 	    "export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR; "
@@ -164,6 +178,17 @@ START_TEST(test_installed_hello)
 	ck_assert_msg(sbt_run(argv, &out, &err, &code, 120000) == 0 &&
 	    code == 0, "building hello against the installed library "
 	    "failed (%d):\n%s\n%s", code, cmd, err != NULL ? err : "");
+	free(out);
+	free(err);
+	free(cmd);
+
+	/* The library it loads is the installed one, not the build tree's. */
+	ck_assert(asprintf(&cmd, "exec ldd '%s'", exe) != -1);
+	argv[2] = cmd;
+	ck_assert_msg(sbt_run(argv, &out, &err, &code, 0) == 0 && code == 0,
+	    "ldd %s failed: %s", exe, err != NULL ? err : "");
+	ck_assert_msg(svc_loads_from(out, "libsbclient.so.0", dest),
+	    "hello does not load libsbclient from %s:\n%s", dest, out);
 	free(out);
 	free(err);
 	free(cmd);

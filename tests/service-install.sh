@@ -35,9 +35,17 @@ want -f "$SBT_LIBDIR/libsbclient.so.0"
 want -f "$SBT_INCLUDEDIR/sbclient.h"
 want -f "$SBT_PKGCONFIGDIR/sbclient.pc"
 want -f "$SBT_SYSCONFDIR/snakebridged/snakebridged.conf"
-want -f "$SBT_UNITDIR/snakebridged.service"
-want -f "$SBT_UNITDIR/snakebridged.socket"
-want -f "$SBT_SYSUSERSDIR/snakebridged.conf"
+if test "$SBT_UNITDIR" = no; then
+	echo "not checked: units (configured --without-systemdsystemunitdir)"
+else
+	want -f "$SBT_UNITDIR/snakebridged.service"
+	want -f "$SBT_UNITDIR/snakebridged.socket"
+fi
+if test "$SBT_SYSUSERSDIR" = no; then
+	echo "not checked: sysusers.d (configured --without-sysusersdir)"
+else
+	want -f "$SBT_SYSUSERSDIR/snakebridged.conf"
+fi
 for page in man1/sbctl.1 man3/libsbclient.3 man5/snakebridged.conf.5 \
     man7/snakebridge-protocol.7 man8/snakebridged.8; do
 	want -f "$SBT_MANDIR/$page"
@@ -56,7 +64,9 @@ else
 fi
 
 # The installed service runs the installed daemon.
-if grep -q "^ExecStart=$SBT_SBINDIR/snakebridged " \
+if test "$SBT_UNITDIR" = no; then
+	:
+elif grep -q "^ExecStart=$SBT_SBINDIR/snakebridged " \
     "$dest$SBT_UNITDIR/snakebridged.service"; then
 	echo "ok: the service runs $SBT_SBINDIR/snakebridged"
 else

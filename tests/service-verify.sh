@@ -16,6 +16,10 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "SKIP: systemd-analyze is not installed"
 	exit 77
 fi
+if test "$SBT_UNITDIR" = no; then
+	echo "SKIP: configured --without-systemdsystemunitdir: no units installed"
+	exit 77
+fi
 hostunits=
 for d in /usr/lib/systemd/system /lib/systemd/system; do
 	if test -f "$d/sysinit.target"; then
