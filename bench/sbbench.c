@@ -24,6 +24,13 @@
 #define BUDGET_ARRAY_GBS	2.0	/* 100 MB ndarray round trip, at least */
 #define BUDGET_ITEMS_PER_S	1e6	/* streamed items, at least */
 
+/* The benchmarks, in the order they run (names of --only and of the JSON). */
+static const char *const bench_names[] = {
+	"call_sqrt", "memory_idle_session", "memory_live_ref",
+	"session_open_close", "pipelined_1conn", "pipelined_4conn",
+	"bytes_10MB", "ndarray_100MB", "stream_items", "next_items"
+};
+
 static void
 usage(void)
 {
@@ -72,6 +79,14 @@ parse_args(int argc, char **argv, struct bench_conf *bc)
 			bulk = parse_int(argv[++i], 1);
 		else
 			usage();
+	}
+	for (i = 0; bc->only != NULL; i++) {
+		if (i == (int)(sizeof(bench_names) / sizeof(bench_names[0]))) {
+			fprintf(stderr, "sbbench: no benchmark %s\n", bc->only);
+			usage();
+		}
+		if (strcmp(bc->only, bench_names[i]) == 0)
+			break;
 	}
 	bc->rounds = rounds > 0 ? rounds : bc->quick ? 2000 : 20000;
 	bc->bulk_rounds = bulk > 0 ? bulk : bc->quick ? 3 : 9;
