@@ -17,7 +17,7 @@
 #define SB_DEPTH	32		/* pipelined calls per connection */
 #define SB_NEXT_BATCH	65536		/* max_items of next */
 
-/* Budget lines (DESIGN §10, issue 7). */
+/* The performance budget (README, "Performance"). */
 #define BUDGET_CALL_RATIO	1.2	/* call p50 / relay floor p50, at most */
 #define BUDGET_PIPE4_RATIO	0.7	/* 4-conn calls/s / relay floor, at least */
 #define BUDGET_BYTES_RATIO	3.0	/* 10 MB return / raw 10 MB, at most */
