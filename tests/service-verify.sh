@@ -5,7 +5,8 @@
 # every path the units name is checked inside the installed tree; the man
 # pages of Documentation= are looked up in the installed tree too. Any
 # message counts as a failure. Skipped, saying why, when systemd-analyze is
-# missing or cannot verify even a trivial unit here.
+# missing or cannot verify even a trivial unit here. Then systemd-sysusers
+# applies the installed sysusers.d snippet to that root.
 set -u
 B=${SB_BUILDDIR:?}
 . "$B/tests/service.env" || exit 1
@@ -81,3 +82,26 @@ if test $rc -ne 0 || test -n "$out"; then
 	exit 1
 fi
 echo "ok: systemd-analyze verify found nothing in the installed units"
+
+# The installed sysusers.d snippet creates the user and group the units name.
+if test "$SBT_SYSUSERSDIR" = no || ! command -v systemd-sysusers >/dev/null 2>&1
+then
+	echo "not checked: sysusers.d snippet (not installed or no systemd-sysusers)"
+	exit 0
+fi
+mkdir -p "$root/etc" && : >"$root/etc/passwd" && : >"$root/etc/group" ||
+    exit 1
+if ! out=$(systemd-sysusers --root="$root" \
+    "$dest$SBT_SYSUSERSDIR/snakebridged.conf" 2>&1); then
+	echo "$out"
+	echo "FAIL: systemd-sysusers rejects the installed snippet"
+	exit 1
+fi
+if grep -q '^snakebridge:x:[0-9]*:[0-9]*:[^:]*:/var/lib/snakebridged:' \
+    "$root/etc/passwd" && grep -q '^snakebridge:x:' "$root/etc/group"; then
+	echo "ok: the sysusers.d snippet creates the user and group snakebridge"
+else
+	echo "FAIL: the sysusers.d snippet does not create snakebridge"
+	cat "$root/etc/passwd" "$root/etc/group"
+	exit 1
+fi
