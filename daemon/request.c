@@ -232,27 +232,32 @@ request_envelope(struct conn *c, struct request *r)
 {
 	const msgpack_object *o = &r->up.data, *e;
 	int64_t msgid = -1;
+	uint32_t n;
 
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 3 ||
-	    o->via.array.size > 4) {
-		conn_protocol_error(c, -1, "a message must be an array of 3 "
-		    "or 4 elements");
+	if (o->type != MSGPACK_OBJECT_ARRAY) {
+		conn_protocol_error(c, -1, "a message must be an array");
 		return (-1);
 	}
 	e = o->via.array.ptr;
-	if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > 2) {
-		conn_protocol_error(c, -1, "unknown message kind");
-		return (-1);
-	}
-	if (e[0].via.u64 == SB_MSG_NOTIFY && o->via.array.size == 3)
-		return (0);
-	if (o->via.array.size != 4) {
-		conn_protocol_error(c, -1, "wrong message length");
-		return (-1);
-	}
-	if (e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	n = o->via.array.size;
+	if (n >= 2 && e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	    e[1].via.u64 <= UINT32_MAX)
 		msgid = (int64_t)e[1].via.u64;
+	if (n < 3 || n > 4) {
+		conn_protocol_error(c, msgid, "a message must be an array of "
+		    "3 or 4 elements");
+		return (-1);
+	}
+	if (e[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || e[0].via.u64 > 2) {
+		conn_protocol_error(c, msgid, "unknown message kind");
+		return (-1);
+	}
+	if (e[0].via.u64 == SB_MSG_NOTIFY && n == 3)
+		return (0);	/* no notification is defined for clients */
+	if (n != 4) {
+		conn_protocol_error(c, msgid, "wrong message length");
+		return (-1);
+	}
 	if (e[0].via.u64 == SB_MSG_RESPONSE)
 		return (0);	/* answers to callbacks: none sent yet */
 	if (msgid < 0) {

@@ -415,8 +415,10 @@ worker_close_channels(struct worker *w)
 		w->bev = NULL;
 	}
 	if (w->logbev != NULL) {
-		bufferevent_read_buffer(w->logbev,
-		    bufferevent_get_input(w->logbev));
+		/* what the worker printed last is still in the pipe */
+		while (evbuffer_read(bufferevent_get_input(w->logbev),
+		    bufferevent_getfd(w->logbev), 65536) > 0)
+			;
 		worker_log_lines(w, 1);
 		bufferevent_free(w->logbev);
 		w->logbev = NULL;
@@ -485,7 +487,7 @@ worker_exited(struct worker *w, int status)
 		pool_dispatch(w->pool);
 		return;
 	}
-	if (up >= WORKER_HEALTHY || w->backoff_ms == 0)
+	if (up >= WORKER_HEALTHY || w->backoff_ms == 0 || w->expect_exit)
 		w->backoff_ms = WORKER_BACKOFF_MIN;
 	else if ((w->backoff_ms *= 2) > WORKER_BACKOFF_MAX)
 		w->backoff_ms = WORKER_BACKOFF_MAX;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "scan.h"
 
 static char cfg_path[64];
 
@@ -78,7 +79,7 @@ START_TEST(defaults_without_file)
 	ck_assert_uint_eq(c->socket_mode, 0660);
 	ck_assert_ptr_null(c->socket_group);
 	ck_assert_uint_eq(c->max_message_size, 64u << 20);
-	ck_assert_uint_eq(c->max_depth, 64);
+	ck_assert_uint_eq(c->max_depth, SB_SCAN_DEFAULT_DEPTH);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
 	ck_assert_ptr_null(c->worker);
 	ck_assert_uint_eq(c->idle_timeout, 0);
@@ -112,7 +113,7 @@ START_TEST(empty_file_is_defaults)
 
 	ck_assert_ptr_nonnull(c->file);
 	ck_assert_uint_eq(c->npools, 1);
-	ck_assert_uint_eq(c->max_depth, 64);
+	ck_assert_uint_eq(c->max_depth, SB_SCAN_DEFAULT_DEPTH);
 	config_free(c);
 }
 END_TEST
@@ -125,7 +126,7 @@ START_TEST(every_key)
 	    "socket_mode = 0600\n"
 	    "socket_group = staff          ; group\n"
 	    "max_message_size = 16M\n"
-	    "max_depth = 32\n"
+	    "max_depth = 16\n"
 	    "log_level = debug\n"
 	    "worker = /opt/sb/worker\n"
 	    "\n[sessions]\n"
@@ -164,7 +165,7 @@ START_TEST(every_key)
 	ck_assert_uint_eq(c->socket_mode, 0600);
 	ck_assert_str_eq(c->socket_group, "staff");
 	ck_assert_uint_eq(c->max_message_size, 16u << 20);
-	ck_assert_uint_eq(c->max_depth, 32);
+	ck_assert_uint_eq(c->max_depth, 16);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_DEBUG);
 	ck_assert_str_eq(c->worker, "/opt/sb/worker");
 	ck_assert_uint_eq(c->idle_timeout, 300000);
@@ -301,7 +302,7 @@ END_TEST
 
 START_TEST(first_error_wins)
 {
-	cfg_bad("[daemon]\nmax_depth = 64\nlog_level = x\nmax_depth = 0\n", 3,
+	cfg_bad("[daemon]\nmax_depth = 16\nlog_level = x\nmax_depth = 0\n", 3,
 	    "log_level");
 	cfg_bad("[daemon]\nno equals\nlog_level = x\n", 2, "syntax error");
 	cfg_bad("[daemon]\nlog_level = x\nno equals\n", 2, "log_level");
