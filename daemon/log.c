@@ -92,14 +92,3 @@ log_errno(const char *fmt, ...)
 	log_vlog(LOG_LEVEL_ERROR, strerror(saved), fmt, ap);
 	va_end(ap);
 }
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vlog(LOG_LEVEL_ERROR, NULL, fmt, ap);
-	va_end(ap);
-	exit(1);
-}

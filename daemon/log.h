@@ -15,7 +15,5 @@ void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* Log an error with strerror(errno) appended. */
 void	log_errno(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

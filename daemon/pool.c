@@ -141,16 +141,6 @@ pool_apply_config(void)
 	return (0);
 }
 
-unsigned
-pool_idle_workers(struct pool *p)
-{
-	unsigned i, n = 0;
-
-	for (i = 0; i < p->nworkers; i++)
-		n += p->workers[i]->state == WORKER_IDLE;
-	return (n);
-}
-
 static int
 pool_worker_idle(const struct worker *w)
 {

@@ -209,18 +209,6 @@ session_end_all(void)
 }
 
 void
-session_unbind_worker(struct worker *w)
-{
-	struct session *s;
-
-	TAILQ_FOREACH(s, &session_all, entry) {
-		if (s->worker == w)
-			s->worker = NULL;
-	}
-	w->sessions = 0;
-}
-
-void
 session_list(uid_t uid, void (*cb)(struct session *, void *), void *arg)
 {
 	struct session *s;

@@ -238,7 +238,6 @@ void		 session_list(uid_t, void (*)(struct session *, void *),
 		    void *);
 void		 session_touch(struct session *);
 void		 session_bind(struct session *, struct worker *);
-void		 session_unbind_worker(struct worker *);
 
 /* route.c: which session and worker a request belongs to. */
 int		 route_request(struct request *);
@@ -266,7 +265,6 @@ void		 pool_dispatch(struct pool *);
 void		 pool_unqueue(struct request *);
 void		 pool_fail_queued(enum sb_errtype, const char *);
 void		 pool_fail_session(struct session *);
-unsigned	 pool_idle_workers(struct pool *);
 void		 pool_free_all(void);
 void		 pool_foreach_worker(void (*)(struct worker *, void *), void *);
 
@@ -319,7 +317,6 @@ void		 worker_kill(struct worker *, int sig);
 void		 worker_sigchld(void);
 void		 worker_free(struct worker *);
 const char	*worker_state_name(enum worker_state);
-int		 worker_ready(const struct worker *);
 void		 worker_restart(struct worker *);
 void		 worker_check_recycle(struct worker *);
 

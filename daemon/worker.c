@@ -49,12 +49,6 @@ worker_state_name(enum worker_state s)
 	return (worker_states[s]);
 }
 
-int
-worker_ready(const struct worker *w)
-{
-	return (w->state == WORKER_IDLE || w->state == WORKER_BUSY);
-}
-
 struct worker *
 worker_new(struct pool *p, unsigned slot)
 {
