@@ -59,7 +59,7 @@ m_status_pool(msgpack_packer *pk, const struct pool *p)
 	mpk_str(pk, "name");
 	mpk_str(pk, p->name);
 	mpk_str(pk, "size");
-	msgpack_pack_uint32(pk, p->nworkers);
+	msgpack_pack_uint32(pk, p->size);
 	mpk_str(pk, "queue");
 	msgpack_pack_uint32(pk, p->queued);
 	mpk_str(pk, "queue_limit");

@@ -88,13 +88,29 @@ pool_new(const char *name)
 	return (p);
 }
 
-/* Grow p to size workers (shrinking retires idle trailing workers). */
+/*
+ * Give p size active workers: new slots start, slots past size retire (they
+ * stop once no session is bound to them, and their slot stays so that their
+ * refs are RefLost), retired slots within size come back.
+ */
 static void
 pool_resize(struct pool *p, unsigned size)
 {
-	struct worker **v;
+	struct worker **v, *w;
 	unsigned i;
 
+	for (i = 0; i < p->nworkers; i++) {
+		w = p->workers[i];
+		if (i < size && w->retire) {
+			w->retire = 0;
+			if (w->pid <= 0 && w->state == WORKER_DOWN)
+				worker_start(w);
+		} else if (i >= size && !w->retire) {
+			w->retire = 1;
+			event_del(w->restart_ev);
+			worker_check_recycle(w);
+		}
+	}
 	if (size > p->nworkers) {
 		v = realloc(p->workers, size * sizeof *v);
 		if (v == NULL)
@@ -105,9 +121,11 @@ pool_resize(struct pool *p, unsigned size)
 			worker_start(p->workers[i]);
 		}
 		p->nworkers = size;
-	} else if (size < p->nworkers)
-		log_warn("pool %s: shrinking from %u to %u workers applies "
-		    "after a restart", p->name, p->nworkers, size);
+	}
+	if (size != p->size && p->size != 0)
+		log_info("pool %s: %u workers (was %u)", p->name, size,
+		    p->size);
+	p->size = size;
 }
 
 /* Create or update pools to match sbd.conf (start and reload). */
@@ -124,9 +142,11 @@ pool_apply_config(void)
 	for (j = 0; j < npools; j++) {
 		if (config_find_pool(conf, pools[j]->name) == NULL &&
 		    !pools[j]->retired) {
-			log_warn("pool %s is no longer configured; it takes "
-			    "no new sessions", pools[j]->name);
+			log_warn("pool %s is no longer configured; its "
+			    "workers stop when their sessions end",
+			    pools[j]->name);
 			pools[j]->retired = 1;
+			pool_resize(pools[j], 0);
 		}
 	}
 	for (i = 0; i < conf->npools; i++) {
@@ -182,19 +202,32 @@ pool_least_loaded(struct pool *p)
 	return (best);
 }
 
+/*
+ * The worker s is bound to, or NULL when it has none or its worker left
+ * for good (a retired slot that stopped).
+ */
+static struct worker *
+pool_bound_worker(const struct session *s)
+{
+	if (s == NULL || s->worker == NULL)
+		return (NULL);
+	if (s->worker->retire && s->worker->state == WORKER_DOWN)
+		return (NULL);
+	return (s->worker);
+}
+
 /* Which worker r may run on now; NULL: keep it queued. */
 static struct worker *
 pool_pick(struct pool *p, struct request *r)
 {
-	struct session *s = r->session;
-	struct worker *w;
+	struct worker *w, *bound = pool_bound_worker(r->session);
 	unsigned i;
 
 	if (r->worker != NULL)
 		return (pool_worker_idle(r->worker) ? r->worker : NULL);
-	if (s != NULL && s->worker != NULL && !s->worker->retire) {
-		if (pool_worker_idle(s->worker))
-			return (s->worker);
+	if (bound != NULL) {
+		if (pool_worker_idle(bound))
+			return (bound);
 		if (!r->any_worker)
 			return (NULL);
 	}
@@ -228,8 +261,8 @@ pool_dispatch(struct pool *p)
 			continue;
 		pool_unqueue(r);
 		if (r->session != NULL) {
-			if (r->session->worker == NULL ||
-			    r->session->worker == w || r->session->worker->retire)
+			if (pool_bound_worker(r->session) == NULL ||
+			    r->session->worker == w)
 				session_bind(r->session, w);
 			if (w->slot < 64)
 				r->session->served |= 1ULL << w->slot;
@@ -244,8 +277,8 @@ pool_would_wait(struct pool *p, struct request *r)
 {
 	struct worker *w = r->worker;
 
-	if (w == NULL && r->session != NULL && !r->any_worker)
-		w = r->session->worker;
+	if (w == NULL && !r->any_worker)
+		w = pool_bound_worker(r->session);
 	return (w != NULL && !pool_worker_idle(w));
 }
 

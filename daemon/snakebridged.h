@@ -249,7 +249,8 @@ struct pool {
 	enum affinity		 affinity;	/* from the config */
 	unsigned		 queue_limit;
 	struct worker		**workers;
-	unsigned		 nworkers;
+	unsigned		 nworkers;	/* slots, retired ones too */
+	unsigned		 size;		/* active slots */
 	struct requests		 queue;
 	unsigned		 queued;
 	int			 retired;	/* gone from the config */

@@ -339,7 +339,8 @@ worker_idle(struct worker *w)
 
 /*
  * Recycling: past max_requests or max_age a worker takes no new sessions;
- * once it is idle and no session is bound to it, it is restarted.
+ * once it is idle and no session is bound to it, it is restarted. A retired
+ * worker (its pool shrank) is stopped the same way, without a restart.
  */
 void
 worker_check_recycle(struct worker *w)
@@ -349,6 +350,14 @@ worker_check_recycle(struct worker *w)
 
 	if (w->state != WORKER_IDLE || sbd.shutting_down)
 		return;
+	if (w->retire) {
+		/* the pool shrank: stop for good once no session needs it */
+		if (w->sessions == 0) {
+			w->state = WORKER_STOPPING;
+			worker_kill(w, SIGTERM);
+		}
+		return;
+	}
 	if (!w->draining) {
 		pc = config_find_pool(sbd.conf, w->pool->name);
 		if (pc == NULL)
