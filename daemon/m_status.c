@@ -12,7 +12,7 @@
 static void
 m_status_worker(msgpack_packer *pk, const struct worker *w)
 {
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 11);
 	mpk_str(pk, "slot");
 	msgpack_pack_uint32(pk, w->slot);
 	mpk_str(pk, "pid");
@@ -43,6 +43,10 @@ m_status_worker(msgpack_packer *pk, const struct worker *w)
 	}
 	mpk_str(pk, "sessions");
 	msgpack_pack_uint32(pk, w->sessions);
+	mpk_str(pk, "rss_kb");
+	msgpack_pack_uint64(pk, w->rss_kb);
+	mpk_str(pk, "refs");
+	msgpack_pack_uint64(pk, w->refs);
 	mpk_str(pk, "draining");
 	if (w->draining)
 		msgpack_pack_true(pk);

@@ -19,9 +19,10 @@ static void
 pool_tick_worker(struct worker *w, void *arg)
 {
 	worker_check_recycle(w);
+	stats_poll(w);
 }
 
-/* Once a second: recycling limits that depend on time. */
+/* Once a second: recycling limits that depend on time, stats polls. */
 static void
 pool_tick_cb(evutil_socket_t fd, short what, void *arg)
 {

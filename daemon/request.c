@@ -77,7 +77,9 @@ request_answer(struct request *r, const char *body, size_t len)
 		conn_write(r->conn, hdr, n);
 		conn_write(r->conn, body, len);
 	}
-	if (r->internal_method == NULL && len > 0 &&
+	if (r->internal_done != NULL)
+		r->internal_done(r, body, len);
+	else if (r->internal_method == NULL && len > 0 &&
 	    (unsigned char)body[0] != 0xc0)
 		sbd.counters.errors++;
 	request_free(r);

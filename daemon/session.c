@@ -135,6 +135,20 @@ session_bind(struct session *s, struct worker *w)
 	w->sessions++;
 }
 
+/* w answered a stats poll: its sessions hold no refs but those listed. */
+void
+session_refs_polled(struct worker *w, double at)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &session_all, entry) {
+		if (s->worker == w) {
+			s->refs = 0;
+			s->refs_at = at;
+		}
+	}
+}
+
 static void
 session_free(struct session *s)
 {
@@ -240,7 +254,10 @@ session_pack_info(msgpack_packer *pk, const struct session *s)
 	else
 		msgpack_pack_nil(pk);
 	mpk_str(pk, "refs");
-	msgpack_pack_nil(pk);	/* known to the worker only */
+	if (s->refs_at > 0 && s->refs_at >= s->last_used)
+		msgpack_pack_uint64(pk, s->refs);
+	else
+		msgpack_pack_nil(pk);	/* used since the last poll */
 	mpk_str(pk, "created");
 	msgpack_pack_double(pk, s->created);
 	mpk_str(pk, "last_used");

@@ -152,9 +152,11 @@ struct request {
 	enum affinity		 affinity;
 	struct event		*timer;
 	uint64_t		 timeout_ms;
-	/* internal requests (session.drop) */
+	/* internal requests (session.drop, stats) */
 	char			*internal_method;
 	uint64_t		 internal_sid;
+	void			(*internal_done)(struct request *,
+				    const char *, size_t);
 	TAILQ_ENTRY(request)	 centry;	/* conn->requests */
 	TAILQ_ENTRY(request)	 qentry;	/* pool queue */
 };
@@ -218,6 +220,8 @@ struct session {
 	double			 last_used;
 	uint64_t		 idle_timeout;	/* ms, 0 never */
 	unsigned		 running;	/* requests holding it */
+	uint64_t		 refs;		/* live refs, as last polled */
+	double			 refs_at;	/* when; 0 never */
 	uint64_t		 served;	/* slots that ran it (bits) */
 	int			 dead;		/* ended, freed when idle */
 	TAILQ_ENTRY(session)	 entry;
@@ -238,6 +242,7 @@ void		 session_list(uid_t, void (*)(struct session *, void *),
 		    void *);
 void		 session_touch(struct session *);
 void		 session_bind(struct session *, struct worker *);
+void		 session_refs_polled(struct worker *, double);
 
 /* route.c: which session and worker a request belongs to. */
 int		 route_request(struct request *);
@@ -304,6 +309,9 @@ struct worker {
 	int			 draining;	/* recycling: no new sessions */
 	int			 recycled;	/* stopped to recycle */
 	uint64_t		 gen_requests;	/* served by this process */
+	uint64_t		 rss_kb;	/* as last polled */
+	uint64_t		 refs;
+	double			 stats_at;
 	int			 expect_exit;	/* we killed it */
 	uint32_t		 grace_wid;
 	char			 python[32];
@@ -320,6 +328,9 @@ void		 worker_free(struct worker *);
 const char	*worker_state_name(enum worker_state);
 void		 worker_restart(struct worker *);
 void		 worker_check_recycle(struct worker *);
+
+/* stats.c: polling workers' resident memory and refs. */
+void		 stats_poll(struct worker *);
 
 /* relay.c: frames between client and worker. */
 int		 relay_prepare(struct request *);

@@ -232,6 +232,8 @@ worker_start(struct worker *w)
 	w->expect_exit = 0;
 	w->draining = 0;
 	w->gen_requests = 0;
+	w->rss_kb = w->refs = 0;
+	w->stats_at = sbd_now();
 	frame_init(&w->frame, sbd.conf->max_message_size * SBD_WORKER_BOUND,
 	    sbd.conf->max_depth + 8);
 	evutil_make_socket_nonblocking(sv[0]);
@@ -269,8 +271,10 @@ worker_send(struct worker *w, struct request *r)
 	w->state = WORKER_BUSY;
 	w->cur = r;
 	w->cur_wid = ++w->next_wid;
-	w->requests++;
-	w->gen_requests++;
+	if (r->internal_method == NULL) {
+		w->requests++;
+		w->gen_requests++;
+	}
 	if (r->internal_method != NULL)
 		request_start_timer(r);	/* cleanup_timeout */
 	relay_to_worker(r, w, w->cur_wid);
