@@ -368,8 +368,10 @@ struct key {
 	uint64_t	 max;
 };
 
-#define CK(n, k, f, narrow, max) { n, k, offsetof(struct config, f), narrow, max }
-#define PK(n, k, f, narrow, max) { n, k, offsetof(struct pool_config, f), narrow, max }
+#define CK(n, k, f, narrow, max)					\
+	{ n, k, offsetof(struct config, f), narrow, max }
+#define PK(n, k, f, narrow, max)					\
+	{ n, k, offsetof(struct pool_config, f), narrow, max }
 
 static const struct key session_keys[] = {
 	CK("idle_timeout", K_DURATION, idle_timeout, 0, UINT64_MAX),

@@ -69,7 +69,8 @@ session_create(const char *name, uid_t uid, struct conn *c, struct pool *p,
 	if (session_count_uid(uid) >= sbd.conf->max_sessions_per_uid) {
 		*err = SB_ERRTYPE_LIMIT_EXCEEDED;
 		snprintf(msg, len, "too many sessions for this user "
-		    "(max_sessions_per_uid %u)", sbd.conf->max_sessions_per_uid);
+		    "(max_sessions_per_uid %u)",
+		    sbd.conf->max_sessions_per_uid);
 		return (NULL);
 	}
 	if ((s = calloc(1, sizeof *s)) == NULL)

@@ -21,7 +21,7 @@
 #include "scan.h"
 
 #define SBD_VERSION		PACKAGE_VERSION
-#define SBD_WORKER_BOUND	4	/* worker messages: 4x the client limit */
+#define SBD_WORKER_BOUND	4	/* worker messages: 4x client limit */
 
 struct conn;
 struct evbuffer;
@@ -107,7 +107,7 @@ struct conn {
 	struct session		*autosess;
 	struct requests		 requests;	/* in flight */
 	int			 closing;
-	int			 paused;	/* output backlog: not reading */
+	int			 paused;	/* backlog: not reading */
 	TAILQ_ENTRY(conn)	 entry;
 };
 void		 conn_accept(int fd);

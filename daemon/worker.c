@@ -366,7 +366,8 @@ worker_check_recycle(struct worker *w)
 		pc = config_find_pool(sbd.conf, w->pool->name);
 		if (pc == NULL)
 			return;
-		if (pc->max_requests > 0 && w->gen_requests >= pc->max_requests)
+		if (pc->max_requests > 0 &&
+		    w->gen_requests >= pc->max_requests)
 			log_info("worker %s/%u: served %llu requests, recycling",
 			    w->pool->name, w->slot,
 			    (unsigned long long)w->gen_requests);
