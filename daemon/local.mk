@@ -14,4 +14,3 @@ daemon_snakebridged_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_snakebridged_LDADD = common/libsbcommon.la $(LIBEVENT_LIBS) \
 	$(MSGPACK_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) -lm
-dist_sysconf_DATA = etc/snakebridged.conf

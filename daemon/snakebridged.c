@@ -22,6 +22,7 @@
 #include "snakebridged.h"
 
 #define SBD_STOP_GRACE	2	/* s between SIGTERM and SIGKILL of workers */
+#define SBD_CONFIG_FILE	SB_SYSCONFDIR "/snakebridged/snakebridged.conf"
 
 struct daemon sbd;
 
@@ -38,7 +39,7 @@ usage(int status)
 	    "usage: snakebridged [-dhnv] [-f config] [-s socket]\n"
 	    "  -d         stay in the foreground, log to stderr\n"
 	    "  -f FILE    read the configuration from FILE (default: "
-	    SB_SYSCONFDIR "/snakebridged.conf if it exists)\n"
+	    SBD_CONFIG_FILE " if it exists)\n"
 	    "  -n         check the configuration and exit\n"
 	    "  -s SOCKET  listen on SOCKET\n"
 	    "  -v         log more (repeatable)\n"
@@ -301,6 +302,7 @@ sbd_cleanup(void)
 {
 	size_t i;
 
+	notify_watchdog_stop();
 	conn_close_all();
 	session_end_all();
 	pool_free_all();
@@ -351,9 +353,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(2);
 
-	if (file == NULL &&
-	    access(SB_SYSCONFDIR "/snakebridged.conf", F_OK) == 0)
-		file = SB_SYSCONFDIR "/snakebridged.conf";
+	if (file == NULL && access(SBD_CONFIG_FILE, F_OK) == 0)
+		file = SBD_CONFIG_FILE;
 	if ((sbd.conf = config_load(file, &err)) == NULL) {
 		fprintf(stderr, "snakebridged: %s\n", err);
 		free(err);
@@ -401,6 +402,7 @@ main(int argc, char **argv)
 	session_init();
 	pool_init();
 	pool_apply_config();
+	notify_watchdog_start(sbd.base);
 	notify_ready();
 
 	event_base_dispatch(sbd.base);

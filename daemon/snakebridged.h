@@ -93,6 +93,8 @@ int		 notify_listen_fd(void);
 void		 notify_ready(void);
 void		 notify_stopping(void);
 void		 notify_reloading(void);
+void		 notify_watchdog_start(struct event_base *);
+void		 notify_watchdog_stop(void);
 
 /* conn.c: client connections. */
 struct conn {
