@@ -267,7 +267,10 @@ session_pack_info(msgpack_packer *pk, const struct session *s)
 	msgpack_pack_double(pk, (double)s->idle_timeout / 1000.0);
 }
 
-/* End named sessions idle past their timeout or past max_lifetime. */
+/*
+ * End named sessions idle past their timeout (when no request holds them)
+ * or past max_lifetime (however busy).
+ */
 static void
 session_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -277,10 +280,10 @@ session_sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (s = TAILQ_FIRST(&session_all); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (s->name == NULL || s->running > 0)
+		if (s->name == NULL)
 			continue;
-		if (s->idle_timeout > 0 && now - s->last_used >
-		    (double)s->idle_timeout / 1000.0) {
+		if (s->running == 0 && s->idle_timeout > 0 &&
+		    now - s->last_used > (double)s->idle_timeout / 1000.0) {
 			log_info("session '%s' of uid %u idle, closing",
 			    s->name, (unsigned)s->owner);
 			session_end(s);
