@@ -63,6 +63,8 @@ conn_accept(int fd)
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
+	bufferevent_set_max_single_read(c->bev, SBD_IO_CHUNK);
+	bufferevent_set_max_single_write(c->bev, SBD_IO_CHUNK);
 	bufferevent_enable(c->bev, EV_READ);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	log_debug("connection %llu: uid %u gid %u pid %d",
@@ -83,7 +85,8 @@ conn_write(struct conn *c, const void *buf, size_t len)
 {
 	if (c->closing)
 		return;
-	bufferevent_write(c->bev, buf, len);
+	if (len > 0)
+		bufferevent_write(c->bev, buf, len);
 	if (!c->paused &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    conn_out_high()) {
@@ -92,6 +95,19 @@ conn_write(struct conn *c, const void *buf, size_t len)
 		c->paused = 1;
 		bufferevent_disable(c->bev, EV_READ);
 	}
+}
+
+/* Write len bytes at buf, which lie in block: block is freed once sent. */
+void
+conn_write_owned(struct conn *c, const void *buf, size_t len, char *block)
+{
+	if (c->closing ||
+	    evbuffer_add_reference(bufferevent_get_output(c->bev), buf, len,
+	    sbd_free_block, block) != 0) {
+		free(block);
+		return;
+	}
+	conn_write(c, NULL, 0);		/* the backlog check */
 }
 
 /* The output drained below the low watermark: read requests again. */
@@ -191,9 +207,9 @@ conn_protocol_error(struct conn *c, int64_t msgid, const char *msg)
 }
 
 static int
-conn_msg_cb(void *arg, const char *msg, size_t len)
+conn_msg_cb(void *arg, char *msg, size_t len, int owned)
 {
-	return (request_handle(arg, msg, len));
+	return (request_handle(arg, msg, len, owned));
 }
 
 static void

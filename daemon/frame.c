@@ -12,7 +12,7 @@
 #include "config.h"
 #include "snakebridged.h"
 
-#define FRAME_CHUNK	(64 * 1024)
+#define FRAME_CHUNK	SBD_IO_CHUNK
 
 void
 frame_init(struct frame *f, size_t max_size, unsigned depth)
@@ -64,7 +64,23 @@ frame_scan(struct frame *f, frame_cb cb, void *arg)
 		if (rc < 0)
 			return (rc);
 		sb_scan_reset(&f->scan);
-		if (cb(arg, f->buf + start, msglen) != 0)
+		if (start == 0 && msglen >= SBD_BIG_MESSAGE) {
+			/* hand the buffer over; keep a copy of the tail */
+			char *msg = f->buf;
+			size_t tail = f->len - msglen;
+
+			f->buf = NULL;
+			f->len = f->cap = 0;
+			if (tail > 0) {
+				frame_reserve(f, tail);
+				memcpy(f->buf, msg + msglen, tail);
+				f->len = tail;
+			}
+			if (cb(arg, msg, msglen, 1) != 0)
+				return (1);
+			continue;
+		}
+		if (cb(arg, f->buf + start, msglen, 0) != 0)
 			return (1);
 		start += msglen;
 	}

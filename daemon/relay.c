@@ -41,50 +41,76 @@ relay_prepare(struct request *r)
 	return (0);
 }
 
+/* A small fixed buffer for msgpack_packer: frame headers. */
+struct relay_hdr {
+	char	 buf[128];
+	size_t	 len;
+};
+
+static int
+relay_hdr_write(void *arg, const char *p, size_t n)
+{
+	struct relay_hdr *h = arg;
+
+	if (n > sizeof h->buf - h->len)
+		return (-1);
+	memcpy(h->buf + h->len, p, n);
+	h->len += n;
+	return (0);
+}
+
 void
 relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 {
-	msgpack_sbuffer sb;
+	struct relay_hdr h;
 	msgpack_packer pk;
 	const char *method = r->internal_method != NULL ?
 	    r->internal_method : r->method->name;
 	uint64_t sid = r->internal_method != NULL ? r->internal_sid :
 	    r->session->id;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	h.len = 0;
+	msgpack_packer_init(&pk, &h, relay_hdr_write);
 	msgpack_pack_array(&pk, 4);
 	msgpack_pack_int(&pk, SB_MSG_REQUEST);
 	msgpack_pack_uint32(&pk, wid);
-	mpk_str(&pk, method);
+	mpk_str(&pk, method);	/* method names are short */
 	msgpack_pack_array(&pk, r->nparams + 1);
 	msgpack_pack_uint64(&pk, sid);
-	worker_write(w, sb.data, sb.size);
-	if (r->fwd_len > 0)
+	worker_write(w, h.buf, h.len);
+	if (r->fwd_len >= SBD_BIG_MESSAGE) {
+		/* the params' bytes go as they are; the request lets go */
+		worker_write_owned(w, r->raw + r->fwd_off, r->fwd_len, r->raw);
+		r->raw = NULL;
+		r->params = NULL;
+	} else if (r->fwd_len > 0)
 		worker_write(w, r->raw + r->fwd_off, r->fwd_len);
-	msgpack_sbuffer_destroy(&sb);
 }
 
-/* A response [1, wid, error, result] from w. */
+/* A response [1, wid, error, result] from w; on 0, block (or NULL) is taken. */
 static int
-relay_response(struct worker *w, const char *msg, size_t len, size_t off)
+relay_response(struct worker *w, char *msg, size_t len, size_t off,
+    char *block)
 {
 	uint64_t wid;
 	size_t n;
 	struct request *r;
 
 	if (mpk_uint(msg + off, len - off, &wid, &n) != 0)
-		return (-1);
+		return (-1);	/* block stays the caller's */
 	off += n;
 	if (w->state != WORKER_BUSY || wid != w->cur_wid) {
 		log_warn("worker %s/%u: unexpected response %llu",
 		    w->pool->name, w->slot, (unsigned long long)wid);
+		free(block);
 		return (0);
 	}
 	r = w->cur;
 	w->cur = NULL;
 	if (r != NULL)
-		request_answer(r, msg + off, len - off);
+		request_answer_owned(r, msg + off, len - off, block);
+	else
+		free(block);
 	worker_idle(w);
 	return (0);
 }
@@ -173,9 +199,12 @@ relay_worker_request(struct worker *w, const char *msg, size_t len,
 	msgpack_sbuffer_destroy(&sb);
 }
 
-/* One message from w; -1 on a protocol violation. */
-int
-relay_from_worker(struct worker *w, const char *msg, size_t len)
+/*
+ * One message from w. Returns 1 when block went on with a response, else
+ * 0, or -1 on a protocol violation.
+ */
+static int
+relay_message(struct worker *w, char *msg, size_t len, char *block)
 {
 	uint32_t count;
 	uint64_t kind;
@@ -186,8 +215,11 @@ relay_from_worker(struct worker *w, const char *msg, size_t len)
 	    count > 4 || mpk_uint(msg + off, len - off, &kind, &n) != 0)
 		return (-1);
 	off += n;
-	if (kind == SB_MSG_RESPONSE && count == 4)
-		return (relay_response(w, msg, len, off));
+	if (kind == SB_MSG_RESPONSE && count == 4) {
+		if (relay_response(w, msg, len, off, block) != 0)
+			return (-1);
+		return (1);
+	}
 	if (kind == SB_MSG_REQUEST && count == 4) {
 		relay_worker_request(w, msg, len, off);
 		return (0);
@@ -214,4 +246,17 @@ relay_from_worker(struct worker *w, const char *msg, size_t len)
 		log_debug("worker %s/%u: notification %.*s ignored",
 		    w->pool->name, w->slot, (int)name.size, name.ptr);
 	return (0);
+}
+
+/* One message from w (a block to free when owned); -1 on a violation. */
+int
+relay_from_worker(struct worker *w, char *msg, size_t len, int owned)
+{
+	int rc;
+
+	if ((rc = relay_message(w, msg, len, owned ? msg : NULL)) == 1)
+		return (0);	/* the block was handed on */
+	if (owned)
+		free(msg);
+	return (rc);
 }

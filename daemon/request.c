@@ -34,8 +34,8 @@ request_free(struct request *r)
 		TAILQ_REMOVE(&r->conn->requests, r, centry);
 	if (r->session != NULL)
 		session_release(r->session);
-	if (r->timer != NULL)
-		event_free(r->timer);
+	if (r->timer_set)
+		event_del(&r->timer);
 	msgpack_unpacked_destroy(&r->up);
 	free(r->raw);
 	free(r->opts.session);
@@ -63,9 +63,22 @@ request_internal(const char *method, uint64_t sid)
 void
 request_answer(struct request *r, const char *body, size_t len)
 {
+	request_answer_owned(r, body, len, NULL);
+}
+
+/* Answer with a body lying in block (or copied when block is NULL). */
+void
+request_answer_owned(struct request *r, const char *body, size_t len,
+    char *block)
+{
 	char hdr[16];
 	size_t n = 0;
 
+	if (r->internal_done != NULL)
+		r->internal_done(r, body, len);
+	else if (r->internal_method == NULL && len > 0 &&
+	    (unsigned char)body[0] != 0xc0)
+		sbd.counters.errors++;
 	if (r->conn != NULL) {
 		hdr[n++] = (char)0x94;
 		hdr[n++] = SB_MSG_RESPONSE;
@@ -75,13 +88,12 @@ request_answer(struct request *r, const char *body, size_t len)
 		hdr[n++] = (char)(r->msgid >> 8);
 		hdr[n++] = (char)r->msgid;
 		conn_write(r->conn, hdr, n);
-		conn_write(r->conn, body, len);
-	}
-	if (r->internal_done != NULL)
-		r->internal_done(r, body, len);
-	else if (r->internal_method == NULL && len > 0 &&
-	    (unsigned char)body[0] != 0xc0)
-		sbd.counters.errors++;
+		if (block != NULL)
+			conn_write_owned(r->conn, body, len, block);
+		else
+			conn_write(r->conn, body, len);
+	} else
+		free(block);
 	request_free(r);
 }
 
@@ -218,10 +230,11 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 void
 request_start_timer(struct request *r)
 {
-	if (r->timeout_ms == 0 || r->timer != NULL)
+	if (r->timeout_ms == 0 || r->timer_set)
 		return;
-	r->timer = evtimer_new(sbd.base, request_timeout_cb, r);
-	sbd_timer_add(r->timer, r->timeout_ms);
+	evtimer_assign(&r->timer, sbd.base, request_timeout_cb, r);
+	r->timer_set = 1;
+	sbd_timer_add(&r->timer, r->timeout_ms);
 }
 
 /*
@@ -323,15 +336,19 @@ request_run(struct request *r)
 }
 
 int
-request_handle(struct conn *c, const char *msg, size_t len)
+request_handle(struct conn *c, char *msg, size_t len, int owned)
 {
 	struct request *r = request_new();
 	size_t off = 0;
 	int rc;
 
-	if ((r->raw = malloc(len)) == NULL)
-		abort();
-	memcpy(r->raw, msg, len);
+	if (owned)
+		r->raw = msg;
+	else {
+		if ((r->raw = malloc(len)) == NULL)
+			abort();
+		memcpy(r->raw, msg, len);
+	}
 	r->rawlen = len;
 	if (msgpack_unpack_next(&r->up, r->raw, len, &off) !=
 	    MSGPACK_UNPACK_SUCCESS) {

@@ -67,6 +67,12 @@ sbd_timer_add(struct event *ev, uint64_t ms)
 	evtimer_add(ev, &tv);
 }
 
+void
+sbd_free_block(const void *data, size_t len, void *block)
+{
+	free(block);
+}
+
 /* Is path an executable regular file? */
 static int
 sbd_executable(const char *path)

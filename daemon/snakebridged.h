@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <msgpack.h>
 
 #include "conf.h"
@@ -22,6 +23,10 @@
 
 #define SBD_VERSION		PACKAGE_VERSION
 #define SBD_WORKER_BOUND	4	/* worker messages: 4x client limit */
+#define SBD_IO_CHUNK		(4 * 1024 * 1024)	/* per read or write */
+#define SBD_BIG_MESSAGE		(64 * 1024)	/* handed over, not copied */
+/* evbuffer cleanup: free the block a reference points into. */
+void		 sbd_free_block(const void *, size_t, void *);
 
 struct conn;
 struct evbuffer;
@@ -65,8 +70,12 @@ struct frame {
 	size_t		 len;
 	size_t		 cap;
 };
-/* Called per complete message; return -1 to stop (owner going away). */
-typedef int (*frame_cb)(void *arg, const char *msg, size_t len);
+/*
+ * Called per complete message; return -1 to stop (owner going away). When
+ * owned is set, msg is a malloc'd block the callee must free (large
+ * messages are handed over instead of copied).
+ */
+typedef int (*frame_cb)(void *arg, char *msg, size_t len, int owned);
 void		 frame_init(struct frame *, size_t max_size, unsigned depth);
 void		 frame_free(struct frame *);
 /* Drain in; 0, 1 when cb stopped, or a (negative) SB_SCAN_E* code. */
@@ -116,6 +125,7 @@ void		 conn_accept(int fd);
 void		 conn_protocol_error(struct conn *, int64_t msgid,
 		    const char *);
 void		 conn_write(struct conn *, const void *, size_t);
+void		 conn_write_owned(struct conn *, const void *, size_t, char *);
 void		 conn_close_all(void);
 int		 conn_is_admin(const struct conn *);
 
@@ -152,7 +162,8 @@ struct request {
 	struct worker		*worker;	/* chosen (refs/binding) */
 	int			 any_worker;	/* hint: any idle worker */
 	enum affinity		 affinity;
-	struct event		*timer;
+	struct event		 timer;		/* embedded: no malloc */
+	int			 timer_set;
 	uint64_t		 timeout_ms;
 	/* internal requests (session.drop, stats) */
 	char			*internal_method;
@@ -162,8 +173,10 @@ struct request {
 	TAILQ_ENTRY(request)	 centry;	/* conn->requests */
 	TAILQ_ENTRY(request)	 qentry;	/* pool queue */
 };
-int		 request_handle(struct conn *, const char *, size_t);
+int		 request_handle(struct conn *, char *, size_t, int);
 void		 request_answer(struct request *, const char *body, size_t);
+void		 request_answer_owned(struct request *, const char *body,
+		    size_t, char *block);
 void		 request_error(struct request *, enum sb_errtype,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 void		 request_error_details(struct request *, enum sb_errtype,
@@ -322,6 +335,8 @@ struct worker	*worker_new(struct pool *, unsigned slot);
 void		 worker_start(struct worker *);
 void		 worker_send(struct worker *, struct request *);
 void		 worker_write(struct worker *, const void *, size_t);
+void		 worker_write_owned(struct worker *, const void *, size_t,
+		    char *);
 void		 worker_idle(struct worker *);
 void		 worker_interrupt(struct worker *);
 void		 worker_kill(struct worker *, int sig);
@@ -338,6 +353,6 @@ void		 stats_poll(struct worker *);
 int		 relay_prepare(struct request *);
 void		 relay_to_worker(struct request *, struct worker *,
 		    uint32_t wid);
-int		 relay_from_worker(struct worker *, const char *, size_t);
+int		 relay_from_worker(struct worker *, char *, size_t, int);
 
 #endif

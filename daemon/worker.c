@@ -244,6 +244,8 @@ worker_start(struct worker *w)
 	if (w->bev == NULL || w->logbev == NULL)
 		abort();
 	bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
+	bufferevent_set_max_single_read(w->bev, SBD_IO_CHUNK);
+	bufferevent_set_max_single_write(w->bev, SBD_IO_CHUNK);
 	bufferevent_setcb(w->logbev, worker_log_cb, NULL, NULL, w);
 	bufferevent_enable(w->bev, EV_READ);
 	bufferevent_enable(w->logbev, EV_READ);
@@ -285,6 +287,17 @@ worker_write(struct worker *w, const void *buf, size_t len)
 {
 	if (w->bev != NULL)
 		bufferevent_write(w->bev, buf, len);
+}
+
+/* Write len bytes at buf, which lie in block: block is freed once sent. */
+void
+worker_write_owned(struct worker *w, const void *buf, size_t len,
+    char *block)
+{
+	if (w->bev == NULL ||
+	    evbuffer_add_reference(bufferevent_get_output(w->bev), buf, len,
+	    sbd_free_block, block) != 0)
+		free(block);
 }
 
 void
@@ -368,8 +381,8 @@ worker_check_recycle(struct worker *w)
 			return;
 		if (pc->max_requests > 0 &&
 		    w->gen_requests >= pc->max_requests)
-			log_info("worker %s/%u: served %llu requests, recycling",
-			    w->pool->name, w->slot,
+			log_info("worker %s/%u: served %llu requests, "
+			    "recycling", w->pool->name, w->slot,
 			    (unsigned long long)w->gen_requests);
 		else if (pc->max_age > 0 && age * 1000 >= (double)pc->max_age)
 			log_info("worker %s/%u: %.0f s old, recycling",
@@ -536,9 +549,9 @@ worker_sigchld(void)
 }
 
 static int
-worker_msg_cb(void *arg, const char *msg, size_t len)
+worker_msg_cb(void *arg, char *msg, size_t len, int owned)
 {
-	return (relay_from_worker(arg, msg, len));
+	return (relay_from_worker(arg, msg, len, owned));
 }
 
 static void

@@ -63,6 +63,12 @@ sbd_worker_gone(void)
 {
 }
 
+void
+sbd_free_block(const void *data, size_t len, void *block)
+{
+	free(block);
+}
+
 /* One client: the test's end of a socketpair and a reading buffer. */
 struct client {
 	int			 fd;
