@@ -83,10 +83,22 @@ conn_out_high(void)
 void
 conn_write(struct conn *c, const void *buf, size_t len)
 {
-	if (c->closing)
+	conn_write2(c, buf, len, NULL, 0, NULL);
+}
+
+/*
+ * Write a header and a body; a body lying in block (malloc'd) is sent from
+ * there and block freed once sent.
+ */
+void
+conn_write2(struct conn *c, const void *hdr, size_t hlen, const void *body,
+    size_t blen, char *block)
+{
+	if (c->closing) {
+		free(block);
 		return;
-	if (len > 0)
-		bufferevent_write(c->bev, buf, len);
+	}
+	io_write(c->bev, hdr, hlen, body, blen, block);
 	if (!c->paused &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    conn_out_high()) {
@@ -95,19 +107,6 @@ conn_write(struct conn *c, const void *buf, size_t len)
 		c->paused = 1;
 		bufferevent_disable(c->bev, EV_READ);
 	}
-}
-
-/* Write len bytes at buf, which lie in block: block is freed once sent. */
-void
-conn_write_owned(struct conn *c, const void *buf, size_t len, char *block)
-{
-	if (c->closing ||
-	    evbuffer_add_reference(bufferevent_get_output(c->bev), buf, len,
-	    sbd_free_block, block) != 0) {
-		free(block);
-		return;
-	}
-	conn_write(c, NULL, 0);		/* the backlog check */
 }
 
 /* The output drained below the low watermark: read requests again. */

@@ -77,14 +77,15 @@ relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 	mpk_str(&pk, method);	/* method names are short */
 	msgpack_pack_array(&pk, r->nparams + 1);
 	msgpack_pack_uint64(&pk, sid);
-	worker_write(w, h.buf, h.len);
 	if (r->fwd_len >= SBD_BIG_MESSAGE) {
 		/* the params' bytes go as they are; the request lets go */
-		worker_write_owned(w, r->raw + r->fwd_off, r->fwd_len, r->raw);
+		worker_write2(w, h.buf, h.len, r->raw + r->fwd_off,
+		    r->fwd_len, r->raw);
 		r->raw = NULL;
 		r->params = NULL;
-	} else if (r->fwd_len > 0)
-		worker_write(w, r->raw + r->fwd_off, r->fwd_len);
+	} else
+		worker_write2(w, h.buf, h.len, r->fwd_len > 0 ?
+		    r->raw + r->fwd_off : NULL, r->fwd_len, NULL);
 }
 
 /* A response [1, wid, error, result] from w; on 0, block (or NULL) is taken. */
@@ -143,8 +144,7 @@ relay_stream_items(struct worker *w, const char *msg, size_t len, size_t off)
 	mpk_str(&pk, "stream.items");
 	msgpack_pack_array(&pk, 2);
 	msgpack_pack_uint32(&pk, r->msgid);
-	conn_write(r->conn, sb.data, sb.size);
-	conn_write(r->conn, msg + off, len - off);
+	conn_write2(r->conn, sb.data, sb.size, msg + off, len - off, NULL);
 	msgpack_sbuffer_destroy(&sb);
 }
 

@@ -87,11 +87,7 @@ request_answer_owned(struct request *r, const char *body, size_t len,
 		hdr[n++] = (char)(r->msgid >> 16);
 		hdr[n++] = (char)(r->msgid >> 8);
 		hdr[n++] = (char)r->msgid;
-		conn_write(r->conn, hdr, n);
-		if (block != NULL)
-			conn_write_owned(r->conn, body, len, block);
-		else
-			conn_write(r->conn, body, len);
+		conn_write2(r->conn, hdr, n, body, len, block);
 	} else
 		free(block);
 	request_free(r);

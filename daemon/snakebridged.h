@@ -82,6 +82,11 @@ void		 frame_free(struct frame *);
 int		 frame_read(struct frame *, struct evbuffer *, frame_cb,
 		    void *);
 
+/* io.c: writing header and body, at once when the socket takes them. */
+struct bufferevent;
+void		 io_write(struct bufferevent *, const void *, size_t,
+		    const void *, size_t, char *block);
+
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */
 size_t		 mpk_skip(const char *, size_t);
 int		 mpk_array_header(const char *, size_t, uint32_t *,
@@ -125,7 +130,8 @@ void		 conn_accept(int fd);
 void		 conn_protocol_error(struct conn *, int64_t msgid,
 		    const char *);
 void		 conn_write(struct conn *, const void *, size_t);
-void		 conn_write_owned(struct conn *, const void *, size_t, char *);
+void		 conn_write2(struct conn *, const void *, size_t, const void *,
+		    size_t, char *);
 void		 conn_close_all(void);
 int		 conn_is_admin(const struct conn *);
 
@@ -335,8 +341,8 @@ struct worker	*worker_new(struct pool *, unsigned slot);
 void		 worker_start(struct worker *);
 void		 worker_send(struct worker *, struct request *);
 void		 worker_write(struct worker *, const void *, size_t);
-void		 worker_write_owned(struct worker *, const void *, size_t,
-		    char *);
+void		 worker_write2(struct worker *, const void *, size_t,
+		    const void *, size_t, char *);
 void		 worker_idle(struct worker *);
 void		 worker_interrupt(struct worker *);
 void		 worker_kill(struct worker *, int sig);

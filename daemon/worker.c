@@ -285,19 +285,19 @@ worker_send(struct worker *w, struct request *r)
 void
 worker_write(struct worker *w, const void *buf, size_t len)
 {
-	if (w->bev != NULL)
-		bufferevent_write(w->bev, buf, len);
+	worker_write2(w, buf, len, NULL, 0, NULL);
 }
 
-/* Write len bytes at buf, which lie in block: block is freed once sent. */
+/* Write a header and a body (lying in block, freed once sent, if set). */
 void
-worker_write_owned(struct worker *w, const void *buf, size_t len,
-    char *block)
+worker_write2(struct worker *w, const void *hdr, size_t hlen,
+    const void *body, size_t blen, char *block)
 {
-	if (w->bev == NULL ||
-	    evbuffer_add_reference(bufferevent_get_output(w->bev), buf, len,
-	    sbd_free_block, block) != 0)
+	if (w->bev == NULL) {
 		free(block);
+		return;
+	}
+	io_write(w->bev, hdr, hlen, body, blen, block);
 }
 
 void
