@@ -21,7 +21,7 @@
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static uint64_t conn_next_id = 1;
 
-static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 
@@ -60,12 +60,14 @@ conn_accept(int fd)
 	c->bev = bufferevent_socket_new(sbd.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		abort();
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
+	bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
-	bufferevent_set_max_single_read(c->bev, SBD_IO_CHUNK);
 	bufferevent_set_max_single_write(c->bev, SBD_IO_CHUNK);
-	bufferevent_enable(c->bev, EV_READ);
+	c->rev = event_new(sbd.base, fd, EV_READ | EV_PERSIST, conn_read_cb,
+	    c);
+	if (c->rev == NULL)
+		abort();
+	event_add(c->rev, NULL);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	log_debug("connection %llu: uid %u gid %u pid %d",
 	    (unsigned long long)c->id, (unsigned)c->uid, (unsigned)c->gid,
@@ -105,7 +107,7 @@ conn_write2(struct conn *c, const void *hdr, size_t hlen, const void *body,
 		log_debug("connection %llu: not reading answers, pausing",
 		    (unsigned long long)c->id);
 		c->paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->rev);
 	}
 }
 
@@ -117,7 +119,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->paused && !c->closing) {
 		c->paused = 0;
-		bufferevent_enable(bev, EV_READ);
+		event_add(c->rev, NULL);
 	}
 }
 
@@ -145,6 +147,7 @@ conn_free(struct conn *c)
 	conn_release(c);
 	TAILQ_REMOVE(&conns, c, entry);
 	frame_free(&c->frame);
+	event_free(c->rev);
 	bufferevent_free(c->bev);
 	free(c->client);
 	free(c);
@@ -167,7 +170,7 @@ conn_close(struct conn *c)
 		return;
 	conn_release(c);
 	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
+	event_del(c->rev);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		conn_free(c);
 		return;
@@ -212,13 +215,15 @@ conn_msg_cb(void *arg, char *msg, size_t len, int owned)
 }
 
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	int rc;
 
-	rc = frame_read(&c->frame, bufferevent_get_input(bev), conn_msg_cb, c);
-	if (rc < 0)
+	rc = frame_read(&c->frame, fd, conn_msg_cb, c);
+	if (rc == FRAME_CLOSED)
+		conn_free(c);
+	else if (rc < 0)
 		conn_protocol_error(c, -1, sb_scan_strerror(rc));
 }
 

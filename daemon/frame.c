@@ -1,18 +1,19 @@
 /*
  * frame.c: turning the bytes of a connection (client or worker) into whole
- * msgpack messages. Every byte passes the validating scanner before anyone
- * decodes it; the buffer never holds more than one partial message plus one
- * read chunk.
+ * msgpack messages, read straight from the socket into one buffer. Every
+ * byte passes the validating scanner before anyone decodes it; the buffer
+ * never holds more than one partial message plus one read.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/buffer.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "snakebridged.h"
 
-#define FRAME_CHUNK	SBD_IO_CHUNK
+#define FRAME_ROOM	(64 * 1024)	/* free space for each read */
+#define FRAME_KEEP	(1024 * 1024)	/* larger empty buffers are freed */
 
 void
 frame_init(struct frame *f, size_t max_size, unsigned depth)
@@ -77,11 +78,11 @@ frame_scan(struct frame *f, frame_cb cb, void *arg)
 				f->len = tail;
 			}
 			if (cb(arg, msg, msglen, 1) != 0)
-				return (1);
+				return (FRAME_STOPPED);
 			continue;
 		}
 		if (cb(arg, f->buf + start, msglen, 0) != 0)
-			return (1);
+			return (FRAME_STOPPED);
 		start += msglen;
 	}
 	if (start > 0) {
@@ -92,21 +93,21 @@ frame_scan(struct frame *f, frame_cb cb, void *arg)
 }
 
 int
-frame_read(struct frame *f, struct evbuffer *in, frame_cb cb, void *arg)
+frame_read(struct frame *f, int fd, frame_cb cb, void *arg)
 {
-	size_t avail;
-	int n, rc;
+	ssize_t n;
+	int rc;
 
-	while ((avail = evbuffer_get_length(in)) > 0) {
-		if (avail > FRAME_CHUNK)
-			avail = FRAME_CHUNK;
-		frame_reserve(f, avail);
-		n = evbuffer_remove(in, f->buf + f->len, avail);
-		if (n <= 0)
-			break;
-		f->len += (size_t)n;
-		if ((rc = frame_scan(f, cb, arg)) != 0)
-			return (rc);
-	}
+	frame_reserve(f, FRAME_ROOM);
+	n = read(fd, f->buf + f->len, f->cap - f->len);
+	if (n == 0)
+		return (FRAME_CLOSED);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR ? 0 : FRAME_CLOSED);
+	f->len += (size_t)n;
+	if ((rc = frame_scan(f, cb, arg)) != 0)
+		return (rc);
+	if (f->len == 0 && f->cap > FRAME_KEEP)
+		frame_free(f);	/* after a large message */
 	return (0);
 }

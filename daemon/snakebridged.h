@@ -78,9 +78,14 @@ struct frame {
 typedef int (*frame_cb)(void *arg, char *msg, size_t len, int owned);
 void		 frame_init(struct frame *, size_t max_size, unsigned depth);
 void		 frame_free(struct frame *);
-/* Drain in; 0, 1 when cb stopped, or a (negative) SB_SCAN_E* code. */
-int		 frame_read(struct frame *, struct evbuffer *, frame_cb,
-		    void *);
+/*
+ * Read what fd has and hand over complete messages: 0, FRAME_STOPPED when
+ * cb stopped, FRAME_CLOSED at EOF or on an error, or a (negative)
+ * SB_SCAN_E* code.
+ */
+#define FRAME_STOPPED	1
+#define FRAME_CLOSED	2
+int		 frame_read(struct frame *, int, frame_cb, void *);
 
 /* io.c: writing header and body, at once when the socket takes them. */
 struct bufferevent;
@@ -114,7 +119,8 @@ void		 notify_watchdog_stop(void);
 struct conn {
 	uint64_t		 id;
 	int			 fd;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* output */
+	struct event		*rev;		/* input: frame_read */
 	uid_t			 uid;
 	gid_t			 gid;
 	pid_t			 pid;
@@ -310,7 +316,8 @@ struct worker {
 	enum worker_state	 state;
 	pid_t			 pid;
 	int			 fd;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* channel output */
+	struct event		*rev;		/* channel input */
 	struct bufferevent	*logbev;
 	struct frame		 frame;
 	struct request		*cur;		/* NULL when answered early */

@@ -29,7 +29,7 @@
 #define WORKER_HEALTHY		60.0		/* s up that resets backoff */
 #define WORKER_LOG_LINE		4096
 
-static void	worker_read_cb(struct bufferevent *, void *);
+static void	worker_read_cb(evutil_socket_t, short, void *);
 static void	worker_event_cb(struct bufferevent *, short, void *);
 static void	worker_log_cb(struct bufferevent *, void *);
 static void	worker_restart_cb(evutil_socket_t, short, void *);
@@ -243,11 +243,14 @@ worker_start(struct worker *w)
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (w->bev == NULL || w->logbev == NULL)
 		abort();
-	bufferevent_setcb(w->bev, worker_read_cb, NULL, worker_event_cb, w);
-	bufferevent_set_max_single_read(w->bev, SBD_IO_CHUNK);
+	bufferevent_setcb(w->bev, NULL, NULL, worker_event_cb, w);
 	bufferevent_set_max_single_write(w->bev, SBD_IO_CHUNK);
+	w->rev = event_new(sbd.base, sv[0], EV_READ | EV_PERSIST,
+	    worker_read_cb, w);
+	if (w->rev == NULL)
+		abort();
+	event_add(w->rev, NULL);
 	bufferevent_setcb(w->logbev, worker_log_cb, NULL, NULL, w);
-	bufferevent_enable(w->bev, EV_READ);
 	bufferevent_enable(w->logbev, EV_READ);
 	log_debug("worker %s/%u: started pid %d generation %u", w->pool->name,
 	    w->slot, (int)pid, (unsigned)w->generation);
@@ -431,6 +434,10 @@ worker_log_cb(struct bufferevent *bev, void *arg)
 static void
 worker_close_channels(struct worker *w)
 {
+	if (w->rev != NULL) {
+		event_free(w->rev);
+		w->rev = NULL;
+	}
 	if (w->bev != NULL) {
 		bufferevent_free(w->bev);
 		w->bev = NULL;
@@ -554,38 +561,43 @@ worker_msg_cb(void *arg, char *msg, size_t len, int owned)
 	return (relay_from_worker(arg, msg, len, owned));
 }
 
+/* The channel is closed or broken: the process is gone or going. */
 static void
-worker_read_cb(struct bufferevent *bev, void *arg)
+worker_channel_closed(struct worker *w)
+{
+	event_del(w->rev);
+	if (w->pid > 0 && w->state != WORKER_STOPPING) {
+		log_debug("worker %s/%u: channel closed", w->pool->name,
+		    w->slot);
+		kill(-w->pid, SIGKILL);
+	}
+	/* SIGCHLD finishes the job */
+}
+
+static void
+worker_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	int rc;
 
-	rc = frame_read(&w->frame, bufferevent_get_input(bev), worker_msg_cb,
-	    w);
-	if (rc != 0) {
+	rc = frame_read(&w->frame, fd, worker_msg_cb, w);
+	if (rc == FRAME_CLOSED)
+		worker_channel_closed(w);
+	else if (rc != 0) {
 		log_error("worker %s/%u: %s, killing it", w->pool->name,
 		    w->slot, rc < 0 ? sb_scan_strerror(rc) :
 		    "protocol error");
 		worker_kill(w, SIGKILL);
 		w->expect_exit = 0;
-		bufferevent_disable(bev, EV_READ);
+		event_del(w->rev);
 	}
 }
 
 static void
 worker_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct worker *w = arg;
-
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-		return;
-	/* the process is gone or going: SIGCHLD finishes the job */
-	bufferevent_disable(bev, EV_READ);
-	if (w->pid > 0 && w->state != WORKER_STOPPING) {
-		log_debug("worker %s/%u: channel closed", w->pool->name,
-		    w->slot);
-		kill(-w->pid, SIGKILL);
-	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		worker_channel_closed(arg);
 }
 
 /* Restart a worker on request (worker.restart): a clean stop, then start. */
