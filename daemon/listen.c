@@ -22,6 +22,7 @@
 #include "snakebridged.h"
 
 static struct evconnlistener	*listen_ev;
+static struct event		*listen_pause_ev;
 static char			*listen_path;	/* ours to unlink */
 
 char *
@@ -147,10 +148,21 @@ listen_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 static void
+listen_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (listen_ev != NULL)
+		evconnlistener_enable(listen_ev);
+}
+
+/* accept failed (EMFILE and friends): pause briefly rather than spin. */
+static void
 listen_error_cb(struct evconnlistener *l, void *arg)
 {
-	/* EMFILE and friends: pause briefly rather than spin. */
 	log_errno("accept");
+	evconnlistener_disable(l);
+	if (listen_pause_ev == NULL)
+		listen_pause_ev = evtimer_new(sbd.base, listen_resume_cb, NULL);
+	sbd_timer_add(listen_pause_ev, 100);
 }
 
 /* The path a passed socket is bound to, or NULL. */
@@ -203,6 +215,10 @@ listen_close(void)
 	if (listen_ev != NULL) {
 		evconnlistener_free(listen_ev);
 		listen_ev = NULL;
+	}
+	if (listen_pause_ev != NULL) {
+		event_free(listen_pause_ev);
+		listen_pause_ev = NULL;
 	}
 	if (listen_path != NULL) {
 		unlink(listen_path);
