@@ -3,7 +3,7 @@
  * file: Python start-up (pyinit.c), the channel loop (channel.c), the codec
  * (codec_encode.c, codec_decode.c), ref tables (refs.c), the cache of modules
  * and callables (cache.c), error capture (pyerr.c), callback proxies
- * (callback.c) and request dispatch (dispatch.c).
+ * (callback.c), streaming (stream.c) and request dispatch (dispatch.c).
  * Include it first in every file: Python.h must precede system headers.
  */
 #ifndef SB_ADAPTER_H
@@ -83,9 +83,20 @@ PyObject	*cache_callable(const char *, size_t, const char *, size_t);
 PyObject	*cache_getattr_path(PyObject *, const char *, size_t);
 void		 cache_clear(void);
 
+struct channel;
+
 /* callback.c */
 int		 callback_init(void);
+void		 callback_set_channel(struct channel *);
 PyObject	*callback_new(uint64_t, uint64_t);
+
+/* stream.c: batches bounded by count, bytes and time; credit flow control. */
+#define STREAM_BATCH_ITEMS	64
+#define STREAM_BATCH_BYTES	(64 * 1024)
+#define STREAM_BATCH_MS		5
+#define STREAM_CREDITS		4	/* unacknowledged batches at most */
+PyObject	*stream_run(struct channel *, uint32_t, uint64_t, PyObject *);
+void		 stream_ack(uint32_t);
 
 /* channel.c: msgpack-rpc over non-blocking fds, several channels at once. */
 struct channel;
@@ -95,6 +106,7 @@ int		 channel_notify(struct channel *, const char *, PyObject *);
 uint32_t	 channel_next_id(struct channel *);
 int		 channel_wait_response(struct channel *, uint32_t,
 		     msgpack_sbuffer *);
+int		 channel_wait_until(struct channel *, int (*)(void *), void *);
 int		 channel_loop(void);
 int		 channel_depth(void);
 

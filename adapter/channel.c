@@ -17,6 +17,7 @@
 
 #define CHANNEL_READ_MIN	65536
 #define CHANNEL_SLACK		65536	/* envelope room beyond max message */
+#define CHANNEL_WAIT_ROUND	100	/* ms per poll while waiting */
 
 struct channel_out {
 	char			*data;
@@ -267,6 +268,24 @@ channel_peek_msgid(const char *msg, size_t len, uint32_t *id)
 	return (0);
 }
 
+/* A notification from the daemon: only stream.ack [wid] is defined. */
+static void
+channel_notification(const msgpack_object *method,
+    const msgpack_object *params)
+{
+	const msgpack_object	*p;
+
+	if (method->type != MSGPACK_OBJECT_STR || method->via.str.size != 10 ||
+	    memcmp(method->via.str.ptr, "stream.ack", 10) != 0 ||
+	    params->type != MSGPACK_OBJECT_ARRAY ||
+	    params->via.array.size != 1)
+		return;
+	p = &params->via.array.ptr[0];
+	if (p->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    p->via.u64 <= UINT32_MAX)
+		stream_ack((uint32_t)p->via.u64);
+}
+
 /* One complete message (msg is ours to free). */
 static void
 channel_message(struct channel *ch, char *msg, size_t len)
@@ -294,8 +313,10 @@ channel_message(struct channel *ch, char *msg, size_t len)
 		goto out;
 	}
 	kind = f[0].via.u64;
-	if (kind == SB_MSG_NOTIFY && n == 3)
-		goto out;	/* none are defined towards the worker yet */
+	if (kind == SB_MSG_NOTIFY && n == 3) {
+		channel_notification(&f[1], &f[2]);
+		goto out;
+	}
 	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) || n != 4) {
 		channel_violation(ch, "not a msgpack-rpc message", 0);
 		goto out;
@@ -492,8 +513,36 @@ channel_wait_response(struct channel *ch, uint32_t id, msgpack_sbuffer *out)
 			    "while waiting for a response");
 			break;
 		}
-		if (channel_pump(-1) != 0 && PyErr_CheckSignals() != 0)
+		channel_pump(CHANNEL_WAIT_ROUND);
+		if (PyErr_CheckSignals() != 0)
 			break;
+	}
+	channel_waits--;
+	return (rv);
+}
+
+/*
+ * Serve the channels until done(arg) holds. Polls in short rounds so that
+ * an interrupt arriving just before poll() is not missed. Returns -1 with an
+ * exception set when ch ends or a signal handler raised.
+ */
+int
+channel_wait_until(struct channel *ch, int (*done)(void *), void *arg)
+{
+	int	 rv = 0;
+
+	channel_waits++;
+	while (!done(arg)) {
+		if (ch->dead || ch->eof) {
+			pyerr_set(SB_ERRTYPE_INTERNAL, "the channel closed");
+			rv = -1;
+			break;
+		}
+		channel_pump(CHANNEL_WAIT_ROUND);
+		if (PyErr_CheckSignals() != 0) {
+			rv = -1;
+			break;
+		}
 	}
 	channel_waits--;
 	return (rv);

@@ -12,6 +12,7 @@
 
 struct req {
 	struct channel		*ch;
+	uint32_t		 msgid;
 	const char		*method;
 	int			 method_len;
 	uint64_t		 sid;
@@ -321,6 +322,33 @@ out:
 	return (res);
 }
 
+/*
+ * stream [module, function, args?, kwargs?] or [ref]: iterate the call's
+ * result, or the ref, sending the items as notifications (stream.c).
+ */
+static PyObject *
+dispatch_stream(struct req *r)
+{
+	const msgpack_object	*o = dispatch_param(r, 0);
+	PyObject		*src, *res;
+
+	if (o != NULL && o->type == MSGPACK_OBJECT_EXT) {
+		if (r->np != 1)
+			return (pyerr_set(SB_ERRTYPE_BAD_REQUEST, "stream: "
+			    "the ref form takes only the ref"));
+		src = dispatch_target(r);
+	} else if (r->np < 2)
+		return (pyerr_set(SB_ERRTYPE_BAD_REQUEST, "stream: the call "
+		    "form takes a module and a function"));
+	else
+		src = dispatch_call(r);
+	if (src == NULL)
+		return (NULL);
+	res = stream_run(r->ch, r->msgid, r->sid, src);
+	Py_DECREF(src);
+	return (res);
+}
+
 /* release [ref or list of refs]: unknown ref ids are harmless. */
 static PyObject *
 dispatch_release(struct req *r)
@@ -375,6 +403,7 @@ static const struct dispatch_entry {
 	{ "iter",		dispatch_iter,		1, 1 },
 	{ "getitem",		dispatch_getitem,	2, 2 },
 	{ "next",		dispatch_next,		1, 2 },
+	{ "stream",		dispatch_stream,	1, 4 },
 	{ "release",		dispatch_release,	1, 1 },
 	{ "session.drop",	dispatch_drop,		0, 0 },
 	{ "stats",		dispatch_stats,		0, 0 },
@@ -430,6 +459,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 
 	memset(&r, 0, sizeof r);
 	r.ch = ch;
+	r.msgid = msgid;
 	r.method = method->via.str.ptr;
 	r.method_len = (int)method->via.str.size;
 	res = dispatch_run(&r, params);

@@ -11,7 +11,8 @@ adapter_libsbadapter_la_SOURCES = \
 	adapter/dispatch.c \
 	adapter/pyerr.c \
 	adapter/pyinit.c \
-	adapter/refs.c
+	adapter/refs.c \
+	adapter/stream.c
 adapter_libsbadapter_la_CFLAGS = $(AM_CFLAGS) $(PYTHON_CFLAGS) $(MSGPACK_CFLAGS)
 adapter_libsbadapter_la_LIBADD = common/libsbcommon.la $(PYTHON_LIBS) $(MSGPACK_LIBS)
 

@@ -156,6 +156,7 @@ main(int argc, char **argv)
 		perror("snakebridge-worker: channel");
 		return (1);
 	}
+	callback_set_channel(ch);
 	if ((failed = PyList_New(0)) == NULL)
 		return (1);
 	for (i = 0; i < npreload; i++)
