@@ -6,9 +6,11 @@ include tests/scan.mk
 include tests/codec.mk
 include tests/client.mk
 include tests/integration.mk
+include tests/fuzz.mk
 include tests/sbctl.mk
 include tests/daemon.mk
 include tests/service.mk
+include tests/supervision.mk
 endif
 
 # What every suite may read from its environment.
