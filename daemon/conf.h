@@ -22,6 +22,7 @@ enum log_level {
 	LOG_LEVEL_WARNING,
 	LOG_LEVEL_INFO,
 	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_TRACE,	/* -v -v: a line per request */
 };
 
 /* A list of strings (repeatable keys, comma lists). */

@@ -144,6 +144,7 @@ static void
 conn_free(struct conn *c)
 {
 	log_debug("connection %llu closed", (unsigned long long)c->id);
+	events_conn_gone(c);
 	conn_release(c);
 	TAILQ_REMOVE(&conns, c, entry);
 	frame_free(&c->frame);

@@ -1,7 +1,11 @@
 /*
- * log.c: logging for the daemon: to stderr with a timestamp when running in
- * the foreground, to syslog (daemon facility) otherwise.
+ * log.c: logging for the daemon. Under systemd (JOURNAL_STREAM names the
+ * stderr we have) lines go to stderr with a <N> syslog priority prefix for
+ * the journal; otherwise to stderr with a timestamp in the foreground (-d),
+ * to syslog (daemon facility) when detached.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,10 +13,17 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
-static int		log_foreground = 1;
+enum log_dest {
+	LOG_DEST_STDERR,
+	LOG_DEST_JOURNAL,
+	LOG_DEST_SYSLOG,
+};
+
+static enum log_dest	log_dest = LOG_DEST_STDERR;
 static enum log_level	log_level = LOG_LEVEL_INFO;
 
 static const int log_prio[] = {
@@ -20,6 +31,7 @@ static const int log_prio[] = {
 	[LOG_LEVEL_WARNING] = LOG_WARNING,
 	[LOG_LEVEL_INFO] = LOG_INFO,
 	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
+	[LOG_LEVEL_TRACE] = LOG_DEBUG,
 };
 
 static const char *const log_tag[] = {
@@ -27,21 +39,49 @@ static const char *const log_tag[] = {
 	[LOG_LEVEL_WARNING] = "warning",
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_DEBUG] = "debug",
+	[LOG_LEVEL_TRACE] = "trace",
 };
+
+/* Is stderr the journal stream systemd gave us ("DEV:INODE")? */
+static int
+log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (env == NULL || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return (0);
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
+}
 
 void
 log_init(int foreground, enum log_level level)
 {
-	log_foreground = foreground;
 	log_level = level;
-	if (!foreground)
+	if (log_stderr_is_journal())
+		log_dest = LOG_DEST_JOURNAL;
+	else if (foreground)
+		log_dest = LOG_DEST_STDERR;
+	else {
+		log_dest = LOG_DEST_SYSLOG;
 		openlog("snakebridged", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
 }
 
 void
 log_set_level(enum log_level level)
 {
 	log_level = level;
+}
+
+int
+log_tracing(void)
+{
+	return (log_level >= LOG_LEVEL_TRACE);
 }
 
 static void
@@ -51,20 +91,29 @@ log_vlog(enum log_level level, const char *suffix, const char *fmt,
 	char msg[2048];
 	struct timespec ts;
 	struct tm tm;
+	const char *sep = suffix != NULL ? ": " : "";
 
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (!log_foreground) {
-		syslog(log_prio[level], "%s%s%s", msg, suffix ? ": " : "",
-		    suffix ? suffix : "");
-		return;
+	if (suffix == NULL)
+		suffix = "";
+	switch (log_dest) {
+	case LOG_DEST_SYSLOG:
+		syslog(log_prio[level], "%s%s%s", msg, sep, suffix);
+		break;
+	case LOG_DEST_JOURNAL:
+		fprintf(stderr, "<%d>%s%s%s\n", log_prio[level], msg, sep,
+		    suffix);
+		break;
+	case LOG_DEST_STDERR:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s%s\n",
+		    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+		    log_tag[level], msg, sep, suffix);
+		break;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s%s\n", tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_tag[level], msg,
-	    suffix ? ": " : "", suffix ? suffix : "");
 }
 
 #define LOG_FN(fn, level)						\
@@ -81,6 +130,7 @@ LOG_FN(log_error, LOG_LEVEL_ERROR)
 LOG_FN(log_warn, LOG_LEVEL_WARNING)
 LOG_FN(log_info, LOG_LEVEL_INFO)
 LOG_FN(log_debug, LOG_LEVEL_DEBUG)
+LOG_FN(log_trace, LOG_LEVEL_TRACE)
 
 void
 log_errno(const char *fmt, ...)

@@ -21,6 +21,9 @@ static const struct method methods[] = {
 	{ "hello", -1, "M", "hello", 0, M_LOCAL, m_hello },
 	{ "ping", -1, "", "", 0, M_LOCAL, m_ping },
 	{ "status", -1, "", "", 0, M_LOCAL, m_status },
+	{ "stats", -1, "", "", 0, M_LOCAL, m_stats },
+	{ "events.subscribe", -1, "a", "filter", 0, M_LOCAL,
+	    m_events_subscribe },
 	{ "cancel", -1, "n", "msgid", 1, M_LOCAL, m_cancel },
 	{ "session.open", -1, "SM", "name options", 0, M_LOCAL,
 	    m_session_open },
@@ -65,6 +68,27 @@ method_find_obj(const msgpack_object *name)
 			return (&methods[i]);
 	}
 	return (NULL);
+}
+
+int
+method_index(const struct method *m)
+{
+	size_t i;
+
+	for (i = 0; m == &stream_ref && i < sizeof methods /
+	    sizeof methods[0]; i++) {
+		if (strcmp(methods[i].name, "stream") == 0)
+			return ((int)i);
+	}
+	if (m < methods || m >= methods + sizeof methods / sizeof methods[0])
+		return (-1);
+	return ((int)(m - methods));
+}
+
+const struct method *
+method_by_index(unsigned i)
+{
+	return (&methods[i]);
 }
 
 static int

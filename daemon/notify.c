@@ -1,8 +1,15 @@
 /*
- * notify.c: everything that talks to systemd: readiness, reloading and
- * stopping notifications, the watchdog (pinged from the event loop at half
- * its interval) and socket activation. Without libsystemd these are no-ops.
+ * notify.c: everything that talks to systemd: readiness (READY=1 once the
+ * config is loaded, the socket listens and every pool has a ready worker),
+ * RELOADING=1 with MONOTONIC_USEC on reload, STOPPING=1, a STATUS= line
+ * (workers, sessions, calls) refreshed at most once a second when something
+ * changed, the watchdog (pinged from the event loop at half its interval)
+ * and socket activation. Without libsystemd messages go nowhere.
  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
 #include "config.h"
 
 #ifdef HAVE_SYSTEMD
@@ -11,7 +18,25 @@
 
 #include "snakebridged.h"
 
+#define NOTIFY_STATUS_MS	1000	/* at most one STATUS= a second */
+
+static int		 notify_waiting = 1;	/* READY=1 not sent yet */
+static struct event	*notify_status_ev;
+static struct event	*notify_watchdog_ev;
+
 #ifdef HAVE_SYSTEMD
+static void
+notify_send(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sd_notify(0, msg);
+}
+
 int
 notify_listen_fd(void)
 {
@@ -24,41 +49,140 @@ notify_listen_fd(void)
 	return (SD_LISTEN_FDS_START);
 }
 
-void
-notify_ready(void)
+/* The watchdog interval in microseconds, 0 when not asked for. */
+static uint64_t
+notify_watchdog_usec(void)
 {
-	sd_notify(0, "READY=1");
+	uint64_t usec;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return (0);
+	return (usec);
+}
+#else
+static void
+notify_send(const char *fmt, ...)
+{
+}
+
+int
+notify_listen_fd(void)
+{
+	return (-1);
+}
+
+static uint64_t
+notify_watchdog_usec(void)
+{
+	return (0);
+}
+#endif
+
+static void
+notify_count_ready(struct worker *w, void *arg)
+{
+	unsigned *n = arg;
+
+	if (w->pool->retired || w->retire)
+		return;
+	n[1]++;
+	if (w->state == WORKER_IDLE || w->state == WORKER_BUSY)
+		n[0]++;
+}
+
+static void
+notify_status_now(void)
+{
+	unsigned n[2] = { 0, 0 };
+
+	pool_foreach_worker(notify_count_ready, n);
+	notify_send("STATUS=%u/%u workers ready, %u sessions, %llu calls",
+	    n[0], n[1], session_count(),
+	    (unsigned long long)metrics_calls());
+}
+
+static void
+notify_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_status_now();
+}
+
+/* Something STATUS= shows changed: send it within a second. */
+void
+notify_status_changed(void)
+{
+	if (notify_status_ev == NULL || evtimer_pending(notify_status_ev, NULL))
+		return;
+	sbd_timer_add(notify_status_ev, NOTIFY_STATUS_MS);
+}
+
+/* Does every active pool have a worker that answers? */
+static int
+notify_pools_ready(void)
+{
+	struct pool *p;
+	unsigned i, j, ok;
+
+	for (i = 0; i < pool_count(); i++) {
+		p = pool_by_id(i);
+		if (p->retired || p->size == 0)
+			continue;
+		for (ok = 0, j = 0; j < p->nworkers && !ok; j++)
+			ok = p->workers[j]->state == WORKER_IDLE ||
+			    p->workers[j]->state == WORKER_BUSY;
+		if (!ok)
+			return (0);
+	}
+	return (1);
+}
+
+/* Send READY=1 once the pools are ready (called when a worker is). */
+void
+notify_check_ready(void)
+{
+	if (!notify_waiting || sbd.shutting_down || !notify_pools_ready())
+		return;
+	notify_waiting = 0;
+	notify_status_now();
+	notify_send("READY=1");
+	log_info("ready");
 }
 
 void
 notify_stopping(void)
 {
-	sd_notify(0, "STOPPING=1");
+	notify_send("STOPPING=1");
 }
 
+/* A reload begins: READY=1 follows once its pools are ready. */
 void
 notify_reloading(void)
 {
-	sd_notify(0, "RELOADING=1");
-}
+	struct timespec ts;
 
-static struct event *notify_watchdog_ev;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
+	notify_waiting = 1;
+}
 
 static void
 notify_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
-	sd_notify(0, "WATCHDOG=1");
+	notify_send("WATCHDOG=1");
 }
 
+/* Timers in the main loop: the watchdog's (if asked for) and STATUS='s. */
 void
-notify_watchdog_start(struct event_base *base)
+notify_start(struct event_base *base)
 {
-	uint64_t usec;
+	uint64_t usec = notify_watchdog_usec() / 2;
 	struct timeval tv;
 
-	if (sd_watchdog_enabled(1, &usec) <= 0 || usec == 0)
+	notify_status_ev = evtimer_new(base, notify_status_cb, NULL);
+	if (usec == 0)
 		return;
-	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	notify_watchdog_ev = event_new(base, -1, EV_PERSIST,
@@ -69,42 +193,14 @@ notify_watchdog_start(struct event_base *base)
 }
 
 void
-notify_watchdog_stop(void)
+notify_stop(void)
 {
 	if (notify_watchdog_ev != NULL) {
 		event_free(notify_watchdog_ev);
 		notify_watchdog_ev = NULL;
 	}
+	if (notify_status_ev != NULL) {
+		event_free(notify_status_ev);
+		notify_status_ev = NULL;
+	}
 }
-#else
-int
-notify_listen_fd(void)
-{
-	return (-1);
-}
-
-void
-notify_ready(void)
-{
-}
-
-void
-notify_stopping(void)
-{
-}
-
-void
-notify_reloading(void)
-{
-}
-
-void
-notify_watchdog_start(struct event_base *base)
-{
-}
-
-void
-notify_watchdog_stop(void)
-{
-}
-#endif

@@ -69,6 +69,7 @@ relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 	uint64_t sid = r->internal_method != NULL ? r->internal_sid :
 	    r->session->id;
 
+	metrics_dispatched(r, w);
 	h.len = 0;
 	msgpack_packer_init(&pk, &h, relay_hdr_write);
 	msgpack_pack_array(&pk, 4);
@@ -173,6 +174,7 @@ relay_ready(struct worker *w, const char *msg, size_t len)
 	log_info("worker %s/%u: ready (pid %d, python %s)", w->pool->name,
 	    w->slot, (int)w->pid, w->python[0] != '\0' ? w->python : "?");
 	worker_idle(w);
+	notify_check_ready();
 }
 
 /* Requests from a worker: callbacks, which this version does not relay. */

@@ -19,6 +19,7 @@ request_new(void)
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		abort();
 	r->id = request_next_id++;
+	r->started = metrics_clock();
 	msgpack_unpacked_init(&r->up);
 	return (r);
 }
@@ -74,6 +75,7 @@ request_answer_owned(struct request *r, const char *body, size_t len,
 	char hdr[16];
 	size_t n = 0;
 
+	metrics_request_done(r, body, len);
 	if (r->internal_done != NULL)
 		r->internal_done(r, body, len);
 	else if (r->internal_method == NULL && len > 0 &&

@@ -87,6 +87,7 @@ session_create(const char *name, uid_t uid, struct conn *c, struct pool *p,
 	TAILQ_INSERT_TAIL(&session_all, s, entry);
 	TAILQ_INSERT_TAIL(&session_hash[s->id % SESSION_BUCKETS], s, hentry);
 	session_n++;
+	metrics_session_opened();
 	log_debug("session %llu (%s) created for uid %u",
 	    (unsigned long long)s->id, name != NULL ? name : "automatic",
 	    (unsigned)uid);
@@ -194,6 +195,7 @@ session_end(struct session *s)
 {
 	log_debug("session %llu (%s) ended", (unsigned long long)s->id,
 	    s->name != NULL ? s->name : "automatic");
+	metrics_session_ended(s);
 	TAILQ_REMOVE(&session_all, s, entry);
 	TAILQ_REMOVE(&session_hash[s->id % SESSION_BUCKETS], s, hentry);
 	session_n--;

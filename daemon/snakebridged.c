@@ -126,7 +126,7 @@ sbd_reload(char **err)
 	if ((conf = config_load(sbd.conf->file, err)) == NULL) {
 		log_error("reload failed, keeping the current config: %s",
 		    *err);
-		notify_ready();
+		notify_check_ready();
 		return (-1);
 	}
 	config_free(sbd.conf);
@@ -136,7 +136,7 @@ sbd_reload(char **err)
 	pool_apply_config();
 	log_info("configuration reloaded%s%s", conf->file ? " from " : "",
 	    conf->file ? conf->file : "");
-	notify_ready();
+	notify_check_ready();
 	return (0);
 }
 
@@ -246,6 +246,7 @@ sbd_shutdown(void)
 		return;
 	log_info("shutting down");
 	notify_stopping();
+	events_shutdown();
 	sbd.shutting_down = 1;
 	sbd_stage = 1;
 	listen_close();
@@ -286,7 +287,7 @@ sbd_verbose_level(void)
 {
 	int level = sbd_conf_level + sbd_verbose;
 
-	return (level > LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : level);
+	return (level > LOG_LEVEL_TRACE ? LOG_LEVEL_TRACE : level);
 }
 
 static void
@@ -308,7 +309,7 @@ sbd_cleanup(void)
 {
 	size_t i;
 
-	notify_watchdog_stop();
+	notify_stop();
 	conn_close_all();
 	session_end_all();
 	pool_free_all();
@@ -408,8 +409,8 @@ main(int argc, char **argv)
 	session_init();
 	pool_init();
 	pool_apply_config();
-	notify_watchdog_start(sbd.base);
-	notify_ready();
+	notify_start(sbd.base);
+	notify_check_ready();
 
 	event_base_dispatch(sbd.base);
 

@@ -109,11 +109,43 @@ char		*listen_default_path(void);
 
 /* notify.c: the only place that talks to systemd. */
 int		 notify_listen_fd(void);
-void		 notify_ready(void);
+void		 notify_check_ready(void);
+void		 notify_status_changed(void);
 void		 notify_stopping(void);
 void		 notify_reloading(void);
-void		 notify_watchdog_start(struct event_base *);
-void		 notify_watchdog_stop(void);
+void		 notify_start(struct event_base *);
+void		 notify_stop(void);
+
+/* metrics.c: counters (stats []), fed by one hook per path. */
+enum metrics_exit {
+	METRICS_EXIT_CRASH,
+	METRICS_EXIT_SIGNAL,
+	METRICS_EXIT_KILLED,
+	METRICS_EXIT_RECYCLED,
+	METRICS_EXIT_RETIRED,
+	METRICS_EXIT_SHUTDOWN,
+	METRICS_EXIT_COUNT
+};
+double		 metrics_clock(void);
+void		 metrics_request_done(struct request *, const char *, size_t);
+void		 metrics_dispatched(struct request *, struct worker *);
+void		 metrics_worker_exit(struct worker *, int status);
+void		 metrics_session_opened(void);
+void		 metrics_session_ended(const struct session *);
+uint64_t	 metrics_calls(void);
+void		 metrics_pack(msgpack_packer *);
+
+/* events.c: events.subscribe and the live event stream. */
+void		 events_call_start(const struct request *,
+		    const struct worker *);
+void		 events_call_stop(const struct request *, double secs,
+		    const char *error);
+void		 events_session_cleanup(const struct session *);
+void		 events_worker_exit(const struct worker *, int status,
+		    const char *reason);
+void		 events_pack_stats(msgpack_packer *);
+void		 events_conn_gone(struct conn *);
+void		 events_shutdown(void);
 
 /* conn.c: client connections. */
 struct conn {
@@ -157,6 +189,7 @@ struct opts {
 };
 struct request {
 	uint64_t		 id;
+	double			 started;	/* metrics_clock() */
 	struct conn		*conn;		/* NULL: internal or detached */
 	uint32_t		 msgid;
 	const struct method	*method;
@@ -219,6 +252,9 @@ struct method {
 	void		(*handler)(struct request *);
 };
 const struct method *method_find_obj(const msgpack_object *);
+/* A method's place in the table (stream's two forms share one); -1. */
+int		 method_index(const struct method *);
+const struct method *method_by_index(unsigned);
 int		 method_check_params(struct request *, char *, size_t);
 
 /* local handlers: m_*.c */
@@ -233,6 +269,8 @@ void		 m_reload(struct request *);
 void		 m_shutdown(struct request *);
 void		 m_worker_restart(struct request *);
 void		 m_cancel(struct request *);
+void		 m_stats(struct request *);
+void		 m_events_subscribe(struct request *);
 
 /* session.c: the session table. */
 struct session {

@@ -496,6 +496,7 @@ worker_exited(struct worker *w, int status)
 		sbd.counters.crashes++;
 	w->has_exit = 1;
 	w->last_exit = status;
+	metrics_worker_exit(w, status);
 	w->pid = -1;
 	worker_close_channels(w);
 	event_del(w->grace_ev);
