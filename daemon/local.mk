@@ -10,7 +10,8 @@ daemon_snakebridged_SOURCES = \
 	daemon/route.c daemon/session.c daemon/pool.c daemon/worker.c \
 	daemon/m_hello.c daemon/m_cancel.c daemon/m_session.c \
 	daemon/metrics.c daemon/events.c \
-	daemon/m_status.c daemon/m_admin.c daemon/stats.c daemon/io.c
+	daemon/m_status.c daemon/m_admin.c daemon/stats.c daemon/io.c \
+	daemon/cleanup.c
 daemon_snakebridged_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_snakebridged_LDADD = common/libsbcommon.la $(LIBEVENT_LIBS) \

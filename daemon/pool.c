@@ -315,18 +315,20 @@ pool_submit(struct request *r)
 	return (0);
 }
 
-/* Answer (or drop, for internal ones) every queued request. */
+/*
+ * Fail every queued client request; internal ones (session cleanups) too
+ * when internal is set, else they stay queued.
+ */
 void
-pool_fail_queued(enum sb_errtype type, const char *msg)
+pool_fail_queued(enum sb_errtype type, const char *msg, int internal)
 {
-	struct request *r;
+	struct request *r, *next;
 	unsigned i;
 
 	for (i = 0; i < npools; i++) {
-		while ((r = TAILQ_FIRST(&pools[i]->queue)) != NULL) {
-			if (r->conn == NULL)
-				request_drop(r);
-			else
+		for (r = TAILQ_FIRST(&pools[i]->queue); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, qentry);
+			if (r->conn != NULL || internal)
 				request_error(r, type, "%s", msg);
 		}
 	}
@@ -372,7 +374,7 @@ pool_free_all(void)
 
 	pool_stop_timer();
 	pool_fail_queued(SB_ERRTYPE_SHUTTING_DOWN, "the daemon is shutting "
-	    "down");
+	    "down", 1);
 	for (i = 0; i < npools; i++) {
 		for (j = 0; j < pools[i]->nworkers; j++)
 			worker_free(pools[i]->workers[j]);

@@ -1,8 +1,8 @@
 /*
  * session.c: the session table. Sessions are found by id (refs carry it) and
  * by owner and name; automatic ones belong to a connection. Ending a session
- * fails its queued requests and asks every worker that ran it to drop its
- * objects; the structure itself lives until no request holds it. Named
+ * fails its queued requests and starts its cleanup (cleanup.c); the
+ * structure itself lives until no request holds it. Named
  * sessions past their idle timeout or lifetime are ended by a sweeper.
  */
 #include <stdio.h>
@@ -168,28 +168,6 @@ session_release(struct session *s)
 		session_free(s);
 }
 
-/* Ask each worker that ran s to drop its objects. */
-static void
-session_drop_objects(struct session *s)
-{
-	struct request *r;
-	unsigned slot;
-
-	if (s->pool == NULL)
-		return;
-	for (slot = 0; slot < s->pool->nworkers && slot < 64; slot++) {
-		if (!(s->served & (1ULL << slot)))
-			continue;
-		r = request_internal("session.drop", s->id);
-		r->worker = s->pool->workers[slot];
-		r->pool = s->pool;
-		r->timeout_ms = sbd.conf->cleanup_timeout;
-		if (pool_submit(r) != 0)
-			log_debug("session %llu: drop not queued",
-			    (unsigned long long)s->id);
-	}
-}
-
 void
 session_end(struct session *s)
 {
@@ -204,8 +182,7 @@ session_end(struct session *s)
 	s->dead = 1;
 	s->running++;		/* hold it while failing its queue */
 	pool_fail_session(s);
-	if (!sbd.shutting_down)
-		session_drop_objects(s);
+	cleanup_start(s);
 	session_release(s);
 }
 

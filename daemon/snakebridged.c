@@ -22,13 +22,22 @@
 #include "snakebridged.h"
 
 #define SBD_STOP_GRACE	2	/* s between SIGTERM and SIGKILL of workers */
+#define SBD_CLEANUP_WAIT 10000	/* ms for cleanups without a timeout */
 #define SBD_CONFIG_FILE	SB_SYSCONFDIR "/snakebridged/snakebridged.conf"
 
 struct daemon sbd;
 
 static struct event	*sbd_sig[4];
 static struct event	*sbd_stop_ev;
-static int		 sbd_stage;	/* 0 running, 1 draining, 2 stopping */
+/* Stages of shutdown. */
+enum {
+	SBD_RUNNING,
+	SBD_DRAINING,		/* running requests finish within grace */
+	SBD_CLEANING,		/* sessions' cleanups within their timeout */
+	SBD_STOPPING,		/* workers get SIGTERM, then SIGKILL */
+	SBD_DONE,
+};
+static int		 sbd_stage;
 static int		 sbd_verbose;	/* -v given */
 static int		 sbd_conf_level;
 
@@ -143,7 +152,7 @@ sbd_reload(char **err)
 static void
 sbd_finish(void)
 {
-	sbd_stage = 3;
+	sbd_stage = SBD_DONE;
 	event_base_loopexit(sbd.base, NULL);
 }
 
@@ -167,7 +176,7 @@ sbd_worker_done(void)
 {
 	unsigned busy = 0;
 
-	if (sbd_stage != 1)
+	if (sbd_stage != SBD_DRAINING)
 		return;
 	pool_foreach_worker(sbd_count_busy, &busy);
 	if (busy == 0)
@@ -181,8 +190,16 @@ sbd_worker_gone(void)
 	unsigned live = 0;
 
 	pool_foreach_worker(sbd_count_live, &live);
-	if (live == 0 && sbd_stage == 2)
+	if (live == 0 && sbd_stage == SBD_STOPPING)
 		sbd_finish();
+}
+
+/* A session's cleanup finished: when cleaning up, stop once none is out. */
+void
+sbd_cleanup_done(void)
+{
+	if (sbd_stage == SBD_CLEANING && cleanup_pending() == 0)
+		event_active(sbd_stop_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -215,11 +232,25 @@ sbd_stop_cb(evutil_socket_t fd, short what, void *arg)
 	int sig = SIGTERM;
 	unsigned live = 0;
 
-	if (sbd_stage == 1) {
-		/* grace for running requests is over: stop the workers */
-		sbd_stage = 2;
+	if (sbd_stage == SBD_DRAINING) {
+		/* grace for running requests is over: clean sessions up */
+		sbd_stage = SBD_CLEANING;
 		pool_foreach_worker(sbd_fail_running, NULL);
 		session_end_all();
+		if (cleanup_pending() > 0) {
+			sbd_timer_add(sbd_stop_ev, (sbd.conf->cleanup_timeout >
+			    0 ? sbd.conf->cleanup_timeout :
+			    SBD_CLEANUP_WAIT) + sbd.conf->grace);
+			return;
+		}
+	}
+	if (sbd_stage == SBD_CLEANING) {
+		/* cleanups done or out of time: stop the workers */
+		sbd_stage = SBD_STOPPING;
+		if (cleanup_pending() > 0)
+			log_warn("%u session cleanups not finished",
+			    cleanup_pending());
+		cleanup_stop();
 		pool_foreach_worker(sbd_term_worker, &sig);
 		pool_foreach_worker(sbd_count_live, &live);
 		if (live == 0) {
@@ -227,7 +258,7 @@ sbd_stop_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		sbd_timer_add(sbd_stop_ev, SBD_STOP_GRACE * 1000);
-	} else if (sbd_stage == 2) {
+	} else if (sbd_stage == SBD_STOPPING) {
 		log_warn("workers still running, killing them");
 		sig = SIGKILL;
 		pool_foreach_worker(sbd_term_worker, &sig);
@@ -248,10 +279,10 @@ sbd_shutdown(void)
 	notify_stopping();
 	events_shutdown();
 	sbd.shutting_down = 1;
-	sbd_stage = 1;
+	sbd_stage = SBD_DRAINING;
 	listen_close();
 	pool_fail_queued(SB_ERRTYPE_SHUTTING_DOWN, "the daemon is shutting "
-	    "down");
+	    "down", 0);
 	pool_foreach_worker(sbd_count_busy, &busy);
 	sbd_stop_ev = evtimer_new(sbd.base, sbd_stop_cb, NULL);
 	if (busy == 0)
@@ -311,6 +342,7 @@ sbd_cleanup(void)
 
 	notify_stop();
 	conn_close_all();
+	cleanup_stop();
 	session_end_all();
 	pool_free_all();
 	listen_close();

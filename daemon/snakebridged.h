@@ -62,6 +62,7 @@ void		 sbd_worker_gone(void);
 void		 sbd_worker_done(void);
 void		 sbd_shutdown(void);
 int		 sbd_reload(char **err);
+void		 sbd_cleanup_done(void);
 
 /* frame.c: splitting a byte stream into scanned msgpack messages. */
 struct frame {
@@ -334,7 +335,7 @@ unsigned	 pool_count(void);
 int		 pool_submit(struct request *);
 void		 pool_dispatch(struct pool *);
 void		 pool_unqueue(struct request *);
-void		 pool_fail_queued(enum sb_errtype, const char *);
+void		 pool_fail_queued(enum sb_errtype, const char *, int);
 void		 pool_fail_session(struct session *);
 void		 pool_free_all(void);
 void		 pool_foreach_worker(void (*)(struct worker *, void *), void *);
@@ -396,6 +397,18 @@ void		 worker_free(struct worker *);
 const char	*worker_state_name(enum worker_state);
 void		 worker_restart(struct worker *);
 void		 worker_check_recycle(struct worker *);
+
+/* cleanup.c: dropping ended sessions' objects, bounded by a timeout. */
+struct cleanup_totals {
+	uint64_t	 cleaned;	/* sessions whose objects were dropped */
+	uint64_t	 failures;	/* timed out, failed or cut short */
+	double		 ms_total;	/* from session end to the last drop */
+	double		 ms_max;
+};
+void		 cleanup_start(struct session *);
+void		 cleanup_stop(void);
+unsigned	 cleanup_pending(void);
+const struct cleanup_totals *cleanup_totals(void);
 
 /* stats.c: polling workers' resident memory and refs. */
 void		 stats_poll(struct worker *);

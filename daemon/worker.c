@@ -349,7 +349,9 @@ worker_idle(struct worker *w)
 	w->cur = NULL;
 	event_del(w->grace_ev);
 	if (sbd.shutting_down) {
+		/* only session cleanups are still queued */
 		sbd_worker_done();
+		pool_dispatch(w->pool);
 		return;
 	}
 	worker_check_recycle(w);

@@ -64,6 +64,11 @@ sbd_worker_gone(void)
 }
 
 void
+sbd_cleanup_done(void)
+{
+}
+
+void
 sbd_free_block(const void *data, size_t len, void *block)
 {
 	free(block);
