@@ -12,7 +12,7 @@
 static void
 m_status_worker(msgpack_packer *pk, const struct worker *w)
 {
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 12);
 	mpk_str(pk, "slot");
 	msgpack_pack_uint32(pk, w->slot);
 	mpk_str(pk, "pid");
@@ -47,6 +47,11 @@ m_status_worker(msgpack_packer *pk, const struct worker *w)
 	msgpack_pack_uint64(pk, w->rss_kb);
 	mpk_str(pk, "refs");
 	msgpack_pack_uint64(pk, w->refs);
+	mpk_str(pk, "uptime");
+	if (w->pid > 0)
+		msgpack_pack_double(pk, sbd_now() - w->spawned);
+	else
+		msgpack_pack_nil(pk);
 	mpk_str(pk, "draining");
 	if (w->draining)
 		msgpack_pack_true(pk);

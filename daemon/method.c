@@ -231,6 +231,13 @@ method_parse_opts(struct request *r, const msgpack_object *o, char *err,
 			r->opts.timeout_ms = pr->ms;
 		}
 	}
+	if ((v = mpk_map_get(o, "stream_timeout")) != NULL &&
+	    v->type != MSGPACK_OBJECT_NIL) {
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			goto bad;
+		r->opts.has_stream_timeout = 1;
+		r->opts.stream_timeout_ms = v->via.u64;
+	}
 	if ((v = mpk_map_get(o, "pool")) != NULL &&
 	    v->type != MSGPACK_OBJECT_NIL) {
 		if ((r->opts.pool = mpk_strdup(v)) == NULL)
@@ -257,7 +264,7 @@ method_parse_opts(struct request *r, const msgpack_object *o, char *err,
 	return (-1);
 bad:
 	snprintf(err, len, "%s: bad OPTS (session, timeout_profile, pool: "
-	    "str; timeout: uint ms)", r->method->name);
+	    "str; timeout, stream_timeout: uint ms)", r->method->name);
 	return (SB_ERRTYPE_BAD_REQUEST);
 }
 

@@ -225,9 +225,11 @@ pool_pick(struct pool *p, struct request *r)
 	unsigned i;
 
 	if (r->worker != NULL)
-		return (pool_worker_idle(r->worker) ? r->worker : NULL);
+		return (pool_worker_idle(r->worker) ||
+		    callback_may_nest(r->worker, r) ? r->worker : NULL);
 	if (bound != NULL) {
-		if (pool_worker_idle(bound))
+		/* busy waiting for a callback of r's session: nested */
+		if (pool_worker_idle(bound) || callback_may_nest(bound, r))
 			return (bound);
 		if (!r->any_worker)
 			return (NULL);

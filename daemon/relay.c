@@ -113,7 +113,8 @@ relay_response(struct worker *w, char *msg, size_t len, size_t off,
 		request_answer_owned(r, msg + off, len - off, block);
 	else
 		free(block);
-	worker_idle(w);
+	if (!callback_pop(w))
+		worker_idle(w);
 	return (0);
 }
 
@@ -147,6 +148,7 @@ relay_stream_items(struct worker *w, const char *msg, size_t len, size_t off)
 	msgpack_pack_uint32(&pk, r->msgid);
 	conn_write2(r->conn, sb.data, sb.size, msg + off, len - off, NULL);
 	msgpack_sbuffer_destroy(&sb);
+	stream_relayed(r, (uint32_t)wid);
 }
 
 /* The ready notification's params: [{"pid", "python", "numpy"}]. */
@@ -177,30 +179,6 @@ relay_ready(struct worker *w, const char *msg, size_t len)
 	notify_check_ready();
 }
 
-/* Requests from a worker: callbacks, which this version does not relay. */
-static void
-relay_worker_request(struct worker *w, const char *msg, size_t len,
-    size_t off)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	uint64_t id;
-	size_t n;
-
-	if (mpk_uint(msg + off, len - off, &id, &n) != 0)
-		return;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
-	msgpack_pack_uint64(&pk, id);
-	request_pack_error(&pk, SB_ERRTYPE_CALLBACK_FAILED, "callbacks are "
-	    "not supported by this daemon");
-	msgpack_pack_nil(&pk);
-	worker_write(w, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
-}
-
 /*
  * One message from w. Returns 1 when block went on with a response, else
  * 0, or -1 on a protocol violation.
@@ -223,7 +201,7 @@ relay_message(struct worker *w, char *msg, size_t len, char *block)
 		return (1);
 	}
 	if (kind == SB_MSG_REQUEST && count == 4) {
-		relay_worker_request(w, msg, len, off);
+		callback_from_worker(w, msg, len, off);
 		return (0);
 	}
 	if (kind != SB_MSG_NOTIFY || count != 3)

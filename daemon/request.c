@@ -37,6 +37,9 @@ request_free(struct request *r)
 		session_release(r->session);
 	if (r->timer_set)
 		event_del(&r->timer);
+	stream_free(r);
+	if (r->worker != NULL)
+		callback_forget(r->worker, r);
 	msgpack_unpacked_destroy(&r->up);
 	free(r->raw);
 	free(r->opts.session);
@@ -189,9 +192,13 @@ request_detach(struct request *r)
 		request_free(r);
 		return;
 	}
-	/* its automatic session ends with the connection: stop the work */
-	if (r->session != NULL && r->session == r->conn->autosess &&
-	    r->worker != NULL)
+	/*
+	 * its automatic session ends with the connection, or it streams to
+	 * nobody: stop the work
+	 */
+	if (r->worker != NULL && ((r->session != NULL &&
+	    r->session == r->conn->autosess) ||
+	    (r->method != NULL && (r->method->flags & M_STREAMFORM))))
 		worker_interrupt(r->worker);
 	TAILQ_REMOVE(&r->conn->requests, r, centry);
 	r->conn = NULL;
@@ -271,8 +278,11 @@ request_envelope(struct conn *c, struct request *r)
 		conn_protocol_error(c, msgid, "wrong message length");
 		return (-1);
 	}
-	if (e[0].via.u64 == SB_MSG_RESPONSE)
-		return (0);	/* answers to callbacks: none sent yet */
+	if (e[0].via.u64 == SB_MSG_RESPONSE) {
+		if (msgid >= 0)	/* the answer to a callback */
+			callback_answer(c, (uint32_t)msgid, r->raw, r->rawlen);
+		return (0);
+	}
 	if (msgid < 0) {
 		conn_protocol_error(c, -1, "msgid must be a uint32");
 		return (-1);

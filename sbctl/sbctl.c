@@ -34,7 +34,9 @@ static const struct sbctl_cmd sbctl_cmds[] = {
 	{ "next", "REF [N]", 1, 2, 0, cmd_next_exec, NULL },
 	{ "release", "REF...", 1, -1, 0, cmd_release_exec, NULL },
 	{ "ping", "", 0, 0, 0, cmd_ping_exec, NULL },
-	{ "status", "", 0, 0, 0, cmd_status_exec, NULL },
+	{ "status", "[--json]", 0, 1, 0, cmd_status_exec, NULL },
+	{ "stats", "[--prometheus]", 0, 1, 0, cmd_stats_exec, NULL },
+	{ "events", "[TYPE...]", 0, 16, 0, cmd_events_exec, NULL },
 	{ "session", "open|close|info|list [NAME] [--idle-timeout SECONDS]",
 	    1, 4, SBCTL_CMD_OWNSESSION, cmd_session_exec, NULL },
 };

@@ -78,6 +78,16 @@ int	 cmd_status_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
 int	 cmd_session_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
+int	 cmd_stats_exec(struct sbctl *, const struct sbctl_cmd *, int,
+	    char **);
+int	 cmd_events_exec(struct sbctl *, const struct sbctl_cmd *, int,
+	    char **);
+
+/* fields.c: reading status and stats maps for display. */
+double	 fields_num(const sb_value *, const char *, double);
+const char *fields_str(const sb_value *, const char *, const char *);
+const char *fields_duration(double, char *, size_t);
+const char *fields_size(double, char *, size_t);
 int	 cmd_session_settings(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **, sb_value **);
 

@@ -1,0 +1,12 @@
+# tests/supervision.mk: sessions (issue 3) and supervision (issue 4) against
+# a real snakebridged: lifetimes, ownership, cleanup, limits, crashes,
+# timeouts, recycling, pools, reload, signals and shutdown.
+SUP_FIX = tests/supfix.c tests/supfix.h $(SBT_HARNESS)
+
+check_PROGRAMS += tests/check_sessions
+TESTS += tests/check_sessions
+EXTRA_DIST += tests/fixtures/sbsuper.py tests/fixtures/sbsuper_crash.py
+
+tests_check_sessions_SOURCES = tests/check_sessions.c $(SUP_FIX)
+tests_check_sessions_CFLAGS = $(TEST_CFLAGS)
+tests_check_sessions_LDADD = $(SBT_LIBS)
