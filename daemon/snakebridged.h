@@ -33,6 +33,8 @@ struct evbuffer;
 struct pool;
 struct request;
 struct session;
+struct stream;
+struct cbnest;
 struct worker;
 
 TAILQ_HEAD(requests, request);
@@ -187,6 +189,8 @@ struct opts {
 	uint64_t	 timeout_ms;
 	int		 has_affinity;
 	enum affinity	 affinity;
+	int		 has_stream_timeout;
+	uint64_t	 stream_timeout_ms;
 };
 struct request {
 	uint64_t		 id;
@@ -208,6 +212,7 @@ struct request {
 	struct worker		*worker;	/* chosen (refs/binding) */
 	int			 any_worker;	/* hint: any idle worker */
 	enum affinity		 affinity;
+	struct stream		*stream;	/* a running stream's state */
 	struct event		 timer;		/* embedded: no malloc */
 	int			 timer_set;
 	uint64_t		 timeout_ms;
@@ -381,6 +386,7 @@ struct worker {
 	double			 stats_at;
 	int			 expect_exit;	/* we killed it */
 	uint32_t		 grace_wid;
+	struct cbnest		*nest;		/* callbacks out, nesting */
 	char			 python[32];
 };
 struct worker	*worker_new(struct pool *, unsigned slot);
@@ -412,6 +418,24 @@ const struct cleanup_totals *cleanup_totals(void);
 
 /* stats.c: polling workers' resident memory and refs. */
 void		 stats_poll(struct worker *);
+
+/* stream.c: flow control and idle timeout of running streams. */
+void		 stream_relayed(struct request *, uint32_t wid);
+void		 stream_drained(struct conn *);
+void		 stream_free(struct request *);
+
+/* callback.c: callbacks to clients and the nested requests they allow. */
+void		 callback_from_worker(struct worker *, const char *, size_t,
+		    size_t);
+void		 callback_answer(struct conn *, uint32_t, const char *,
+		    size_t);
+void		 callback_conn_gone(struct conn *);
+int		 callback_may_nest(const struct worker *,
+		    const struct request *);
+void		 callback_push(struct worker *);
+int		 callback_pop(struct worker *);
+void		 callback_forget(struct worker *, const struct request *);
+void		 callback_worker_gone(struct worker *);
 
 /* relay.c: frames between client and worker. */
 int		 relay_prepare(struct request *);

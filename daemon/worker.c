@@ -271,6 +271,8 @@ worker_restart_cb(evutil_socket_t fd, short what, void *arg)
 void
 worker_send(struct worker *w, struct request *r)
 {
+	if (w->state == WORKER_BUSY)
+		callback_push(w);	/* nested in a callback's wait */
 	r->state = REQUEST_RUNNING;
 	r->worker = w;
 	w->state = WORKER_BUSY;
@@ -503,6 +505,7 @@ worker_exited(struct worker *w, int status)
 	worker_close_channels(w);
 	event_del(w->grace_ev);
 	worker_fail_current(w, status);
+	callback_worker_gone(w);
 	w->state = WORKER_DOWN;
 	w->generation++;	/* its refs are lost */
 	if (sbd.shutting_down) {
@@ -623,6 +626,7 @@ worker_free(struct worker *w)
 		kill(w->pid, SIGKILL);
 	}
 	worker_close_channels(w);
+	callback_worker_gone(w);
 	event_free(w->restart_ev);
 	event_free(w->grace_ev);
 	free(w);
