@@ -564,7 +564,7 @@ START_TEST(test_ping_status)
 
 	EXPECT("\"pong\"", "ping");
 	EXPECT("pong", "--raw", "ping");
-	run(&r, "status", NULL);
+	run(&r, "status", "--json", NULL);
 	ck_assert_msg(r.code == 0, "exit %d: %s", r.code, r.err);
 	j = json_loads(r.out, 0, &jerr);
 	ck_assert_msg(json_is_object(j), "status: %s", r.out);
