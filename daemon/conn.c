@@ -123,8 +123,6 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (!c->closing)
 		stream_drained(c);
-	if (!c->closing)
-		stream_drained(c);
 }
 
 /* Forget every request of c, its automatic session, then free it. */
@@ -135,7 +133,6 @@ conn_release(struct conn *c)
 
 	while ((r = TAILQ_FIRST(&c->requests)) != NULL)
 		request_detach(r);
-	callback_conn_gone(c);
 	callback_conn_gone(c);
 	if (c->autosess != NULL) {
 		struct session *s = c->autosess;

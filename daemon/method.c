@@ -238,13 +238,6 @@ method_parse_opts(struct request *r, const msgpack_object *o, char *err,
 		r->opts.has_stream_timeout = 1;
 		r->opts.stream_timeout_ms = v->via.u64;
 	}
-	if ((v = mpk_map_get(o, "stream_timeout")) != NULL &&
-	    v->type != MSGPACK_OBJECT_NIL) {
-		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-			goto bad;
-		r->opts.has_stream_timeout = 1;
-		r->opts.stream_timeout_ms = v->via.u64;
-	}
 	if ((v = mpk_map_get(o, "pool")) != NULL &&
 	    v->type != MSGPACK_OBJECT_NIL) {
 		if ((r->opts.pool = mpk_strdup(v)) == NULL)
