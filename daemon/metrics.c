@@ -111,6 +111,25 @@ metrics_outcome(const char *body, size_t len, char *type, size_t typelen)
 	return (slot);
 }
 
+/* The -v -v line of an answered request. */
+static void
+metrics_trace(const struct request *r, double secs, const char *outcome)
+{
+	const struct session *s = r->session;
+	char sess[160];
+
+	if (s == NULL)
+		snprintf(sess, sizeof sess, "-");
+	else if (s->name != NULL)
+		snprintf(sess, sizeof sess, "%llu (%.120s)",
+		    (unsigned long long)s->id, s->name);
+	else
+		snprintf(sess, sizeof sess, "%llu", (unsigned long long)s->id);
+	log_trace("request %llu: %s session %s, %.3f ms: %s",
+	    (unsigned long long)r->id, r->method->name, sess, secs * 1e3,
+	    outcome);
+}
+
 /* A request is answered with body: count it, trace it, tell subscribers. */
 void
 metrics_request_done(struct request *r, const char *body, size_t len)
@@ -137,13 +156,7 @@ metrics_request_done(struct request *r, const char *body, size_t len)
 	metrics_observe(&mm->latency, secs);
 	notify_status_changed();
 	if (log_tracing())
-		log_trace("request %llu: %s session %llu%s%s%s %.3f ms: %s",
-		    (unsigned long long)r->id, r->method->name,
-		    r->session != NULL ? (unsigned long long)r->session->id :
-		    0ULL, r->session != NULL && r->session->name != NULL ?
-		    " (" : "", r->session != NULL && r->session->name != NULL ?
-		    r->session->name : "", r->session != NULL &&
-		    r->session->name != NULL ? ")" : "", secs * 1e3, type);
+		metrics_trace(r, secs, type);
 	if (r->method->flags & M_WORKER)
 		events_call_stop(r, secs, slot == METRICS_OK ? NULL : type);
 }
