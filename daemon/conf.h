@@ -43,6 +43,7 @@ struct pool_config {
 	uint64_t	 max_requests;
 	uint64_t	 max_rss;	/* MiB */
 	uint64_t	 max_age;	/* ms */
+	uint64_t	 drain_timeout;	/* ms a draining worker waits, 0 ever */
 };
 
 struct profile {

@@ -256,6 +256,7 @@ config_pool_get(struct config *conf, const char *name)
 	pc->size = config_online_cpus();
 	pc->affinity = AFFINITY_STRICT_QUEUE;
 	pc->queue_limit = 1000;
+	pc->drain_timeout = 600000;
 	return (pc);
 }
 
@@ -389,6 +390,7 @@ static const struct key pool_keys[] = {
 	PK("max_requests", K_UINT, max_requests, 0, UINT64_MAX),
 	PK("max_rss", K_UINT, max_rss, 0, UINT64_MAX),
 	PK("max_age", K_DURATION, max_age, 0, UINT64_MAX),
+	PK("drain_timeout", K_DURATION, drain_timeout, 0, UINT64_MAX),
 	{ NULL, 0, 0, 0, 0 }
 };
 

@@ -108,6 +108,7 @@ pool_resize(struct pool *p, unsigned size)
 				worker_start(w);
 		} else if (i >= size && !w->retire) {
 			w->retire = 1;
+			w->drain_since = sbd_now();
 			event_del(w->restart_ev);
 			worker_check_recycle(w);
 		}
@@ -157,6 +158,7 @@ pool_apply_config(void)
 			p = pool_new(pc->name);
 		p->affinity = pc->affinity;
 		p->queue_limit = pc->queue_limit;
+		p->drain_timeout = pc->drain_timeout;
 		pool_resize(p, pc->size);
 	}
 	return (0);

@@ -53,6 +53,7 @@ struct daemon {
 		uint64_t	 errors;
 		uint64_t	 timeouts;
 		uint64_t	 crashes;
+		uint64_t	 drain_timeouts;
 	} counters;
 };
 extern struct daemon sbd;
@@ -330,6 +331,7 @@ struct pool {
 	struct requests		 queue;
 	unsigned		 queued;
 	int			 retired;	/* gone from the config */
+	uint64_t		 drain_timeout;	/* ms, from the config */
 };
 void		 pool_init(void);
 void		 pool_stop_timer(void);
@@ -379,6 +381,7 @@ struct worker {
 	struct event		*grace_ev;
 	int			 retire;	/* do not restart */
 	int			 draining;	/* recycling: no new sessions */
+	double			 drain_since;	/* draining or retired since */
 	int			 recycled;	/* stopped to recycle */
 	uint64_t		 gen_requests;	/* served by this process */
 	uint64_t		 rss_kb;	/* as last polled */
@@ -403,6 +406,7 @@ void		 worker_free(struct worker *);
 const char	*worker_state_name(enum worker_state);
 void		 worker_restart(struct worker *);
 void		 worker_check_recycle(struct worker *);
+void		 worker_drain(struct worker *);
 
 /* cleanup.c: dropping ended sessions' objects, bounded by a timeout. */
 struct cleanup_totals {

@@ -56,7 +56,7 @@ stats_done(struct request *r, const char *body, size_t len)
 		log_info("worker %s/%u: %llu KiB resident, past max_rss, "
 		    "recycling", w->pool->name, w->slot,
 		    (unsigned long long)w->rss_kb);
-		w->draining = 1;
+		worker_drain(w);
 	}
 }
 

@@ -231,6 +231,7 @@ worker_start(struct worker *w)
 	w->spawned = sbd_now();
 	w->expect_exit = 0;
 	w->draining = 0;
+	w->drain_since = 0;
 	w->gen_requests = 0;
 	w->rss_kb = w->refs = 0;
 	w->stats_at = sbd_now();
@@ -361,10 +362,41 @@ worker_idle(struct worker *w)
 		pool_dispatch(w->pool);
 }
 
+/* w reached a recycling limit: it takes no new sessions from now on. */
+void
+worker_drain(struct worker *w)
+{
+	if (w->draining)
+		return;
+	w->draining = 1;
+	w->drain_since = sbd_now();
+}
+
+/*
+ * Has w drained for longer than its pool's drain_timeout? Logged and
+ * counted when it says so: w is then stopped with sessions still bound.
+ */
+static int
+worker_drain_expired(struct worker *w)
+{
+	uint64_t ms = w->pool->drain_timeout;
+
+	if (ms == 0 || w->drain_since <= 0 ||
+	    (sbd_now() - w->drain_since) * 1000.0 < (double)ms)
+		return (0);
+	log_warn("worker %s/%u: %u sessions still bound after drain_timeout "
+	    "(%llu ms), %s it; their refs are lost", w->pool->name, w->slot,
+	    w->sessions, (unsigned long long)ms, w->retire ? "stopping" :
+	    "restarting");
+	sbd.counters.drain_timeouts++;
+	return (1);
+}
+
 /*
  * Recycling: past max_requests or max_age a worker takes no new sessions;
- * once it is idle and no session is bound to it, it is restarted. A retired
- * worker (its pool shrank) is stopped the same way, without a restart.
+ * once it is idle and no session is bound to it, or drain_timeout passed,
+ * it is restarted. A retired worker (its pool shrank) is stopped the same
+ * way, without a restart.
  */
 void
 worker_check_recycle(struct worker *w)
@@ -376,7 +408,7 @@ worker_check_recycle(struct worker *w)
 		return;
 	if (w->retire) {
 		/* the pool shrank: stop for good once no session needs it */
-		if (w->sessions == 0) {
+		if (w->sessions == 0 || worker_drain_expired(w)) {
 			w->state = WORKER_STOPPING;
 			worker_kill(w, SIGTERM);
 		}
@@ -396,9 +428,9 @@ worker_check_recycle(struct worker *w)
 			    w->pool->name, w->slot, age);
 		else
 			return;
-		w->draining = 1;
+		worker_drain(w);
 	}
-	if (w->sessions > 0)
+	if (w->sessions > 0 && !worker_drain_expired(w))
 		return;
 	w->state = WORKER_STOPPING;
 	w->backoff_ms = 0;

@@ -158,7 +158,8 @@ START_TEST(every_key)
 	    "queue_limit = 5\n"
 	    "max_requests = 100\n"
 	    "max_rss = 2048\n"
-	    "max_age = 1h\n");
+	    "max_age = 1h\n"
+	    "drain_timeout = 90s\n");
 	const struct pool_config *pc;
 
 	ck_assert_str_eq(c->socket, "/run/x/sb.sock");
@@ -202,6 +203,9 @@ START_TEST(every_key)
 	ck_assert_uint_eq(pc->max_requests, 100);
 	ck_assert_uint_eq(pc->max_rss, 2048);
 	ck_assert_uint_eq(pc->max_age, 3600000);
+	ck_assert_uint_eq(pc->drain_timeout, 90000);
+	ck_assert_uint_eq(config_find_pool(c, "default")->drain_timeout,
+	    600000);
 	config_free(c);
 }
 END_TEST
