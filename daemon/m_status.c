@@ -81,6 +81,54 @@ m_status_pool(msgpack_packer *pk, const struct pool *p)
 		m_status_worker(pk, p->workers[i]);
 }
 
+struct m_status_list {
+	msgpack_packer	*pk;
+	unsigned	 n;
+};
+
+static void
+m_status_session_cb(const struct session *s, void *arg)
+{
+	struct m_status_list *l = arg;
+
+	if (l->pk != NULL)
+		session_pack_info(l->pk, s);
+	l->n++;
+}
+
+/*
+ * "session_totals" and "session_list": the caller's own sessions (every
+ * session for root and the daemon's user).
+ */
+static void
+m_status_sessions(msgpack_packer *pk, const struct conn *c)
+{
+	const struct cleanup_totals *t = cleanup_totals();
+	struct m_status_list l = { NULL, 0 };
+	int all = conn_is_admin(c);
+
+	mpk_str(pk, "session_totals");
+	msgpack_pack_map(pk, 6);
+	mpk_str(pk, "open");
+	msgpack_pack_uint32(pk, session_count());
+	mpk_str(pk, "cleaned");
+	msgpack_pack_uint64(pk, t->cleaned);
+	mpk_str(pk, "cleanup_failures");
+	msgpack_pack_uint64(pk, t->failures);
+	mpk_str(pk, "cleanups_pending");
+	msgpack_pack_uint32(pk, cleanup_pending());
+	mpk_str(pk, "cleanup_time");
+	msgpack_pack_double(pk, t->ms_total / 1000.0);
+	mpk_str(pk, "cleanup_time_max");
+	msgpack_pack_double(pk, t->ms_max / 1000.0);
+	session_foreach(c->uid, all, m_status_session_cb, &l);
+	mpk_str(pk, "session_list");
+	msgpack_pack_array(pk, l.n);
+	l.pk = pk;
+	l.n = 0;
+	session_foreach(c->uid, all, m_status_session_cb, &l);
+}
+
 void
 m_status(struct request *r)
 {
@@ -91,7 +139,7 @@ m_status(struct request *r)
 	for (i = 0; i < pool_count(); i++)
 		n += !pool_by_id(i)->retired;
 	request_reply_begin(&sb, &pk);
-	msgpack_pack_map(&pk, 4);
+	msgpack_pack_map(&pk, 6);
 	mpk_str(&pk, "daemon");
 	msgpack_pack_map(&pk, 5);
 	mpk_str(&pk, "version");
@@ -112,8 +160,9 @@ m_status(struct request *r)
 	}
 	mpk_str(&pk, "sessions");
 	msgpack_pack_uint32(&pk, session_count());
+	m_status_sessions(&pk, r->conn);
 	mpk_str(&pk, "counters");
-	msgpack_pack_map(&pk, 4);
+	msgpack_pack_map(&pk, 5);
 	mpk_str(&pk, "requests");
 	msgpack_pack_uint64(&pk, sbd.counters.requests);
 	mpk_str(&pk, "errors");
@@ -122,5 +171,7 @@ m_status(struct request *r)
 	msgpack_pack_uint64(&pk, sbd.counters.timeouts);
 	mpk_str(&pk, "crashes");
 	msgpack_pack_uint64(&pk, sbd.counters.crashes);
+	mpk_str(&pk, "drain_timeouts");
+	msgpack_pack_uint64(&pk, sbd.counters.drain_timeouts);
 	request_reply(r, &sb);
 }

@@ -158,10 +158,15 @@ session_free(struct session *s)
 	free(s);
 }
 
-/* A request no longer holds s: free an ended session nobody uses. */
+/*
+ * A request no longer holds s: its idle clock restarts; an ended session
+ * nobody uses is freed.
+ */
 void
 session_release(struct session *s)
 {
+	if (!s->dead)
+		session_touch(s);	/* idle from the end of its requests */
 	if (s->running > 0)
 		s->running--;
 	if (s->dead && s->running == 0)
@@ -209,6 +214,19 @@ session_list(uid_t uid, void (*cb)(struct session *, void *), void *arg)
 
 	TAILQ_FOREACH(s, &session_all, entry) {
 		if (s->owner == uid && s->name != NULL)
+			cb(s, arg);
+	}
+}
+
+/* Every session, automatic ones too, of uid (or of all when all is set). */
+void
+session_foreach(uid_t uid, int all, void (*cb)(const struct session *,
+    void *), void *arg)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &session_all, entry) {
+		if (all || s->owner == uid)
 			cb(s, arg);
 	}
 }
