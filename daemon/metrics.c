@@ -215,15 +215,18 @@ metrics_session_ended(const struct session *s)
 	events_session_cleanup(s);
 }
 
-/* Calls answered so far, all methods and outcomes. */
+/* Requests relayed to workers and answered so far, all outcomes. */
 uint64_t
 metrics_calls(void)
 {
 	uint64_t n = 0;
-	unsigned i;
+	int i;
 
-	for (i = 0; i < METRICS_METHODS; i++)
-		n += metrics.methods[i].latency.count;
+	for (i = 0; i < METRICS_METHODS; i++) {
+		if (metrics.methods[i].latency.count > 0 &&
+		    (method_by_index((unsigned)i)->flags & M_WORKER))
+			n += metrics.methods[i].latency.count;
+	}
 	return (n);
 }
 

@@ -10,6 +10,7 @@ include tests/fuzz.mk
 include tests/sbctl.mk
 include tests/daemon.mk
 include tests/service.mk
+include tests/observe.mk
 include tests/supervision.mk
 endif
 
