@@ -49,11 +49,13 @@ m_worker_restart(struct request *r)
 	unsigned i;
 
 	pool = name != NULL ? pool_find(name) : NULL;
-	free(name);
 	if (pool == NULL) {
-		request_error(r, SB_ERRTYPE_UNKNOWN_POOL, "unknown pool");
+		request_error(r, SB_ERRTYPE_UNKNOWN_POOL, "unknown pool '%s'",
+		    name != NULL ? name : "?");
+		free(name);
 		return;
 	}
+	free(name);
 	if (r->params->via.array.size > 1 &&
 	    p[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (p[1].via.u64 >= pool->nworkers) {

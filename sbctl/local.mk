@@ -9,7 +9,7 @@ sbctl_sbctl_SOURCES = \
 	sbctl/cmd_setattr.c sbctl/cmd_ref.c sbctl/cmd_getitem.c \
 	sbctl/cmd_next.c sbctl/cmd_release.c sbctl/cmd_ping.c \
 	sbctl/cmd_status.c sbctl/cmd_session.c sbctl/cmd_stats.c \
-	sbctl/cmd_events.c sbctl/fields.c
+	sbctl/cmd_events.c sbctl/fields.c sbctl/cmd_admin.c
 sbctl_sbctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(MSGPACK_CFLAGS)
 sbctl_sbctl_LDADD = libclient/libsbclient.la $(JANSSON_LIBS) \
 	$(MSGPACK_LIBS) -lm

@@ -39,6 +39,10 @@ static const struct sbctl_cmd sbctl_cmds[] = {
 	{ "events", "[TYPE...]", 0, 16, 0, cmd_events_exec, NULL },
 	{ "session", "open|close|info|list [NAME] [--idle-timeout SECONDS]",
 	    1, 4, SBCTL_CMD_OWNSESSION, cmd_session_exec, NULL },
+	{ "reload", "", 0, 0, 0, cmd_admin_exec, "reload" },
+	{ "shutdown", "", 0, 0, 0, cmd_admin_exec, "shutdown" },
+	{ "restart", "POOL [SLOT]", 1, 2, 0, cmd_admin_exec,
+	    "worker.restart" },
 };
 #define SBCTL_NCMDS (sizeof sbctl_cmds / sizeof sbctl_cmds[0])
 

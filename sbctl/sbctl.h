@@ -78,6 +78,7 @@ int	 cmd_status_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
 int	 cmd_session_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
+int	 cmd_admin_exec(struct sbctl *, const struct sbctl_cmd *, int, char **);
 int	 cmd_stats_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
 int	 cmd_events_exec(struct sbctl *, const struct sbctl_cmd *, int,
