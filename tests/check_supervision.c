@@ -1,0 +1,629 @@
+/*
+ * check_supervision.c: supervision against a real daemon (issue 4): worker
+ * crashes and recovery, timeouts and the grace kill, profiles, parallel
+ * workers, affinity, overload, recycling, pools with their own environment,
+ * cancellation on disconnect, status, and a crash-looping pool that does not
+ * spin. Reload, admin methods, signals and the config check are in
+ * check_reload.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "supfix.h"
+
+SUP_DAEMON(setup_crash, "", 1)
+SUP_DAEMON(setup_timeouts,
+    "[timeouts]\ngrace = 1s\nquick = 300ms\n\n"
+    "[pool solo]\nsize = 1\npath = @FIX@\n", 1)
+SUP_DAEMON(setup_pools,
+    "[pool solo]\nsize = 1\npath = @FIX@\n\n"
+    "[pool ff]\nsize = 1\npath = @FIX@\naffinity = strict_fail_fast\n\n"
+    "[pool tight]\nsize = 1\npath = @FIX@\nqueue_limit = 1\n\n"
+    "[pool envx1]\nsize = 1\npath = @FIX@\nenv = SBX=1\n\n"
+    "[pool envx2]\nsize = 1\npath = @FIX@\nenv = SBX=2\n", 0)
+SUP_DAEMON(setup_recycle,
+    "[pool recyc]\nsize = 1\npath = @FIX@\nmax_requests = 3\n", 0)
+SUP_DAEMON(setup_crashloop,
+    "[pool loop]\nsize = 1\npath = @FIX@\npreload = sbsuper_crash\n", 1)
+
+/* sbsuper.func(args) must fail with type; the error (caller frees). */
+static sb_error *
+expect_call_error(sb_client *c, const char *session, const char *pool,
+    const char *func, const sb_value *args, const char *type)
+{
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+	char		 what[128];
+	int		 rc;
+
+	snprintf(what, sizeof what, "sbsuper.%s", func);
+	rc = sup_call(c, session, pool, 30000, func, args, &r, &err);
+	sbt_expect_error(what, rc, err, type);
+	sb_value_free(r);
+	return (err);
+}
+
+static void
+open_session(sb_client *c, const char *name, const char *pool)
+{
+	sb_value	*set = NULL, *r = NULL;
+	sb_error	*err = NULL;
+
+	if (pool != NULL) {
+		ck_assert_ptr_nonnull(set = sb_map_new());
+		sb_map_set(set, sb_str("pool"), sb_str(pool));
+	}
+	sbt_ok("session.open", sb_session_open(c, name, set, &r, &err), err);
+	sb_value_free(set);
+	sb_value_free(r);
+}
+
+static void
+close_session(sb_client *c, const char *name)
+{
+	sb_error	*err = NULL;
+
+	sbt_ok("session.close", sb_session_close(c, name, &err), err);
+}
+
+/* Start sbsuper.func(args) without waiting. */
+static sb_pending *
+call_async(sb_client *c, const char *session, const char *pool,
+    const char *func, const sb_value *args)
+{
+	struct sb_opts	 o;
+	sb_pending	*p = NULL;
+
+	sb_opts_init(&o);
+	o.session = session;
+	o.pool = pool;
+	ck_assert_int_eq(sb_call_async(c, "sbsuper", func, args, NULL, &o,
+	    &p), 0);
+	/* Make sure the daemon has it before going on. */
+	ck_assert_int_ge(sb_client_poll(c, 0), 0);
+	return (p);
+}
+
+/* Wait (bounded) for an async call; its return code, result and error. */
+static int
+wait_call(sb_client *c, sb_pending *p, int timeout_ms, sb_value **r,
+    sb_error **err)
+{
+	int	 rc;
+
+	rc = sb_wait(c, p, timeout_ms, r, err);
+	if (rc == SB_EAGAIN)
+		sb_pending_free(c, p);
+	ck_assert_msg(rc != SB_EAGAIN, "no answer within %d ms", timeout_ms);
+	return (rc);
+}
+
+START_TEST(test_exit_crash)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("i", (int64_t)7);
+	sb_error	*err;
+
+	err = expect_call_error(c, NULL, NULL, "exit_now", args,
+	    "snakebridge.WorkerCrashed");
+	ck_assert_msg(sup_error_detail(err, "exit_status", -1) == 7,
+	    "details have no exit_status 7: %s", sb_error_message(err));
+	sb_error_free(err);
+	/* The next call works. */
+	ck_assert_int_gt(sup_pid(c, NULL), 0);
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_segfault)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_error	*err;
+
+	err = expect_call_error(c, NULL, NULL, "segfault", NULL,
+	    "snakebridge.WorkerCrashed");
+	ck_assert_msg(sup_error_detail(err, "signal", -1) == 11,
+	    "details have no signal 11: %s", sb_error_message(err));
+	sb_error_free(err);
+	ck_assert_int_gt(sup_pid(c, NULL), 0);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_refs_lost)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("i", (int64_t)5), *ref, *r = NULL, *st;
+	sb_error	*err = NULL;
+	const sb_value	*w;
+	int64_t		 pid0, slot;
+	int		 rc;
+
+	open_session(c, "fragile", NULL);
+	ref = sup_call_ok(c, "fragile", "make_thing", args);
+	ck_assert_int_eq(sb_value_type(ref), SB_REF);
+	pid0 = sup_pid(c, "fragile");
+	sb_error_free(expect_call_error(c, "fragile", NULL, "exit_now", args,
+	    "snakebridge.WorkerCrashed"));
+	rc = sb_attr(c, ref, "value", NULL, &r, &err);
+	sbt_expect_error("attr of a crashed worker's ref", rc, err,
+	    "snakebridge.RefLost");
+	sb_error_free(err);
+	/* The session goes on in a new worker. */
+	ck_assert_int_ne(sup_pid(c, "fragile"), pid0);
+	ck_assert(!sup_proc_alive(pid0));
+	/* status tells why the slot restarted. */
+	sbt_ok("session.info", sb_session_info(c, "fragile", &r, &err), err);
+	slot = sup_map_int(r, "worker", -1);
+	sb_value_free(r);
+	st = sup_status(c);
+	w = sup_pool_worker(sup_status_pool(st, "default"), slot);
+	ck_assert_msg(sup_map_int(sb_map_get(w, "last_exit"), "exit_status",
+	    -1) == 5, "status: last_exit of slot %lld is not exit_status 5",
+	    (long long)slot);
+	ck_assert_int_ge(sup_map_int(w, "restarts", -1), 1);
+	ck_assert_int_ge(sup_map_int(sb_map_get(st, "counters"), "crashes",
+	    -1), 1);
+	sb_value_free(st);
+	close_session(c, "fragile");
+	sb_value_free(ref);
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_timeout_answered)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("f", 5.0), *r = NULL;
+	sb_error	*err = NULL;
+	int64_t		 t0, dt;
+	int		 rc;
+
+	open_session(c, "sleepy", NULL);
+	t0 = sbt_now_ms();
+	rc = sup_call(c, "sleepy", NULL, 500, "slow", args, &r, &err);
+	dt = sbt_now_ms() - t0;
+	sbt_expect_error("slow(5) with a 500 ms timeout", rc, err,
+	    "snakebridge.Timeout");
+	sb_error_free(err);
+	ck_assert_msg(dt < 2500, "Timeout came after %lld ms", (long long)dt);
+	/* The worker is back soon after. */
+	t0 = sbt_now_ms();
+	rc = sup_call(c, "sleepy", NULL, 10000, "pid", NULL, &r, &err);
+	sbt_ok("pid after the timeout", rc, err);
+	sb_value_free(r);
+	dt = sbt_now_ms() - t0;
+	ck_assert_msg(dt < 3000, "the session's next call took %lld ms",
+	    (long long)dt);
+	close_session(c, "sleepy");
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_timeout_grace_kill)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("f", 10.0), *r = NULL, *st;
+	sb_error	*err = NULL;
+	int64_t		 t0, dt, pid0, pid1, crashes;
+	int		 rc;
+
+	open_session(c, "deaf", NULL);
+	pid0 = sup_pid(c, "deaf");
+	st = sup_status(c);
+	crashes = sup_map_int(sb_map_get(st, "counters"), "crashes", -1);
+	sb_value_free(st);
+	/* It ignores the interrupt: killed after the 1 s grace. */
+	t0 = sbt_now_ms();
+	rc = sup_call(c, "deaf", NULL, 500, "stubborn", args, &r, &err);
+	dt = sbt_now_ms() - t0;
+	sbt_expect_error("stubborn(10) with a 500 ms timeout", rc, err,
+	    "snakebridge.Timeout");
+	sb_error_free(err);
+	ck_assert_msg(dt < 2500, "Timeout came after %lld ms", (long long)dt);
+	t0 = sbt_now_ms();
+	pid1 = sup_pid(c, "deaf");
+	dt = sbt_now_ms() - t0;
+	ck_assert_msg(pid1 != pid0, "the worker that ignored the interrupt "
+	    "still serves (pid %lld)", (long long)pid0);
+	ck_assert_msg(dt < 6000, "the next call took %lld ms", (long long)dt);
+	ck_assert(!sup_proc_alive(pid0));
+	st = sup_status(c);
+	ck_assert_msg(sup_map_int(sb_map_get(st, "counters"), "crashes", -1) ==
+	    crashes, "the grace kill counted as a crash");
+	ck_assert_int_ge(sup_map_int(sb_map_get(st, "counters"), "timeouts",
+	    -1), 1);
+	sb_value_free(st);
+	close_session(c, "deaf");
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_profiles)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("f", 3.0), *r = NULL;
+	sb_error	*err = NULL;
+	struct sb_opts	 o;
+	int64_t		 t0, dt;
+	int		 rc;
+
+	sb_opts_init(&o);
+	o.timeout_profile = "nosuchprofile";
+	rc = sb_call(c, "sbsuper", "pid", NULL, NULL, &o, &r, &err);
+	sbt_expect_error("an unknown profile", rc, err,
+	    "snakebridge.UnknownProfile");
+	sb_error_free(err);
+	/* A profile of the config: quick = 300ms. */
+	o.timeout_profile = "quick";
+	t0 = sbt_now_ms();
+	rc = sb_call(c, "sbsuper", "slow", args, NULL, &o, &r, &err);
+	dt = sbt_now_ms() - t0;
+	sbt_expect_error("slow(3) with profile quick", rc, err,
+	    "snakebridge.Timeout");
+	sb_error_free(err);
+	ck_assert_msg(dt < 2500, "Timeout came after %lld ms", (long long)dt);
+	o.timeout_profile = "batch_job";
+	sb_value_free(args);
+	args = sup_args("f", 0.1);
+	sbt_ok("slow(0.1) with profile batch_job", sb_call(c, "sbsuper",
+	    "slow", args, NULL, &o, &r, &err), err);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_parallel_sleeps)
+{
+	sb_client	*a = sbt_connect(&sbt_d), *b = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("f", 1.0), *r = NULL;
+	sb_error	*err = NULL;
+	sb_pending	*pa, *pb;
+	int64_t		 t0, dt;
+
+	t0 = sbt_now_ms();
+	pa = call_async(a, NULL, NULL, "slow", args);
+	pb = call_async(b, NULL, NULL, "slow", args);
+	sbt_ok("slow(1) a", wait_call(a, pa, 10000, &r, &err), err);
+	sb_value_free(r);
+	sbt_ok("slow(1) b", wait_call(b, pb, 10000, &r, &err), err);
+	sb_value_free(r);
+	dt = sbt_now_ms() - t0;
+	ck_assert_msg(dt < 1900, "two 1 s sleeps on 2 workers took %lld ms",
+	    (long long)dt);
+	sb_value_free(args);
+	sb_client_close(a);
+	sb_client_close(b);
+}
+END_TEST
+
+START_TEST(test_cancel_on_disconnect)
+{
+	sb_client	*a = sbt_connect(&sbt_d), *b;
+	sb_value	*args = sup_args("f", 30.0), *r = NULL;
+	sb_error	*err = NULL;
+	sb_pending	*p;
+	int64_t		 t0, dt, pid0;
+	int		 rc;
+
+	b = sbt_connect(&sbt_d);
+	sb_client_set_pool(b, "solo");
+	pid0 = sup_pid(b, NULL);
+	sb_client_close(b);
+	/* A 30 s call in the one worker of solo, then its client leaves. */
+	p = call_async(a, NULL, "solo", "slow", args);
+	sup_sleep_ms(500);
+	sb_pending_free(a, p);
+	sb_client_close(a);
+	b = sbt_connect(&sbt_d);
+	t0 = sbt_now_ms();
+	rc = sup_call(b, NULL, "solo", 8000, "pid", NULL, &r, &err);
+	dt = sbt_now_ms() - t0;
+	sbt_ok("a call after the client left", rc, err);
+	ck_assert_msg(dt < 4000, "the worker was free only after %lld ms",
+	    (long long)dt);
+	ck_assert_msg(sup_int(r) == pid0, "the worker was replaced rather "
+	    "than interrupted");
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_client_close(b);
+}
+END_TEST
+
+START_TEST(test_fail_fast)
+{
+	sb_client	*c = sbt_connect(&sbt_d), *d = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("f", 1.5), *r = NULL;
+	sb_error	*err = NULL;
+	sb_pending	*p;
+	struct sb_opts	 o;
+	int64_t		 t0, dt;
+	int		 rc;
+
+	/* The pool's affinity. */
+	open_session(c, "ffs", "ff");
+	p = call_async(c, "ffs", NULL, "slow", args);
+	sup_sleep_ms(300);
+	t0 = sbt_now_ms();
+	rc = sup_call(d, "ffs", NULL, 10000, "pid", NULL, &r, &err);
+	dt = sbt_now_ms() - t0;
+	sbt_expect_error("a call while the session's worker is busy", rc, err,
+	    "snakebridge.WorkerBusy");
+	sb_error_free(err);
+	ck_assert_msg(dt < 1000, "WorkerBusy came after %lld ms",
+	    (long long)dt);
+	sbt_ok("slow(1.5)", wait_call(c, p, 10000, &r, &err), err);
+	sb_value_free(r);
+	close_session(c, "ffs");
+
+	/* Per call, in a strict_queue pool. */
+	open_session(c, "pcs", "solo");
+	p = call_async(c, "pcs", NULL, "slow", args);
+	sup_sleep_ms(300);
+	sb_opts_init(&o);
+	o.session = "pcs";
+	o.affinity = "strict_fail_fast";
+	t0 = sbt_now_ms();
+	rc = sb_call(d, "sbsuper", "pid", NULL, NULL, &o, &r, &err);
+	dt = sbt_now_ms() - t0;
+	sbt_expect_error("a fail-fast call while busy", rc, err,
+	    "snakebridge.WorkerBusy");
+	sb_error_free(err);
+	ck_assert_msg(dt < 1000, "WorkerBusy came after %lld ms",
+	    (long long)dt);
+	/* Without the option it waits its turn. */
+	o.affinity = NULL;
+	sbt_ok("a queued call", sb_call(d, "sbsuper", "pid", NULL, NULL, &o,
+	    &r, &err), err);
+	sb_value_free(r);
+	sbt_ok("slow(1.5)", wait_call(c, p, 10000, &r, &err), err);
+	sb_value_free(r);
+	close_session(c, "pcs");
+	sb_value_free(args);
+	sb_client_close(c);
+	sb_client_close(d);
+}
+END_TEST
+
+START_TEST(test_overload)
+{
+	sb_client	*a = sbt_connect(&sbt_d), *b = sbt_connect(&sbt_d);
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("f", 1.5), *r = NULL;
+	sb_error	*err = NULL;
+	sb_pending	*pa, *pb;
+	int64_t		 t0, dt;
+	int		 rc;
+
+	/* tight: one worker, a queue of one. */
+	pa = call_async(a, NULL, "tight", "slow", args);
+	sup_sleep_ms(300);
+	pb = call_async(b, NULL, "tight", "pid", NULL);
+	sup_sleep_ms(300);
+	t0 = sbt_now_ms();
+	rc = sup_call(c, NULL, "tight", 10000, "pid", NULL, &r, &err);
+	dt = sbt_now_ms() - t0;
+	sbt_expect_error("a call past the queue limit", rc, err,
+	    "snakebridge.Overloaded");
+	sb_error_free(err);
+	ck_assert_msg(dt < 1000, "Overloaded came after %lld ms",
+	    (long long)dt);
+	sbt_ok("the running call", wait_call(a, pa, 10000, &r, &err), err);
+	sb_value_free(r);
+	sbt_ok("the queued call", wait_call(b, pb, 10000, &r, &err), err);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_client_close(a);
+	sb_client_close(b);
+	sb_client_close(c);
+}
+END_TEST
+
+/* os.environ[name] in pool (NULL result for None); caller frees. */
+static char *
+pool_getenv(const char *pool, const char *name)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("s", name), *r = NULL;
+	sb_error	*err = NULL;
+	const char	*s;
+	char		*out = NULL;
+
+	sbt_ok("getenv", sup_call(c, NULL, pool, 10000, "getenv", args, &r,
+	    &err), err);
+	if ((s = sb_value_str(r, NULL)) != NULL)
+		out = strdup(s);
+	sb_value_free(r);
+	sb_value_free(args);
+	sb_client_close(c);
+	return (out);
+}
+
+START_TEST(test_two_pools_env)
+{
+	char	*v;
+
+	v = pool_getenv("envx1", "SBX");
+	ck_assert_msg(v != NULL && strcmp(v, "1") == 0, "envx1: SBX=%s", v);
+	free(v);
+	v = pool_getenv("envx2", "SBX");
+	ck_assert_msg(v != NULL && strcmp(v, "2") == 0, "envx2: SBX=%s", v);
+	free(v);
+	v = pool_getenv(NULL, "SBX");
+	ck_assert_msg(v == NULL, "default: SBX=%s", v);
+	free(v);
+}
+END_TEST
+
+START_TEST(test_unknown_pool)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*set, *r = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	sb_error_free(expect_call_error(c, NULL, "nosuchpool", "pid", NULL,
+	    "snakebridge.UnknownPool"));
+	ck_assert_ptr_nonnull(set = sb_map_new());
+	sb_map_set(set, sb_str("pool"), sb_str("nosuchpool"));
+	rc = sb_session_open(c, "nowhere", set, &r, &err);
+	sbt_expect_error("session.open in an unknown pool", rc, err,
+	    "snakebridge.UnknownPool");
+	sb_error_free(err);
+	sb_value_free(set);
+	/* Nothing was half made. */
+	rc = sb_session_info(c, "nowhere", &r, &err);
+	sbt_expect_error("session.info", rc, err,
+	    "snakebridge.SessionNotFound");
+	sb_error_free(err);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_status_fields)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*st;
+	const sb_value	*pool, *w;
+	const char	*pkeys[] = { "name", "size", "queue", "queue_limit",
+	    "affinity", "workers" };
+	const char	*wkeys[] = { "slot", "pid", "state", "requests",
+	    "rss_kb", "uptime", "restarts", "last_exit", "sessions" };
+	size_t		 i;
+
+	ck_assert_int_gt(sup_pid(c, NULL), 0);
+	st = sup_status(c);
+	ck_assert_ptr_nonnull(pool = sup_status_pool(st, "tight"));
+	for (i = 0; i < sizeof pkeys / sizeof pkeys[0]; i++)
+		ck_assert_msg(sb_map_get(pool, pkeys[i]) != NULL,
+		    "a pool in status has no \"%s\"", pkeys[i]);
+	ck_assert_int_eq(sup_map_int(pool, "queue_limit", -1), 1);
+	ck_assert_ptr_nonnull(w = sup_pool_worker(pool, 0));
+	for (i = 0; i < sizeof wkeys / sizeof wkeys[0]; i++)
+		ck_assert_msg(sb_map_get(w, wkeys[i]) != NULL,
+		    "a worker in status has no \"%s\"", wkeys[i]);
+	ck_assert_int_gt(sup_map_int(w, "pid", -1), 0);
+	sb_value_free(st);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_recycle_keeps_ref)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("i", (int64_t)5), *ref, *r = NULL, *st;
+	sb_error	*err = NULL;
+	int64_t		 pid0, pid1, deadline;
+	int		 i, draining;
+
+	open_session(c, "keep", "recyc");
+	ref = sup_call_ok(c, "keep", "make_thing", args);
+	pid0 = sup_pid(c, "keep");
+	/* Past max_requests (3) the ref still works, in the same worker. */
+	for (i = 0; i < 6; i++) {
+		sbt_ok("attr", sb_attr(c, ref, "value", NULL, &r, &err), err);
+		ck_assert_int_eq(sup_int(r), 5);
+		sb_value_free(r);
+	}
+	ck_assert_int_eq(sup_pid(c, "keep"), pid0);
+	st = sup_status(c);
+	r = NULL;
+	sb_value_get_bool(sb_map_get(sup_pool_worker(sup_status_pool(st,
+	    "recyc"), 0), "draining"), &draining);
+	ck_assert_msg(draining, "the worker past max_requests is not "
+	    "draining");
+	sb_value_free(st);
+	/* Once its session ends, the worker is replaced. */
+	close_session(c, "keep");
+	deadline = sbt_now_ms() + 10000;
+	do {
+		sup_sleep_ms(100);
+		pid1 = sup_worker_pid(c, "recyc", 0);
+	} while ((pid1 == pid0 || pid1 <= 0) && sbt_now_ms() < deadline);
+	ck_assert_msg(pid1 != pid0 && pid1 > 0, "worker recyc/0 not replaced "
+	    "10 s after its last session ended");
+	sbt_ok("pid", sup_call(c, NULL, "recyc", 10000, "pid", NULL, &r, &err),
+	    err);
+	ck_assert_int_eq(sup_int(r), pid1);
+	sb_value_free(r);
+	sb_value_free(ref);
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
+START_TEST(test_crash_loop)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*st;
+	const sb_value	*w;
+	int64_t		 cpu0, cpu1, restarts;
+	char		*log;
+
+	sup_sleep_ms(1000);
+	ck_assert_int_ge(cpu0 = sup_proc_cpu(sbt_d.pid), 0);
+	sup_sleep_ms(4000);
+	ck_assert_int_ge(cpu1 = sup_proc_cpu(sbt_d.pid), 0);
+	/* 4 s of a crash loop: under a second of the daemon's CPU. */
+	ck_assert_msg(cpu1 - cpu0 < sysconf(_SC_CLK_TCK),
+	    "the daemon used %lld ticks of CPU in 4 s", (long long)(cpu1 - cpu0));
+	st = sup_status(c);
+	w = sup_pool_worker(sup_status_pool(st, "loop"), 0);
+	ck_assert_ptr_nonnull(w);
+	restarts = sup_map_int(w, "restarts", -1);
+	ck_assert_msg(restarts >= 2 && restarts < 40, "restarts %lld",
+	    (long long)restarts);
+	ck_assert_msg(sup_map_int(sb_map_get(w, "last_exit"), "exit_status",
+	    -1) == 3, "last_exit is not exit_status 3");
+	ck_assert_msg(strcmp(sb_value_str(sb_map_get(w, "state"), NULL),
+	    "idle") != 0, "a crash-looping worker shows idle");
+	sb_value_free(st);
+	log = sbt_daemon_log(&sbt_d);
+	ck_assert_msg(strstr(log, "exited with status 3") != NULL,
+	    "the log does not show the worker exits");
+	free(log);
+	/* The other pool still serves. */
+	ck_assert_int_gt(sup_pid(c, NULL), 0);
+	sb_client_close(c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("supervision");
+	TCase	*tc;
+
+	tc = sup_tcase(s, "crash", setup_crash, 60);
+	tcase_add_test(tc, test_exit_crash);
+	tcase_add_test(tc, test_segfault);
+	tcase_add_test(tc, test_refs_lost);
+
+	tc = sup_tcase(s, "timeouts", setup_timeouts, 60);
+	tcase_add_test(tc, test_timeout_answered);
+	tcase_add_test(tc, test_timeout_grace_kill);
+	tcase_add_test(tc, test_profiles);
+	tcase_add_test(tc, test_parallel_sleeps);
+	tcase_add_test(tc, test_cancel_on_disconnect);
+
+	tc = sup_tcase(s, "pools", setup_pools, 60);
+	tcase_add_test(tc, test_fail_fast);
+	tcase_add_test(tc, test_overload);
+	tcase_add_test(tc, test_two_pools_env);
+	tcase_add_test(tc, test_unknown_pool);
+	tcase_add_test(tc, test_status_fields);
+
+	tc = sup_tcase(s, "recycle", setup_recycle, 60);
+	tcase_add_test(tc, test_recycle_keeps_ref);
+
+	tc = sup_tcase(s, "crashloop", setup_crashloop, 60);
+	tcase_add_test(tc, test_crash_loop);
+	return (sup_run_suite(s));
+}
