@@ -52,8 +52,7 @@ static struct {
 	struct metrics_hist	 queue_wait;
 	uint64_t		 exits[METRICS_EXIT_COUNT];
 	uint64_t		 sessions_opened;
-	uint64_t		 sessions_cleaned;
-	uint64_t		 cleanup_failures;
+	uint64_t		 sessions_ended;
 } metrics;
 
 /* Seconds on the monotonic clock. */
@@ -140,13 +139,7 @@ metrics_request_done(struct request *r, const char *body, size_t len)
 	double secs;
 	int idx;
 
-	if (r->internal_method != NULL) {
-		if (strcmp(r->internal_method, "session.drop") == 0 &&
-		    len > 0 && (unsigned char)body[0] != 0xc0)
-			metrics.cleanup_failures++;
-		return;
-	}
-	if (r->method == NULL || (idx = method_index(r->method)) < 0 ||
+	if (r->internal_method != NULL || r->method == NULL || (idx = method_index(r->method)) < 0 ||
 	    idx >= METRICS_METHODS)
 		return;
 	secs = metrics_clock() - r->started;
@@ -210,7 +203,7 @@ metrics_session_opened(void)
 void
 metrics_session_ended(const struct session *s)
 {
-	metrics.sessions_cleaned++;
+	metrics.sessions_ended++;
 	notify_status_changed();
 	events_session_cleanup(s);
 }
@@ -359,15 +352,17 @@ metrics_pack(msgpack_packer *pk)
 		msgpack_pack_uint64(pk, metrics.exits[i]);
 	}
 	mpk_str(pk, "sessions");
-	msgpack_pack_map(pk, 4);
+	msgpack_pack_map(pk, 5);
 	mpk_str(pk, "live");
 	msgpack_pack_uint32(pk, session_count());
 	mpk_str(pk, "opened");
 	msgpack_pack_uint64(pk, metrics.sessions_opened);
+	mpk_str(pk, "ended");
+	msgpack_pack_uint64(pk, metrics.sessions_ended);
 	mpk_str(pk, "cleaned");
-	msgpack_pack_uint64(pk, metrics.sessions_cleaned);
+	msgpack_pack_uint64(pk, cleanup_totals()->cleaned);
 	mpk_str(pk, "cleanup_failures");
-	msgpack_pack_uint64(pk, metrics.cleanup_failures);
+	msgpack_pack_uint64(pk, cleanup_totals()->failures);
 	mpk_str(pk, "events");
 	events_pack_stats(pk);
 	mpk_str(pk, "workers");

@@ -126,8 +126,12 @@ cmd_stats_sessions(const sb_value *st)
 	    "Sessions opened.");
 	printf("snakebridge_sessions_opened_total %.0f\n", fields_num(s,
 	    "opened", 0));
+	cmd_stats_head("snakebridge_sessions_ended_total", "counter",
+	    "Sessions ended (closed, expired or their connection gone).");
+	printf("snakebridge_sessions_ended_total %.0f\n", fields_num(s,
+	    "ended", 0));
 	cmd_stats_head("snakebridge_sessions_cleaned_total", "counter",
-	    "Sessions ended and cleaned up.");
+	    "Ended sessions whose objects the workers dropped.");
 	printf("snakebridge_sessions_cleaned_total %.0f\n", fields_num(s,
 	    "cleaned", 0));
 	cmd_stats_head("snakebridge_session_cleanup_failures_total",

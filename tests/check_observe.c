@@ -255,6 +255,22 @@ obs_sqrt(double x)
 	return (d);
 }
 
+/* math.sqrt(-1) on client c: a ValueError. */
+static void
+obs_sqrt_fails(sb_client *c)
+{
+	sb_value	*args, *res = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	args = sb_list_new();
+	sb_list_append(args, sb_float(-1));
+	rc = sb_call(c, "math", "sqrt", args, NULL, NULL, &res, &err);
+	sbt_expect_error("math.sqrt(-1)", rc, err, "ValueError");
+	sb_error_free(err);
+	sb_value_free(args);
+}
+
 /* Run sbctl -s SOCK args...; its stdout (caller frees). */
 static char *
 obs_sbctl(const char *a1, const char *a2)
@@ -493,8 +509,9 @@ obs_subscribers(void)
 START_TEST(test_events)
 {
 	static const struct obs_spawn sp = { 0 };
-	char	 path[PATH_MAX], sbctl[PATH_MAX], *text = NULL;
-	int64_t	 deadline;
+	char		 path[PATH_MAX], sbctl[PATH_MAX], *text = NULL;
+	sb_client	*c;
+	int64_t		 deadline;
 	pid_t	 pid;
 	int	 fd, status;
 	FILE	*f;
@@ -517,6 +534,9 @@ START_TEST(test_events)
 		usleep(50000);
 	ck_assert_double_eq(obs_subscribers(), 1);
 	ck_assert_double_eq(obs_sqrt(49), 7.0);
+	c = sbt_connect(&obs.d);
+	obs_sqrt_fails(c);
+	sb_client_close(c);
 	while (sbt_now_ms() < deadline) {
 		free(text);
 		text = NULL;
@@ -525,7 +545,7 @@ START_TEST(test_events)
 			text[fread(text, 1, 65535, f)] = '\0';
 			fclose(f);
 		}
-		if (text != NULL && strstr(text, "call.stop") != NULL)
+		if (text != NULL && strstr(text, "call.exception") != NULL)
 			break;
 		usleep(50000);
 	}
@@ -534,6 +554,8 @@ START_TEST(test_events)
 	    strstr(text, "method=call") != NULL &&
 	    strstr(text, "duration_ms=") != NULL, "events: %s",
 	    text != NULL ? text : "(none)");
+	ck_assert_msg(strstr(text, " call.exception request=") != NULL &&
+	    strstr(text, "error=ValueError") != NULL, "events: %s", text);
 	ck_assert_msg(strstr(text, "session.cleanup") == NULL,
 	    "the filter let another type through: %s", text);
 	free(text);
@@ -544,6 +566,73 @@ START_TEST(test_events)
 	while (obs_subscribers() > 0 && sbt_now_ms() < deadline)
 		usleep(50000);
 	ck_assert_double_eq(obs_subscribers(), 0);
+	obs_stop();
+}
+END_TEST
+
+/*
+ * A subscriber that does not read loses events, counted, rather than
+ * growing the daemon; once it reads again it is told how many it lost.
+ */
+START_TEST(test_events_drop)
+{
+	static const struct obs_spawn sp = { 0 };
+	const msgpack_object	*m, *ev;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	struct sbt_raw		 raw;
+	sb_client		*c;
+	sb_value		*args, *res;
+	sb_error		*err;
+	char			*out;
+	int64_t			 deadline;
+	int			 i, rc, got = 0;
+
+	obs_start(&sp);
+	sbt_raw_open(&obs.d, &raw);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	sbt_pack_request(&pk, 1, "events.subscribe", 1);
+	msgpack_pack_array(&pk, 1);
+	sbt_pack_str(&pk, "call");
+	ck_assert_int_eq(sbt_raw_send_sbuf(&raw, &sb), 0);
+	msgpack_sbuffer_destroy(&sb);
+	deadline = sbt_now_ms() + OBS_WAIT_MS;
+	while (obs_subscribers() < 1 && sbt_now_ms() < deadline)
+		usleep(50000);
+	c = sbt_connect(&obs.d);
+	args = sb_list_new();
+	sb_list_append(args, sb_float(4));
+	for (i = 0; i < 6000; i++) {
+		res = NULL;
+		err = NULL;
+		rc = sb_call(c, "math", "sqrt", args, NULL, NULL, &res, &err);
+		sbt_ok("math.sqrt", rc, err);
+		sb_value_free(res);
+	}
+	out = obs_sbctl("stats", "--prometheus");
+	ck_assert_msg(obs_sample(out, "snakebridge_events_dropped_total") > 0,
+	    "%s", out);
+	free(out);
+	/* catch up, then one more call: a "dropped" event comes first */
+	while (sbt_raw_recv(&raw, 500, &m) == 1)
+		;
+	rc = sb_call(c, "math", "sqrt", args, NULL, NULL, &res, &err);
+	sbt_ok("math.sqrt", rc, err);
+	sb_value_free(res);
+	while (!got && sbt_raw_recv(&raw, OBS_WAIT_MS, &m) == 1) {
+		if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size != 3)
+			continue;
+		ev = &m->via.array.ptr[2].via.array.ptr[0];
+		if (sbt_obj_streq(sbt_obj_get(ev, "type"), "dropped")) {
+			ck_assert(sbt_obj_get(ev, "count")->via.u64 > 0);
+			got = 1;
+		}
+	}
+	ck_assert_msg(got, "no dropped event");
+	sb_value_free(args);
+	sb_client_close(c);
+	sbt_raw_close(&raw);
 	obs_stop();
 }
 END_TEST
@@ -566,6 +655,7 @@ main(void)
 	tcase_add_test(tc, test_status_table);
 	tcase_add_test(tc, test_prometheus);
 	tcase_add_test(tc, test_events);
+	tcase_add_test(tc, test_events_drop);
 	suite_add_tcase(s, tc);
 	return (sbt_run_suite(s));
 }
