@@ -98,6 +98,7 @@ cleanup_kill(struct request *r, struct cleanup *c)
 	    "automatic", (unsigned long long)r->timeout_ms);
 	w->state = WORKER_STOPPING;
 	w->backoff_ms = 0;
+	w->stop_reason = "cleanup_timeout";
 	worker_kill(w, SIGKILL);
 }
 

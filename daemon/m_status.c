@@ -12,7 +12,7 @@
 static void
 m_status_worker(msgpack_packer *pk, const struct worker *w)
 {
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 15);
 	mpk_str(pk, "slot");
 	msgpack_pack_uint32(pk, w->slot);
 	mpk_str(pk, "pid");
@@ -57,6 +57,18 @@ m_status_worker(msgpack_packer *pk, const struct worker *w)
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
+	mpk_str(pk, "last_exit_reason");
+	if (w->exit_reason != NULL)
+		mpk_str(pk, w->exit_reason);
+	else
+		msgpack_pack_nil(pk);
+	mpk_str(pk, "crash_loop");
+	if (worker_crash_loop(w))
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	mpk_str(pk, "queue");
+	msgpack_pack_uint32(pk, pool_queued_for(w));
 }
 
 static void

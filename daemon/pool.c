@@ -371,6 +371,21 @@ pool_foreach_worker(void (*fn)(struct worker *, void *), void *arg)
 	}
 }
 
+/* Requests queued that wait for w in particular (refs or binding). */
+unsigned
+pool_queued_for(const struct worker *w)
+{
+	const struct request *r;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(r, &w->pool->queue, qentry) {
+		if (r->worker == w || (r->worker == NULL && !r->any_worker &&
+		    r->session != NULL && r->session->worker == w))
+			n++;
+	}
+	return (n);
+}
+
 void
 pool_free_all(void)
 {

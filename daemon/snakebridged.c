@@ -222,6 +222,7 @@ sbd_term_worker(struct worker *w, void *arg)
 	event_del(w->restart_ev);
 	if (w->pid > 0) {
 		w->state = WORKER_STOPPING;
+		w->stop_reason = "shutdown";
 		worker_kill(w, sig);
 	}
 }

@@ -348,6 +348,7 @@ void		 pool_fail_queued(enum sb_errtype, const char *, int);
 void		 pool_fail_session(struct session *);
 void		 pool_free_all(void);
 void		 pool_foreach_worker(void (*)(struct worker *, void *), void *);
+unsigned	 pool_queued_for(const struct worker *);
 
 /* worker.c: worker processes. */
 enum worker_state {
@@ -390,6 +391,9 @@ struct worker {
 	uint64_t		 refs;
 	double			 stats_at;
 	int			 expect_exit;	/* we killed it */
+	const char		*stop_reason;	/* why we killed it */
+	const char		*exit_reason;	/* of the last exit */
+	unsigned		 fast_crashes;	/* in a row, each soon after start */
 	uint32_t		 grace_wid;
 	struct cbnest		*nest;		/* callbacks out, nesting */
 	char			 python[32];
@@ -409,6 +413,7 @@ const char	*worker_state_name(enum worker_state);
 void		 worker_restart(struct worker *);
 void		 worker_check_recycle(struct worker *);
 void		 worker_drain(struct worker *);
+int		 worker_crash_loop(const struct worker *);
 
 /* cleanup.c: dropping ended sessions' objects, bounded by a timeout. */
 struct cleanup_totals {

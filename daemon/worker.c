@@ -27,6 +27,7 @@
 #define WORKER_BACKOFF_MIN	100		/* ms */
 #define WORKER_BACKOFF_MAX	30000		/* ms */
 #define WORKER_HEALTHY		60.0		/* s up that resets backoff */
+#define WORKER_CRASH_LOOP	3		/* fast crashes in a row */
 #define WORKER_LOG_LINE		4096
 
 static void	worker_read_cb(evutil_socket_t, short, void *);
@@ -232,6 +233,7 @@ worker_start(struct worker *w)
 	w->expect_exit = 0;
 	w->draining = 0;
 	w->drain_since = 0;
+	w->stop_reason = NULL;
 	w->gen_requests = 0;
 	w->rss_kb = w->refs = 0;
 	w->stats_at = sbd_now();
@@ -341,6 +343,7 @@ worker_grace_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_warn("worker %s/%u: did not stop after interrupt, killing pid %d",
 	    w->pool->name, w->slot, (int)w->pid);
+	w->stop_reason = "timeout";
 	worker_kill(w, SIGKILL);
 }
 
@@ -389,6 +392,7 @@ worker_drain_expired(struct worker *w)
 	    w->sessions, (unsigned long long)ms, w->retire ? "stopping" :
 	    "restarting");
 	sbd.counters.drain_timeouts++;
+	w->stop_reason = "drain_timeout";
 	return (1);
 }
 
@@ -409,6 +413,8 @@ worker_check_recycle(struct worker *w)
 	if (w->retire) {
 		/* the pool shrank: stop for good once no session needs it */
 		if (w->sessions == 0 || worker_drain_expired(w)) {
+			if (w->stop_reason == NULL)
+				w->stop_reason = "retired";
 			w->state = WORKER_STOPPING;
 			worker_kill(w, SIGTERM);
 		}
@@ -435,6 +441,8 @@ worker_check_recycle(struct worker *w)
 	w->state = WORKER_STOPPING;
 	w->backoff_ms = 0;
 	w->recycled = 1;
+	if (w->stop_reason == NULL)
+		w->stop_reason = "recycled";
 	worker_kill(w, SIGTERM);
 }
 
@@ -512,6 +520,34 @@ worker_fail_current(struct worker *w, int status)
 		    WEXITSTATUS(status));
 }
 
+/* Why w exited; a run of crashes soon after each start is a crash loop. */
+static void
+worker_note_exit(struct worker *w, double up)
+{
+	if (w->stop_reason != NULL)
+		w->exit_reason = w->stop_reason;
+	else
+		w->exit_reason = w->expect_exit ? "stopped" : "crashed";
+	w->stop_reason = NULL;
+	if (w->expect_exit || up >= WORKER_HEALTHY) {
+		w->fast_crashes = 0;
+		return;
+	}
+	if (++w->fast_crashes >= WORKER_CRASH_LOOP)
+		log_error("worker %s/%u: crash loop: %u crashes in a row, each "
+		    "within %.0f s of its start; restarts back off", w->pool->name,
+		    w->slot, w->fast_crashes, WORKER_HEALTHY);
+}
+
+/* Is w crash-looping (and not up and healthy since)? */
+int
+worker_crash_loop(const struct worker *w)
+{
+	if (w->fast_crashes < WORKER_CRASH_LOOP)
+		return (0);
+	return (w->pid <= 0 || sbd_now() - w->spawned < WORKER_HEALTHY);
+}
+
 static void
 worker_exited(struct worker *w, int status)
 {
@@ -532,6 +568,7 @@ worker_exited(struct worker *w, int status)
 		sbd.counters.crashes++;
 	w->has_exit = 1;
 	w->last_exit = status;
+	worker_note_exit(w, up);
 	metrics_worker_exit(w, status);
 	w->pid = -1;
 	worker_close_channels(w);
@@ -625,6 +662,7 @@ worker_read_cb(evutil_socket_t fd, short what, void *arg)
 		log_error("worker %s/%u: %s, killing it", w->pool->name,
 		    w->slot, rc < 0 ? sb_scan_strerror(rc) :
 		    "protocol error");
+		w->stop_reason = "protocol_error";
 		worker_kill(w, SIGKILL);
 		w->expect_exit = 0;
 		event_del(w->rev);
@@ -642,9 +680,10 @@ worker_event_cb(struct bufferevent *bev, short what, void *arg)
 void
 worker_restart(struct worker *w)
 {
-	if (w->pid > 0)
+	if (w->pid > 0) {
+		w->stop_reason = "restart";
 		worker_kill(w, SIGTERM);
-	else if (w->state == WORKER_DOWN) {
+	} else if (w->state == WORKER_DOWN) {
 		event_del(w->restart_ev);
 		worker_start(w);
 	}
