@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "config.h"
@@ -136,10 +137,14 @@ notify_pools_ready(void)
 	return (1);
 }
 
-/* Send READY=1 once the pools are ready (called when a worker is). */
+/*
+ * A worker became ready (or a reload was applied): send READY=1 once every
+ * pool has one, and refresh STATUS= in any case.
+ */
 void
 notify_check_ready(void)
 {
+	notify_status_changed();
 	if (!notify_waiting || sbd.shutting_down || !notify_pools_ready())
 		return;
 	notify_waiting = 0;
@@ -173,14 +178,18 @@ notify_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	notify_send("WATCHDOG=1");
 }
 
-/* Timers in the main loop: the watchdog's (if asked for) and STATUS='s. */
+/*
+ * Timers in the main loop: STATUS='s when there is a service manager to
+ * tell, the watchdog's when it asks for pings.
+ */
 void
 notify_start(struct event_base *base)
 {
 	uint64_t usec = notify_watchdog_usec() / 2;
 	struct timeval tv;
 
-	notify_status_ev = evtimer_new(base, notify_status_cb, NULL);
+	if (getenv("NOTIFY_SOCKET") != NULL)
+		notify_status_ev = evtimer_new(base, notify_status_cb, NULL);
 	if (usec == 0)
 		return;
 	tv.tv_sec = (time_t)(usec / 1000000);
