@@ -108,16 +108,12 @@ m_status_session_cb(const struct session *s, void *arg)
 	l->n++;
 }
 
-/*
- * "session_totals" and "session_list": the caller's own sessions (every
- * session for root and the daemon's user).
- */
+/* "session_totals" and "session_list": the caller's own sessions. */
 static void
 m_status_sessions(msgpack_packer *pk, const struct conn *c)
 {
 	const struct cleanup_totals *t = cleanup_totals();
 	struct m_status_list l = { NULL, 0 };
-	int all = conn_is_admin(c);
 
 	mpk_str(pk, "session_totals");
 	msgpack_pack_map(pk, 6);
@@ -133,12 +129,12 @@ m_status_sessions(msgpack_packer *pk, const struct conn *c)
 	msgpack_pack_double(pk, t->ms_total / 1000.0);
 	mpk_str(pk, "cleanup_time_max");
 	msgpack_pack_double(pk, t->ms_max / 1000.0);
-	session_foreach(c->uid, all, m_status_session_cb, &l);
+	session_foreach(c->uid, m_status_session_cb, &l);
 	mpk_str(pk, "session_list");
 	msgpack_pack_array(pk, l.n);
 	l.pk = pk;
 	l.n = 0;
-	session_foreach(c->uid, all, m_status_session_cb, &l);
+	session_foreach(c->uid, m_status_session_cb, &l);
 }
 
 void

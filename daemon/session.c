@@ -218,15 +218,15 @@ session_list(uid_t uid, void (*cb)(struct session *, void *), void *arg)
 	}
 }
 
-/* Every session, automatic ones too, of uid (or of all when all is set). */
+/* Every session of uid, automatic ones too. */
 void
-session_foreach(uid_t uid, int all, void (*cb)(const struct session *,
-    void *), void *arg)
+session_foreach(uid_t uid, void (*cb)(const struct session *, void *),
+    void *arg)
 {
 	struct session *s;
 
 	TAILQ_FOREACH(s, &session_all, entry) {
-		if (all || s->owner == uid)
+		if (s->owner == uid)
 			cb(s, arg);
 	}
 }

@@ -312,8 +312,8 @@ unsigned	 session_count(void);
 void		 session_pack_info(msgpack_packer *, const struct session *);
 void		 session_list(uid_t, void (*)(struct session *, void *),
 		    void *);
-void		 session_foreach(uid_t, int all,
-		    void (*)(const struct session *, void *), void *);
+void		 session_foreach(uid_t, void (*)(const struct session *,
+		    void *), void *);
 void		 session_touch(struct session *);
 void		 session_bind(struct session *, struct worker *);
 void		 session_refs_polled(struct worker *, double);
