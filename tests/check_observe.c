@@ -506,17 +506,15 @@ obs_subscribers(void)
 	return (n);
 }
 
-START_TEST(test_events)
+/* "sbctl events TYPE" in the background, its stdout in DIR/events.out. */
+static pid_t
+obs_events_start(const char *type)
 {
-	static const struct obs_spawn sp = { 0 };
-	char		 path[PATH_MAX], sbctl[PATH_MAX], *text = NULL;
-	sb_client	*c;
-	int64_t		 deadline;
+	char	 path[PATH_MAX], sbctl[PATH_MAX];
+	int64_t	 deadline;
 	pid_t	 pid;
-	int	 fd, status;
-	FILE	*f;
+	int	 fd;
 
-	obs_start(&sp);
 	obs_path(path, "events.out");
 	snprintf(sbctl, sizeof sbctl, "%s", sbt_builddir_path("sbctl/sbctl"));
 	fflush(NULL);
@@ -525,7 +523,7 @@ START_TEST(test_events)
 		if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) !=
 		    -1)
 			dup2(fd, 1);
-		execl(sbctl, "sbctl", "-s", obs.d.socket, "events", "call",
+		execl(sbctl, "sbctl", "-s", obs.d.socket, "events", type,
 		    (char *)NULL);
 		_exit(127);
 	}
@@ -533,39 +531,110 @@ START_TEST(test_events)
 	while (obs_subscribers() < 1 && sbt_now_ms() < deadline)
 		usleep(50000);
 	ck_assert_double_eq(obs_subscribers(), 1);
-	ck_assert_double_eq(obs_sqrt(49), 7.0);
-	c = sbt_connect(&obs.d);
-	obs_sqrt_fails(c);
-	sb_client_close(c);
+	return (pid);
+}
+
+/* The events printed so far once text is among them (caller frees). */
+static char *
+obs_events_wait(const char *text)
+{
+	int64_t	 deadline = sbt_now_ms() + OBS_WAIT_MS;
+	char	 path[PATH_MAX], *out;
+	FILE	*f;
+
+	obs_path(path, "events.out");
+	ck_assert_ptr_nonnull(out = calloc(1, 65536));
 	while (sbt_now_ms() < deadline) {
-		free(text);
-		text = NULL;
 		if ((f = fopen(path, "r")) != NULL) {
-			ck_assert_ptr_nonnull(text = calloc(1, 65536));
-			text[fread(text, 1, 65535, f)] = '\0';
+			out[fread(out, 1, 65535, f)] = '\0';
 			fclose(f);
 		}
-		if (text != NULL && strstr(text, "call.exception") != NULL)
-			break;
+		if (strstr(out, text) != NULL)
+			return (out);
 		usleep(50000);
 	}
-	ck_assert_msg(text != NULL && strstr(text, " call.start request=") !=
-	    NULL && strstr(text, " call.stop request=") != NULL &&
-	    strstr(text, "method=call") != NULL &&
-	    strstr(text, "duration_ms=") != NULL, "events: %s",
-	    text != NULL ? text : "(none)");
-	ck_assert_msg(strstr(text, " call.exception request=") != NULL &&
-	    strstr(text, "error=ValueError") != NULL, "events: %s", text);
-	ck_assert_msg(strstr(text, "session.cleanup") == NULL,
-	    "the filter let another type through: %s", text);
-	free(text);
-	/* a subscriber that leaves is forgotten */
+	ck_abort_msg("no %s among the events: %s", text, out);
+	return (NULL);
+}
+
+/* Stop the background sbctl; the daemon forgets the subscriber. */
+static void
+obs_events_stop(pid_t pid)
+{
+	int64_t	 deadline;
+	int	 status;
+
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	deadline = sbt_now_ms() + OBS_WAIT_MS;
 	while (obs_subscribers() > 0 && sbt_now_ms() < deadline)
 		usleep(50000);
 	ck_assert_double_eq(obs_subscribers(), 0);
+}
+
+START_TEST(test_events)
+{
+	static const struct obs_spawn sp = { 0 };
+	sb_client	*c;
+	char		*text;
+	pid_t		 pid;
+
+	obs_start(&sp);
+	pid = obs_events_start("call");
+	ck_assert_double_eq(obs_sqrt(49), 7.0);
+	c = sbt_connect(&obs.d);
+	obs_sqrt_fails(c);
+	sb_client_close(c);
+	text = obs_events_wait("call.exception");
+	ck_assert_msg(strstr(text, " call.start request=") != NULL &&
+	    strstr(text, " call.stop request=") != NULL &&
+	    strstr(text, "method=call") != NULL &&
+	    strstr(text, "duration_ms=") != NULL, "events: %s", text);
+	ck_assert_msg(strstr(text, " call.exception request=") != NULL &&
+	    strstr(text, "error=ValueError") != NULL, "events: %s", text);
+	ck_assert_msg(strstr(text, "session.cleanup") == NULL,
+	    "the filter let another type through: %s", text);
+	free(text);
+	obs_events_stop(pid);
+	obs_stop();
+}
+END_TEST
+
+/* Session cleanups and worker exits, in events and in stats. */
+START_TEST(test_events_lifecycle)
+{
+	static const struct obs_spawn sp = { 0 };
+	sb_client	*c;
+	sb_value	*params, *res = NULL;
+	sb_error	*err = NULL;
+	char		*text, *out;
+	pid_t		 pid;
+	int		 rc;
+
+	obs_start(&sp);
+	pid = obs_events_start("");
+	ck_assert_double_eq(obs_sqrt(36), 6.0);	/* its session ends */
+	text = obs_events_wait("session.cleanup");
+	free(text);
+	c = sbt_connect(&obs.d);
+	params = sb_list_new();
+	sb_list_append(params, sb_str("default"));
+	rc = sb_request(c, "worker.restart", params, &res, &err);
+	sbt_ok("worker.restart", rc, err);
+	sb_value_free(res);
+	sb_value_free(params);
+	sb_client_close(c);
+	text = obs_events_wait("worker.exit");
+	ck_assert_msg(strstr(text, "reason=killed") != NULL &&
+	    strstr(text, "pool=default slot=0") != NULL, "%s", text);
+	free(text);
+	obs_events_stop(pid);
+	out = obs_sbctl("stats", "--prometheus");
+	ck_assert_msg(obs_sample(out, "snakebridge_worker_restarts_total"
+	    "{reason=\"killed\"}") == 1, "%s", out);
+	ck_assert_msg(obs_sample(out, "snakebridge_sessions_ended_total") >= 1,
+	    "%s", out);
+	free(out);
 	obs_stop();
 }
 END_TEST
@@ -656,6 +725,7 @@ main(void)
 	tcase_add_test(tc, test_prometheus);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_events_drop);
+	tcase_add_test(tc, test_events_lifecycle);
 	suite_add_tcase(s, tc);
 	return (sbt_run_suite(s));
 }
