@@ -40,8 +40,9 @@ cmd_status_worker(const char *pool, const sb_value *w)
 		draining = 0;
 	printf("%-12s %4.0f %8s %-9s %9.0f %8s %8s %8.0f %-s%s\n", pool,
 	    fields_num(w, "slot", 0), pid, fields_str(w, "state", "?"),
-	    fields_num(w, "requests", 0), fields_size(fields_num(w, "rss_kb",
-	    0), rss, sizeof rss), uptime < 0 ? "-" : fields_duration(uptime,
+	    fields_num(w, "requests", 0), fields_num(w, "rss_kb", 0) > 0 ?
+	    fields_size(fields_num(w, "rss_kb", 0), rss, sizeof rss) : "-",
+	    uptime < 0 ? "-" : fields_duration(uptime,
 	    up, sizeof up), fields_num(w, "restarts", 0), cmd_status_exit(w,
 	    ex, sizeof ex), draining ? " (draining)" : "");
 }
