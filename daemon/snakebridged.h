@@ -431,6 +431,7 @@ const struct cleanup_totals *cleanup_totals(void);
 void		 stats_poll(struct worker *);
 
 /* stream.c: flow control and idle timeout of running streams. */
+void		 stream_start(struct request *, uint32_t wid);
 void		 stream_relayed(struct request *, uint32_t wid);
 void		 stream_drained(struct conn *);
 void		 stream_free(struct request *);

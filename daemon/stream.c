@@ -6,10 +6,11 @@
  * [2, "stream.ack", [wid]] at once while the client's output buffer holds
  * at most STREAM_ACK_BELOW bytes, else once it has drained that far. A
  * client that stops reading therefore stops the producer, and the daemon
- * holds a few batches per stream at most. The idle timer ends a stream
- * whose producer sent nothing for stream_timeout (OPTS) or the config's
- * stream_idle; the request's own timer only bounds the wait for the first
- * batch, unless the client set a timeout of its own.
+ * holds a few batches per stream at most. The idle timer, from the start
+ * and after each batch, ends a stream whose producer sent nothing for
+ * stream_timeout (OPTS) or the config's stream_idle; the request's own
+ * timer (profile streaming) only bounds the wait for the first batch,
+ * unless the client set a timeout of its own.
  */
 #include <stdlib.h>
 
@@ -103,6 +104,23 @@ stream_client_reads(const struct conn *c)
 	    STREAM_ACK_BELOW);
 }
 
+/* Restart the idle timer of s. */
+static void
+stream_touch(struct stream *s)
+{
+	event_del(&s->idle);
+	if (s->idle_ms > 0)
+		sbd_timer_add(&s->idle, s->idle_ms);
+}
+
+/* r, a stream request, went to its worker as wid: the idle timer starts. */
+void
+stream_start(struct request *r, uint32_t wid)
+{
+	if (r->stream == NULL)
+		stream_touch(stream_new(r, wid));
+}
+
 /*
  * A batch of r (the worker's request wid) was relayed to its client:
  * restart the idle timer and acknowledge it now or once the client reads.
@@ -116,9 +134,7 @@ stream_relayed(struct request *r, uint32_t wid)
 		event_del(&r->timer);
 		r->timer_set = 0;
 	}
-	event_del(&s->idle);
-	if (s->idle_ms > 0)
-		sbd_timer_add(&s->idle, s->idle_ms);
+	stream_touch(s);
 	if (r->conn == NULL)
 		return;		/* being stopped: no more credit */
 	if (s->unacked == 0 && stream_client_reads(r->conn))

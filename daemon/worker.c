@@ -285,6 +285,8 @@ worker_send(struct worker *w, struct request *r)
 		w->requests++;
 		w->gen_requests++;
 	}
+	if (r->method != NULL && (r->method->flags & M_STREAMFORM))
+		stream_start(r, w->cur_wid);
 	if (r->internal_method != NULL)
 		request_start_timer(r);	/* cleanup_timeout */
 	relay_to_worker(r, w, w->cur_wid);
