@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "harness.h"
 
 #define OBS_WAIT_MS	15000	/* bound on every wait below */
@@ -191,6 +192,7 @@ obs_stop(void)
 	ck_assert_msg(rc == 0, "the daemon did not stop cleanly");
 }
 
+#ifdef HAVE_SYSTEMD
 /* Read datagrams into obs.notes until one contains text; 1 if it came. */
 static int
 obs_notify_wait(const char *text, int timeout_ms)
@@ -220,6 +222,8 @@ obs_notify_wait(const char *text, int timeout_ms)
 		}
 	}
 }
+
+#endif
 
 /* How many times text occurs in s. */
 static int
@@ -287,6 +291,7 @@ obs_sbctl(const char *a1, const char *a2)
 	return (out);
 }
 
+#ifdef HAVE_SYSTEMD
 START_TEST(test_notify)
 {
 	static const struct obs_spawn sp = { .notify = 1, .watchdog = 1 };
@@ -352,6 +357,7 @@ START_TEST(test_socket_activation)
 	obs_stop();
 }
 END_TEST
+#endif
 
 START_TEST(test_trace)
 {
@@ -713,9 +719,12 @@ main(void)
 	TCase	*tc = tcase_create("service");
 
 	tcase_set_timeout(tc, 120);
+#ifdef HAVE_SYSTEMD
+	/* without libsystemd the daemon neither notifies nor is activated */
 	tcase_add_test(tc, test_notify);
 	tcase_add_test(tc, test_notify_status);
 	tcase_add_test(tc, test_socket_activation);
+#endif
 	tcase_add_test(tc, test_trace);
 	tcase_add_test(tc, test_journal);
 	suite_add_tcase(s, tc);
