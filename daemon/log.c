@@ -1,8 +1,8 @@
 /*
- * log.c: logging for the daemon. Under systemd (JOURNAL_STREAM names the
- * stderr we have) lines go to stderr with a <N> syslog priority prefix for
- * the journal; otherwise to stderr with a timestamp in the foreground (-d),
- * to syslog (daemon facility) when detached.
+ * log.c: logging for the daemon. In the foreground (-d) lines go to stderr:
+ * with a <N> syslog priority prefix for the journal when JOURNAL_STREAM
+ * names that stderr (under systemd), else with a timestamp. A detached
+ * daemon logs to syslog (daemon facility).
  */
 #include <sys/stat.h>
 
@@ -62,11 +62,11 @@ void
 log_init(int foreground, enum log_level level)
 {
 	log_level = level;
-	if (log_stderr_is_journal())
+	if (foreground && log_stderr_is_journal())
 		log_dest = LOG_DEST_JOURNAL;
 	else if (foreground)
 		log_dest = LOG_DEST_STDERR;
-	else {
+	else {		/* detaching closes stderr */
 		log_dest = LOG_DEST_SYSLOG;
 		openlog("snakebridged", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	}
