@@ -64,7 +64,7 @@ events_wanted(const struct events_sub *s, const char *type)
 	return (0);
 }
 
-/* Start an event of nfields fields after type and time; 0 if nobody wants it. */
+/* Start an event: type, time and nfields more; 0 if nobody wants it. */
 static int
 events_begin(const char *type, uint32_t nfields)
 {

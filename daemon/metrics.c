@@ -79,7 +79,8 @@ metrics_observe(struct metrics_hist *h, double secs)
 
 /*
  * The outcome slot of an answer body (error, result): ok, a daemon error
- * type, or a Python exception. Only an error is decoded.
+ * type, or a Python exception. Only an error is decoded; its type goes to
+ * type.
  */
 static unsigned
 metrics_outcome(const char *body, size_t len, char *type, size_t typelen)
@@ -89,7 +90,6 @@ metrics_outcome(const char *body, size_t len, char *type, size_t typelen)
 	size_t off = 0;
 	unsigned slot = METRICS_EXCEPTION, t;
 
-	snprintf(type, typelen, "ok");
 	if (len == 0 || (unsigned char)body[0] == 0xc0)
 		return (METRICS_OK);
 	snprintf(type, typelen, "?");
@@ -139,8 +139,8 @@ metrics_request_done(struct request *r, const char *body, size_t len)
 	double secs;
 	int idx;
 
-	if (r->internal_method != NULL || r->method == NULL || (idx = method_index(r->method)) < 0 ||
-	    idx >= METRICS_METHODS)
+	if (r->internal_method != NULL || r->method == NULL ||
+	    (idx = method_index(r->method)) < 0 || idx >= METRICS_METHODS)
 		return;
 	secs = metrics_clock() - r->started;
 	slot = metrics_outcome(body, len, type, sizeof type);
@@ -149,7 +149,7 @@ metrics_request_done(struct request *r, const char *body, size_t len)
 	metrics_observe(&mm->latency, secs);
 	notify_status_changed();
 	if (log_tracing())
-		metrics_trace(r, secs, type);
+		metrics_trace(r, secs, slot == METRICS_OK ? "ok" : type);
 	if (r->method->flags & M_WORKER)
 		events_call_stop(r, secs, slot == METRICS_OK ? NULL : type);
 }

@@ -31,7 +31,7 @@ struct obs_spawn {
 	const char	*extra_config;
 	int		 notify;	/* bind DIR/notify.sock, pass it */
 	int		 watchdog;	/* WATCHDOG_USEC and WATCHDOG_PID */
-	int		 journal;	/* JOURNAL_STREAM: 1 stderr's, -1 other */
+	int		 journal;	/* JOURNAL_STREAM: 1 ours, -1 not */
 	int		 activate;	/* under systemd-socket-activate */
 	const char	*verbose;	/* "-v", "-vv" or NULL */
 };
