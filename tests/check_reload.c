@@ -76,26 +76,8 @@ wait_pool_size(sb_client *c, int64_t want)
 static sb_value *
 session_with_ref(sb_client *c, const char *name, int64_t value)
 {
-	sb_value	*r = NULL, *args = sup_args("i", value), *ref;
-	sb_error	*err = NULL;
-
-	sbt_ok("session.open", sb_session_open(c, name, NULL, &r, &err), err);
-	sb_value_free(r);
-	ref = sup_call_ok(c, name, "make_thing", args);
-	ck_assert_int_eq(sb_value_type(ref), SB_REF);
-	sb_value_free(args);
-	return (ref);
-}
-
-static void
-expect_value(sb_client *c, const sb_value *ref, int64_t want)
-{
-	sb_value	*r = NULL;
-	sb_error	*err = NULL;
-
-	sbt_ok("attr value", sb_attr(c, ref, "value", NULL, &r, &err), err);
-	ck_assert_int_eq(sup_int(r), want);
-	sb_value_free(r);
+	sb_value_free(sup_open(c, name, -1, NULL));
+	return (sup_make_thing(c, name, value));
 }
 
 /* An admin request by name with params (NULL: none); rc, err. */
@@ -124,13 +106,13 @@ START_TEST(test_reload_sighup)
 	write_config(3, "");
 	ck_assert_int_eq(kill(sbt_d.pid, SIGHUP), 0);
 	wait_pool_size(c, 3);
-	expect_value(c, ref, 8);
+	sup_expect_value(c, ref, 8);
 	ck_assert_int_gt(sup_pid(c, "kept"), 0);
 	/* And back down to 2: the session lives on. */
 	write_config(2, "");
 	ck_assert_int_eq(kill(sbt_d.pid, SIGHUP), 0);
 	wait_pool_size(c, 2);
-	expect_value(c, ref, 8);
+	sup_expect_value(c, ref, 8);
 	sb_session_close(c, "kept", NULL);
 	sb_value_free(ref);
 	sb_client_close(c);
@@ -147,11 +129,11 @@ START_TEST(test_reload_method)
 	write_config(3, "");
 	sbt_ok("reload", admin(c, "reload", NULL, &err), err);
 	wait_pool_size(c, 3);
-	expect_value(c, ref, 4);
+	sup_expect_value(c, ref, 4);
 	write_config(2, "");
 	sbt_ok("reload", admin(c, "reload", NULL, &err), err);
 	wait_pool_size(c, 2);
-	expect_value(c, ref, 4);
+	sup_expect_value(c, ref, 4);
 	sb_session_close(c, "kept2", NULL);
 	sb_value_free(ref);
 	sb_client_close(c);
@@ -179,7 +161,7 @@ START_TEST(test_reload_broken)
 	sup_sleep_ms(1000);
 	ck_assert(sbt_daemon_alive(&sbt_d));
 	ck_assert_int_eq(pool_size(c, &running), 2);
-	expect_value(c, ref, 6);
+	sup_expect_value(c, ref, 6);
 	ck_assert_msg(sbt_daemon_log_wait(&sbt_d, "banana", 2000) ||
 	    sbt_daemon_log_wait(&sbt_d, ":11:", 1), "the log does not show "
 	    "the refused config");
@@ -220,18 +202,12 @@ START_TEST(test_worker_restart)
 }
 END_TEST
 
-#define NB_CHECK(cond, ...) do {					\
-	if (!(cond)) {							\
-		snprintf(why, len, __VA_ARGS__);			\
-		goto fail;						\
-	}								\
-} while (0)
-
 /* As nobody: each admin method is PermissionDenied; the rest works. */
 static int
 nobody_admin(void *arg, char *why, size_t len)
 {
-	const char	*methods[] = { "reload", "shutdown", "worker.restart" };
+	const char	*methods[] = { "reload", "shutdown",
+	    "worker.restart" };
 	sb_client	*c = NULL;
 	sb_value	*params, *r = NULL;
 	sb_error	*err = NULL;
@@ -239,19 +215,19 @@ nobody_admin(void *arg, char *why, size_t len)
 	int		 rc;
 
 	rc = sb_client_connect(sbt_d.socket, &c);
-	NB_CHECK(rc == 0, "connect as nobody: %s", sb_strerror(rc));
+	SUP_CHECK(rc == 0, "connect as nobody: %s", sb_strerror(rc));
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
 		params = i == 2 ? sup_args("s", "default") : NULL;
 		rc = sb_request(c, methods[i], params, &r, &err);
 		sb_value_free(params);
-		NB_CHECK(rc == SB_EREMOTE && strcmp(sb_error_type(err),
+		SUP_CHECK(rc == SB_EREMOTE && strcmp(sb_error_type(err),
 		    "snakebridge.PermissionDenied") == 0, "%s as nobody: rc "
 		    "%d %s", methods[i], rc, err ? sb_error_type(err) : "");
 		sb_error_free(err);
 		err = NULL;
 	}
-	NB_CHECK(sb_ping(c, NULL) == 0, "ping as nobody failed");
-	NB_CHECK(sb_status(c, &r, NULL) == 0, "status as nobody failed");
+	SUP_CHECK(sb_ping(c, NULL) == 0, "ping as nobody failed");
+	SUP_CHECK(sb_status(c, &r, NULL) == 0, "status as nobody failed");
 	sb_value_free(r);
 	sb_client_close(c);
 	return (0);
@@ -275,21 +251,6 @@ START_TEST(test_admin_denied)
 }
 END_TEST
 
-/* sbctl -s SOCKET a b: exit code; stdout and stderr (caller frees). */
-static int
-sbctl(char **out, char **err, const char *a, const char *b)
-{
-	char	 path[4096];
-	char	*argv[6] = { path, "-s", sbt_d.socket, (char *)a, (char *)b,
-	    NULL };
-	int	 code = -1;
-
-	snprintf(path, sizeof path, "%s", sbt_builddir_path("sbctl/sbctl"));
-	ck_assert_msg(sbt_run(argv, out, err, &code, 0) == 0,
-	    "sbctl %s did not finish", a);
-	return (code);
-}
-
 START_TEST(test_sbctl_admin)
 {
 	sb_client	*c = sbt_connect(&sbt_d);
@@ -297,13 +258,13 @@ START_TEST(test_sbctl_admin)
 	int64_t		 pid0, pid1, deadline;
 	int		 code;
 
-	code = sbctl(&out, &err, "reload", NULL);
+	code = sup_sbctl(&out, &err, "reload", NULL);
 	ck_assert_msg(code == 0 && strcmp(out, "true\n") == 0,
 	    "sbctl reload: exit %d: %s %s", code, out, err);
 	free(out);
 	free(err);
 	pid0 = sup_worker_pid(c, "default", 1);
-	code = sbctl(&out, &err, "restart", "default");
+	code = sup_sbctl(&out, &err, "restart", "default", NULL);
 	ck_assert_msg(code == 0 && strcmp(out, "true\n") == 0,
 	    "sbctl restart default: exit %d: %s %s", code, out, err);
 	free(out);

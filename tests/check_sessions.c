@@ -31,48 +31,6 @@ SUP_DAEMON(setup_limits,
 SUP_DAEMON(setup_limit_total,
     "[sessions]\nmax_sessions = 2\n", 0)
 
-/* session.open name with {idle_timeout: idle} (idle < 0: no settings). */
-static sb_value *
-open_session(sb_client *c, const char *name, double idle, const char *pool)
-{
-	sb_value	*set = NULL, *r = NULL;
-	sb_error	*err = NULL;
-
-	if (idle >= 0 || pool != NULL) {
-		ck_assert_ptr_nonnull(set = sb_map_new());
-		if (idle >= 0)
-			sb_map_set(set, sb_str("idle_timeout"), sb_float(idle));
-		if (pool != NULL)
-			sb_map_set(set, sb_str("pool"), sb_str(pool));
-	}
-	sbt_ok("session.open", sb_session_open(c, name, set, &r, &err), err);
-	sb_value_free(set);
-	return (r);
-}
-
-static void
-close_session(sb_client *c, const char *name)
-{
-	sb_error	*err = NULL;
-
-	sbt_ok("session.close", sb_session_close(c, name, &err), err);
-}
-
-/* session.info name must fail with SessionNotFound. */
-static void
-expect_no_session(sb_client *c, const char *name)
-{
-	sb_value	*r = NULL;
-	sb_error	*err = NULL;
-	int		 rc;
-
-	rc = sb_session_info(c, name, &r, &err);
-	sbt_expect_error("session.info", rc, err,
-	    "snakebridge.SessionNotFound");
-	sb_value_free(r);
-	sb_error_free(err);
-}
-
 /* attr(ref, name) must fail with type. */
 static void
 expect_attr_error(sb_client *c, const sb_value *ref, const char *type)
@@ -85,18 +43,6 @@ expect_attr_error(sb_client *c, const sb_value *ref, const char *type)
 	sbt_expect_error("attr of the ref", rc, err, type);
 	sb_value_free(r);
 	sb_error_free(err);
-}
-
-/* ref.value must be want. */
-static void
-expect_value(sb_client *c, const sb_value *ref, int64_t want)
-{
-	sb_value	*r = NULL;
-	sb_error	*err = NULL;
-
-	sbt_ok("attr value", sb_attr(c, ref, "value", NULL, &r, &err), err);
-	ck_assert_int_eq(sup_int(r), want);
-	sb_value_free(r);
 }
 
 /* A tempfile ref made in session (NULL: automatic); its path into path. */
@@ -117,27 +63,16 @@ make_tempfile(sb_client *c, const char *session, char *path, size_t len)
 	return (ref);
 }
 
-static sb_value *
-make_thing(sb_client *c, const char *session, int64_t value)
-{
-	sb_value	*args = sup_args("i", value), *ref;
-
-	ref = sup_call_ok(c, session, "make_thing", args);
-	sb_value_free(args);
-	ck_assert_int_eq(sb_value_type(ref), SB_REF);
-	return (ref);
-}
-
 START_TEST(test_named_shared)
 {
 	sb_client	*a = sbt_connect(&sbt_d), *b = sbt_connect(&sbt_d);
 	sb_value	*ia, *ib, *ref, *r = NULL;
 	sb_error	*err = NULL;
 
-	ia = open_session(a, "shared", -1, NULL);
-	ref = make_thing(a, "shared", 7);
+	ia = sup_open(a, "shared", -1, NULL);
+	ref = sup_make_thing(a, "shared", 7);
 	/* The second connection attaches to the same session. */
-	ib = open_session(b, "shared", -1, NULL);
+	ib = sup_open(b, "shared", -1, NULL);
 	ck_assert_int_eq(sup_map_int(ia, "id", -1), sup_map_int(ib, "id", -2));
 	sbt_ok("method on b", sb_method(b, ref, "double", NULL, NULL, NULL,
 	    &r, &err), err);
@@ -147,11 +82,11 @@ START_TEST(test_named_shared)
 	ck_assert_int_eq(sb_setattr(b, ref, "value", r = sb_int(21), NULL,
 	    &err), 0);
 	sb_value_free(r);
-	expect_value(a, ref, 21);
+	sup_expect_value(a, ref, 21);
 	/* a leaving does not end a named session. */
 	sb_client_close(a);
-	expect_value(b, ref, 21);
-	close_session(b, "shared");
+	sup_expect_value(b, ref, 21);
+	sup_close(b, "shared");
 	expect_attr_error(b, ref, "snakebridge.RefNotFound");
 	sb_value_free(ia);
 	sb_value_free(ib);
@@ -184,9 +119,9 @@ START_TEST(test_close_frees_objects)
 	sb_value	*info, *ref;
 	char		 path[4096];
 
-	info = open_session(c, "closing", -1, NULL);
+	info = sup_open(c, "closing", -1, NULL);
 	ref = make_tempfile(c, "closing", path, sizeof path);
-	close_session(c, "closing");
+	sup_close(c, "closing");
 	ck_assert_msg(sup_wait_gone(path, FILE_GONE_MS), "%s still exists "
 	    "%d ms after session.close", path, FILE_GONE_MS);
 	expect_attr_error(c, ref, "snakebridge.RefNotFound");
@@ -204,10 +139,10 @@ START_TEST(test_release_list)
 	char		 paths[2][4096];
 	int		 i;
 
-	info = open_session(c, "rel", -1, NULL);
+	info = sup_open(c, "rel", -1, NULL);
 	refs[0] = make_tempfile(c, "rel", paths[0], sizeof paths[0]);
 	refs[1] = make_tempfile(c, "rel", paths[1], sizeof paths[1]);
-	refs[2] = make_thing(c, "rel", 3);
+	refs[2] = sup_make_thing(c, "rel", 3);
 	ck_assert_ptr_nonnull(list = sb_list_new());
 	ck_assert_int_eq(sb_list_append(list, sb_value_copy(refs[0])), 0);
 	ck_assert_int_eq(sb_list_append(list, sb_value_copy(refs[1])), 0);
@@ -219,12 +154,12 @@ START_TEST(test_release_list)
 	}
 	/* Releasing twice is harmless; the other ref lives on. */
 	sbt_ok("release again", sb_release(c, list, NULL, &err), err);
-	expect_value(c, refs[2], 3);
+	sup_expect_value(c, refs[2], 3);
 	ck_assert_ptr_nonnull(one = sb_list_new());
 	ck_assert_int_eq(sb_list_append(one, sb_value_copy(refs[2])), 0);
 	sbt_ok("release [c]", sb_release(c, one, NULL, &err), err);
 	expect_attr_error(c, refs[2], "snakebridge.RefNotFound");
-	close_session(c, "rel");
+	sup_close(c, "rel");
 	for (i = 0; i < 3; i++)
 		sb_value_free(refs[i]);
 	sb_value_free(list);
@@ -256,9 +191,9 @@ START_TEST(test_info_fields)
 	size_t		 i;
 	int		 listed = 0;
 
-	info = open_session(c, "facts", 30, "solo");
+	info = sup_open(c, "facts", 30, "solo");
 	sb_value_free(info);
-	ref = make_thing(c, "facts", 1);
+	ref = sup_make_thing(c, "facts", 1);
 	sup_sleep_ms(20);
 	sb_value_free(sup_call_ok(c, "facts", "pid", NULL));
 	/* refs is known once the idle worker was polled again. */
@@ -297,7 +232,7 @@ START_TEST(test_info_fields)
 			listed++;
 	}
 	ck_assert_int_eq(listed, 1);
-	close_session(c, "facts");
+	sup_close(c, "facts");
 	sb_value_free(list);
 	sb_value_free(info);
 	sb_value_free(ref);
@@ -328,7 +263,7 @@ START_TEST(test_status_totals)
 	st = sup_status(c);
 	before = status_total(st, "cleaned");
 	sb_value_free(st);
-	info = open_session(c, "counted", -1, NULL);
+	info = sup_open(c, "counted", -1, NULL);
 	ref = make_tempfile(c, "counted", path, sizeof path);
 	st = sup_status(c);
 	/* open: "sessions" as a number, or an "open" total. */
@@ -338,7 +273,7 @@ START_TEST(test_status_totals)
 	ck_assert_msg(open != NULL && sup_int(open) >= 1,
 	    "status shows no open session count");
 	sb_value_free(st);
-	close_session(c, "counted");
+	sup_close(c, "counted");
 	ck_assert(sup_wait_gone(path, FILE_GONE_MS));
 	deadline = sbt_now_ms() + 5000;
 	for (;;) {
@@ -396,13 +331,6 @@ same_error(const char *what, const sb_error *a, const sb_error *b,
 	return (0);
 }
 
-#define NB_CHECK(cond, ...) do {					\
-	if (!(cond)) {							\
-		snprintf(why, len, __VA_ARGS__);			\
-		goto fail;						\
-	}								\
-} while (0)
-
 /* As nobody: the first user's session and refs are out of reach. */
 static int
 nobody_session_checks(void *arg, char *why, size_t len)
@@ -417,14 +345,14 @@ nobody_session_checks(void *arg, char *why, size_t len)
 	int		 rc;
 
 	rc = sb_client_connect(sbt_d.socket, &c);
-	NB_CHECK(rc == 0, "connect as nobody: %s", sb_strerror(rc));
+	SUP_CHECK(rc == 0, "connect as nobody: %s", sb_strerror(rc));
 
 	rc = sb_session_info(c, "sbpriv", &r, &e1);
-	NB_CHECK(rc == SB_EREMOTE, "session.info of another user's session "
+	SUP_CHECK(rc == SB_EREMOTE, "session.info of another user's session "
 	    "answered (rc %d)", rc);
-	NB_CHECK(sb_session_info(c, "sbabsent", &r, &e2) == SB_EREMOTE,
+	SUP_CHECK(sb_session_info(c, "sbabsent", &r, &e2) == SB_EREMOTE,
 	    "session.info of an absent session answered");
-	NB_CHECK(strcmp(sb_error_type(e1), "snakebridge.SessionNotFound") == 0,
+	SUP_CHECK(strcmp(sb_error_type(e1), "snakebridge.SessionNotFound") == 0,
 	    "session.info: %s", sb_error_type(e1));
 	if (!same_error("session.info", e1, e2, "sbpriv", "sbabsent", why,
 	    len))
@@ -433,11 +361,11 @@ nobody_session_checks(void *arg, char *why, size_t len)
 	sb_error_free(e2);
 	e1 = e2 = NULL;
 
-	NB_CHECK(sb_session_close(c, "sbpriv", &e1) == SB_EREMOTE,
+	SUP_CHECK(sb_session_close(c, "sbpriv", &e1) == SB_EREMOTE,
 	    "session.close of another user's session succeeded");
-	NB_CHECK(sb_session_close(c, "sbabsent", &e2) == SB_EREMOTE,
+	SUP_CHECK(sb_session_close(c, "sbabsent", &e2) == SB_EREMOTE,
 	    "session.close of an absent session succeeded");
-	NB_CHECK(strcmp(sb_error_type(e1), "snakebridge.SessionNotFound") == 0,
+	SUP_CHECK(strcmp(sb_error_type(e1), "snakebridge.SessionNotFound") == 0,
 	    "session.close: %s", sb_error_type(e1));
 	if (!same_error("session.close", e1, e2, "sbpriv", "sbabsent", why,
 	    len))
@@ -450,28 +378,28 @@ nobody_session_checks(void *arg, char *why, size_t len)
 	sb_opts_init(&o);
 	o.session = "sbpriv";
 	rc = sb_call(c, "sbsuper", "pid", NULL, NULL, &o, &r, &e1);
-	NB_CHECK(rc == SB_EREMOTE && strcmp(sb_error_type(e1),
+	SUP_CHECK(rc == SB_EREMOTE && strcmp(sb_error_type(e1),
 	    "snakebridge.SessionNotFound") == 0, "a call in another user's "
 	    "session: rc %d %s", rc, e1 ? sb_error_type(e1) : "");
 	sb_error_free(e1);
 	e1 = NULL;
 
-	NB_CHECK(sb_session_list(c, &list, &e1) == 0, "session.list failed");
+	SUP_CHECK(sb_session_list(c, &list, &e1) == 0, "session.list failed");
 	for (i = 0; i < sb_value_len(list); i++) {
 		name = sb_value_str(sb_map_get(sb_value_item(list, i), "name"),
 		    NULL);
-		NB_CHECK(name == NULL || strcmp(name, "sbpriv") != 0,
+		SUP_CHECK(name == NULL || strcmp(name, "sbpriv") != 0,
 		    "session.list shows another user's session");
 	}
 	sb_value_free(list);
 	list = NULL;
 
 	/* Its ref fails exactly as a ref of an ended session. */
-	NB_CHECK(sb_attr(c, f->ref, "value", NULL, &r, &e1) == SB_EREMOTE,
+	SUP_CHECK(sb_attr(c, f->ref, "value", NULL, &r, &e1) == SB_EREMOTE,
 	    "another user's ref was usable");
-	NB_CHECK(sb_attr(c, f->gone_ref, "value", NULL, &r, &e2) ==
+	SUP_CHECK(sb_attr(c, f->gone_ref, "value", NULL, &r, &e2) ==
 	    SB_EREMOTE, "a ref of a closed session was usable");
-	NB_CHECK(strcmp(sb_error_type(e1), "snakebridge.RefNotFound") == 0,
+	SUP_CHECK(strcmp(sb_error_type(e1), "snakebridge.RefNotFound") == 0,
 	    "another user's ref: %s", sb_error_type(e1));
 	if (!same_error("ref", e1, e2, "", "", why, len))
 		goto fail;
@@ -484,16 +412,16 @@ nobody_session_checks(void *arg, char *why, size_t len)
 	e1 = NULL;
 
 	/* Opening the name makes a session of its own. */
-	NB_CHECK(sb_session_open(c, "sbpriv", NULL, &r, &e1) == 0,
+	SUP_CHECK(sb_session_open(c, "sbpriv", NULL, &r, &e1) == 0,
 	    "session.open as nobody failed: %s", e1 ? sb_error_type(e1) : "");
-	NB_CHECK(sup_map_int(r, "owner", -1) == SUP_NOBODY &&
+	SUP_CHECK(sup_map_int(r, "owner", -1) == SUP_NOBODY &&
 	    sup_map_int(r, "id", -1) != f->id, "session.open attached to "
 	    "another user's session (owner %lld id %lld)",
 	    (long long)sup_map_int(r, "owner", -1),
 	    (long long)sup_map_int(r, "id", -1));
 	sb_value_free(r);
 	r = NULL;
-	NB_CHECK(sb_session_close(c, "sbpriv", &e1) == 0,
+	SUP_CHECK(sb_session_close(c, "sbpriv", &e1) == 0,
 	    "closing its own session failed");
 	sb_client_close(c);
 	return (0);
@@ -511,50 +439,26 @@ START_TEST(test_other_uid)
 	struct foreign	 f;
 	sb_value	*info;
 
-	info = open_session(c, "sbgone", -1, NULL);
-	f.gone_ref = make_thing(c, "sbgone", 1);
-	close_session(c, "sbgone");
+	info = sup_open(c, "sbgone", -1, NULL);
+	f.gone_ref = sup_make_thing(c, "sbgone", 1);
+	sup_close(c, "sbgone");
 	sb_value_free(info);
-	info = open_session(c, "sbpriv", -1, NULL);
+	info = sup_open(c, "sbpriv", -1, NULL);
 	f.id = sup_map_int(info, "id", -1);
-	f.ref = make_thing(c, "sbpriv", 5);
+	f.ref = sup_make_thing(c, "sbpriv", 5);
 	sup_as_nobody(nobody_session_checks, &f);
 	/* The owner's session and object are untouched. */
 	sb_value_free(info);
 	ck_assert_int_eq(sb_session_info(c, "sbpriv", &info, NULL), 0);
 	ck_assert_int_eq(sup_map_int(info, "owner", -1), (int64_t)getuid());
-	expect_value(c, f.ref, 5);
-	close_session(c, "sbpriv");
+	sup_expect_value(c, f.ref, 5);
+	sup_close(c, "sbpriv");
 	sb_value_free(info);
 	sb_value_free(f.ref);
 	sb_value_free(f.gone_ref);
 	sb_client_close(c);
 }
 END_TEST
-
-/* Run sbctl -s SOCKET words...; exit code, stdout and stderr. */
-static int
-sbctl(char **out, char **err, const char *a, const char *b, const char *c,
-    const char *d, const char *e)
-{
-	char	 path[4096];
-	char	*argv[10];
-	int	 code = -1, n = 0;
-
-	snprintf(path, sizeof path, "%s", sbt_builddir_path("sbctl/sbctl"));
-	argv[n++] = path;
-	argv[n++] = "-s";
-	argv[n++] = sbt_d.socket;
-	argv[n++] = (char *)a;
-	argv[n++] = (char *)b;
-	argv[n++] = (char *)c;
-	argv[n++] = (char *)d;
-	argv[n++] = (char *)e;
-	argv[n] = NULL;
-	ck_assert_msg(sbt_run(argv, out, err, &code, 0) == 0,
-	    "sbctl %s %s did not finish", a, b);
-	return (code);
-}
 
 START_TEST(test_sbctl_session)
 {
@@ -564,8 +468,8 @@ START_TEST(test_sbctl_session)
 	char		*out, *errout;
 	int		 code;
 
-	code = sbctl(&out, &errout, "session", "open", "viactl",
-	    "--idle-timeout", "30");
+	code = sup_sbctl(&out, &errout, "session", "open", "viactl",
+	    "--idle-timeout", "30", NULL);
 	ck_assert_msg(code == 0 && strstr(out, "\"viactl\"") != NULL,
 	    "open: exit %d: %s %s", code, out, errout);
 	free(out);
@@ -575,36 +479,36 @@ START_TEST(test_sbctl_session)
 	    err);
 	ck_assert_msg(map_num(info, "idle_timeout") == 30.0, "idle_timeout");
 	sb_value_free(info);
-	code = sbctl(&out, &errout, "--session", "viactl", "call", "sbsuper",
-	    "pid");
+	code = sup_sbctl(&out, &errout, "--session", "viactl", "call",
+	    "sbsuper", "pid", NULL);
 	ck_assert_msg(code == 0 && atoi(out) > 0, "call: exit %d: %s %s",
 	    code, out, errout);
 	free(out);
 	free(errout);
-	code = sbctl(&out, &errout, "session", "info", "viactl", NULL, NULL);
+	code = sup_sbctl(&out, &errout, "session", "info", "viactl", NULL);
 	ck_assert_msg(code == 0 && strstr(out, "\"viactl\"") != NULL &&
 	    strstr(out, "\"worker\"") != NULL, "info: exit %d: %s %s", code,
 	    out, errout);
 	free(out);
 	free(errout);
-	code = sbctl(&out, &errout, "session", "list", NULL, NULL, NULL);
+	code = sup_sbctl(&out, &errout, "session", "list", NULL);
 	ck_assert_msg(code == 0 && out[0] == '[' &&
 	    strstr(out, "\"viactl\"") != NULL, "list: exit %d: %s %s", code,
 	    out, errout);
 	free(out);
 	free(errout);
-	code = sbctl(&out, &errout, "session", "close", "viactl", NULL, NULL);
+	code = sup_sbctl(&out, &errout, "session", "close", "viactl", NULL);
 	ck_assert_msg(code == 0 && strcmp(out, "true\n") == 0,
 	    "close: exit %d: %s %s", code, out, errout);
 	free(out);
 	free(errout);
-	code = sbctl(&out, &errout, "session", "close", "viactl", NULL, NULL);
+	code = sup_sbctl(&out, &errout, "session", "close", "viactl", NULL);
 	ck_assert_msg(code == 1 && strstr(errout,
 	    "snakebridge.SessionNotFound") != NULL, "close again: exit %d: "
 	    "%s %s", code, out, errout);
 	free(out);
 	free(errout);
-	expect_no_session(c, "viactl");
+	sup_expect_no_session(c, "viactl");
 	sb_client_close(c);
 }
 END_TEST
@@ -616,14 +520,14 @@ START_TEST(test_idle_expiry_frees)
 	char		 path[4096];
 
 	/* The config's default idle timeout (1 s) applies. */
-	info = open_session(c, "idler", -1, NULL);
+	info = sup_open(c, "idler", -1, NULL);
 	ck_assert_msg(map_num(info, "idle_timeout") == 1.0, "idle_timeout %f",
 	    map_num(info, "idle_timeout"));
 	ref = make_tempfile(c, "idler", path, sizeof path);
 	ck_assert_msg(sup_wait_gone(path, FILE_GONE_MS), "%s still exists "
 	    "%d ms into a 1 s idle timeout", path, FILE_GONE_MS);
 	sb_value_free(info);
-	expect_no_session(c, "idler");
+	sup_expect_no_session(c, "idler");
 	expect_attr_error(c, ref, "snakebridge.RefNotFound");
 	sb_value_free(ref);
 	sb_client_close(c);
@@ -636,15 +540,15 @@ START_TEST(test_refreshed_not_expired)
 	sb_value	*info, *ref;
 	int64_t		 end;
 
-	info = open_session(c, "fresh", 1.0, NULL);
-	ref = make_thing(c, "fresh", 4);
+	info = sup_open(c, "fresh", 1.0, NULL);
+	ref = sup_make_thing(c, "fresh", 4);
 	/* Used every 300 ms for 3.5 s: never idle for 1 s. */
 	end = sbt_now_ms() + 3500;
 	while (sbt_now_ms() < end) {
-		expect_value(c, ref, 4);
+		sup_expect_value(c, ref, 4);
 		sup_sleep_ms(300);
 	}
-	close_session(c, "fresh");
+	sup_close(c, "fresh");
 	sb_value_free(info);
 	sb_value_free(ref);
 	sb_client_close(c);
@@ -658,7 +562,7 @@ START_TEST(test_long_call_not_expired)
 	sb_error	*err = NULL;
 	char		 path[4096];
 
-	info = open_session(c, "longrun", 2.0, NULL);
+	info = sup_open(c, "longrun", 2.0, NULL);
 	sb_value_free(info);
 	ref = make_tempfile(c, "longrun", path, sizeof path);
 	/* A 4 s call in a session with a 2 s idle timeout. */
@@ -689,13 +593,14 @@ START_TEST(test_stuck_finalizer)
 	sb_client	*c = sbt_connect(&sbt_d), *p = sbt_connect(&sbt_d);
 	sb_value	*info, *stuck, *bystander, *st;
 	sb_error	*err = NULL;
-	int64_t		 pid0, pid1, t0, worst = 0, dt, deadline, crashes;
+	int64_t		 pid0, pid1, t0, worst = 0, dt, deadline;
+	int64_t		 crashes;
 
-	info = open_session(c, "victim", -1, "solo");
+	info = sup_open(c, "victim", -1, "solo");
 	sb_value_free(info);
-	info = open_session(c, "bystander", -1, "solo");
+	info = sup_open(c, "bystander", -1, "solo");
 	sb_value_free(info);
-	bystander = make_thing(c, "bystander", 9);
+	bystander = sup_make_thing(c, "bystander", 9);
 	stuck = sup_call_ok(c, "victim", "make_stuck", NULL);
 	pid0 = sup_worker_pid(c, "solo", 0);
 	st = sup_status(c);
@@ -703,7 +608,7 @@ START_TEST(test_stuck_finalizer)
 	sb_value_free(st);
 	ck_assert_int_gt(pid0, 0);
 	t0 = sbt_now_ms();
-	close_session(c, "victim");
+	sup_close(c, "victim");
 	ck_assert_msg(sbt_now_ms() - t0 < 1000, "session.close took %lld ms",
 	    (long long)(sbt_now_ms() - t0));
 	/* ping stays fast while the cleanup hangs and is cut off. */
@@ -729,7 +634,7 @@ START_TEST(test_stuck_finalizer)
 	expect_attr_error(c, bystander, "snakebridge.RefLost");
 	/* The pool works again. */
 	ck_assert_int_gt(sup_pid(c, "bystander"), 0);
-	close_session(c, "bystander");
+	sup_close(c, "bystander");
 	ck_assert_msg(sbt_daemon_log_wait(&sbt_d, "cleanup", 1000),
 	    "the log does not mention the cleanup failure");
 	st = sup_status(c);
@@ -753,10 +658,10 @@ START_TEST(test_limit_refs)
 	sb_error	*err = NULL;
 	int		 i, rc;
 
-	info = open_session(c, "full", -1, NULL);
+	info = sup_open(c, "full", -1, NULL);
 	sb_value_free(info);
 	for (i = 0; i < 3; i++)
-		refs[i] = make_thing(c, "full", i);
+		refs[i] = sup_make_thing(c, "full", (int64_t)i);
 	rc = sup_call(c, "full", NULL, 10000, "make_thing", NULL, &r, &err);
 	sbt_expect_error("a 4th ref", rc, err, "snakebridge.LimitExceeded");
 	ck_assert_msg(sup_error_names(err, "max_refs_per_session"),
@@ -765,14 +670,14 @@ START_TEST(test_limit_refs)
 	sb_error_free(err);
 	/* Nothing was half made: one release makes room for exactly one. */
 	sbt_ok("release", sb_release(c, refs[0], NULL, &err), err);
-	refs[3] = make_thing(c, "full", 3);
+	refs[3] = sup_make_thing(c, "full", 3);
 	rc = sup_call(c, "full", NULL, 10000, "make_thing", NULL, &r, &err);
 	sbt_expect_error("a 4th ref again", rc, err,
 	    "snakebridge.LimitExceeded");
 	sb_error_free(err);
 	for (i = 1; i < 4; i++)
-		expect_value(c, refs[i], i);
-	close_session(c, "full");
+		sup_expect_value(c, refs[i], i);
+	sup_close(c, "full");
 	for (i = 0; i < 4; i++)
 		sb_value_free(refs[i]);
 	sb_client_close(c);
@@ -802,7 +707,7 @@ START_TEST(test_limit_sessions_per_uid)
 	int		 i, rc;
 
 	for (i = 0; i < 3; i++)
-		sb_value_free(open_session(c, names[i], -1, NULL));
+		sb_value_free(sup_open(c, names[i], -1, NULL));
 	rc = sb_session_open(c, "u4", NULL, &r, &err);
 	sbt_expect_error("a 4th session", rc, err,
 	    "snakebridge.LimitExceeded");
@@ -816,12 +721,12 @@ START_TEST(test_limit_sessions_per_uid)
 	    "snakebridge.LimitExceeded");
 	sb_error_free(err);
 	ck_assert_int_eq(count_listed(c), 3);
-	expect_no_session(c, "u4");
-	close_session(c, "u1");
-	sb_value_free(open_session(c, "u4", -1, NULL));
+	sup_expect_no_session(c, "u4");
+	sup_close(c, "u1");
+	sb_value_free(sup_open(c, "u4", -1, NULL));
 	for (i = 1; i < 3; i++)
-		close_session(c, names[i]);
-	close_session(c, "u4");
+		sup_close(c, names[i]);
+	sup_close(c, "u4");
 	sb_client_close(c);
 }
 END_TEST
@@ -833,8 +738,8 @@ START_TEST(test_limit_sessions_total)
 	sb_error	*err = NULL;
 	int		 rc;
 
-	sb_value_free(open_session(c, "t1", -1, NULL));
-	sb_value_free(open_session(c, "t2", -1, NULL));
+	sb_value_free(sup_open(c, "t1", -1, NULL));
+	sb_value_free(sup_open(c, "t2", -1, NULL));
 	rc = sb_session_open(c, "t3", NULL, &r, &err);
 	sbt_expect_error("a 3rd session", rc, err, "snakebridge.LimitExceeded");
 	ck_assert_msg(sup_error_names(err, "max_sessions"),
@@ -845,10 +750,10 @@ START_TEST(test_limit_sessions_total)
 	    "snakebridge.LimitExceeded");
 	sb_error_free(err);
 	ck_assert_int_eq(count_listed(c), 2);
-	close_session(c, "t2");
-	sb_value_free(open_session(c, "t3", -1, NULL));
-	close_session(c, "t1");
-	close_session(c, "t3");
+	sup_close(c, "t2");
+	sb_value_free(sup_open(c, "t3", -1, NULL));
+	sup_close(c, "t1");
+	sup_close(c, "t3");
 	sb_client_close(c);
 }
 END_TEST

@@ -220,6 +220,91 @@ sup_error_detail(const sb_error *e, const char *key, int64_t def)
 }
 
 sb_value *
+sup_open(sb_client *c, const char *name, double idle, const char *pool)
+{
+	sb_value	*set = NULL, *r = NULL;
+	sb_error	*err = NULL;
+
+	if (idle >= 0 || pool != NULL) {
+		ck_assert_ptr_nonnull(set = sb_map_new());
+		if (idle >= 0)
+			sb_map_set(set, sb_str("idle_timeout"), sb_float(idle));
+		if (pool != NULL)
+			sb_map_set(set, sb_str("pool"), sb_str(pool));
+	}
+	sbt_ok("session.open", sb_session_open(c, name, set, &r, &err), err);
+	sb_value_free(set);
+	return (r);
+}
+
+void
+sup_close(sb_client *c, const char *name)
+{
+	sb_error	*err = NULL;
+
+	sbt_ok("session.close", sb_session_close(c, name, &err), err);
+}
+
+void
+sup_expect_no_session(sb_client *c, const char *name)
+{
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	rc = sb_session_info(c, name, &r, &err);
+	sbt_expect_error("session.info", rc, err,
+	    "snakebridge.SessionNotFound");
+	sb_value_free(r);
+	sb_error_free(err);
+}
+
+sb_value *
+sup_make_thing(sb_client *c, const char *session, int64_t value)
+{
+	sb_value	*args = sup_args("i", value), *ref;
+
+	ref = sup_call_ok(c, session, "make_thing", args);
+	sb_value_free(args);
+	ck_assert_int_eq(sb_value_type(ref), SB_REF);
+	return (ref);
+}
+
+void
+sup_expect_value(sb_client *c, const sb_value *ref, int64_t want)
+{
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+
+	sbt_ok("attr value", sb_attr(c, ref, "value", NULL, &r, &err), err);
+	ck_assert_int_eq(sup_int(r), want);
+	sb_value_free(r);
+}
+
+int
+sup_sbctl(char **out, char **err, const char *first, ...)
+{
+	char		 path[PATH_MAX];
+	char		*argv[16];
+	const char	*a;
+	va_list		 ap;
+	int		 code = -1, n = 0;
+
+	snprintf(path, sizeof path, "%s", sbt_builddir_path("sbctl/sbctl"));
+	argv[n++] = path;
+	argv[n++] = "-s";
+	argv[n++] = sbt_d.socket;
+	va_start(ap, first);
+	for (a = first; a != NULL && n < 15; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n] = NULL;
+	ck_assert_msg(sbt_run(argv, out, err, &code, 0) == 0,
+	    "sbctl %s did not finish", first);
+	return (code);
+}
+
+sb_value *
 sup_status(sb_client *c)
 {
 	sb_value	*r = NULL;
@@ -341,7 +426,10 @@ sup_proc_cpu(pid_t pid)
 
 	if (sup_proc_stat(pid, buf, sizeof buf, &rest) == -1)
 		return (-1);
-	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	/*
+	 * state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt, then utime and stime.
+	 */
 	if (sscanf(rest, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
 	    &ut, &st) != 2)
 		return (-1);

@@ -56,21 +56,50 @@ int64_t		 sup_pid(sb_client *, const char *session);
 /* An int result of a request; fails the test otherwise. */
 int64_t		 sup_int(const sb_value *);
 /* The int value of key in map v, or def when absent or not an int. */
-int64_t		 sup_map_int(const sb_value *v, const char *key, int64_t def);
-/* Whether an error's details name (str) equals want or message has word. */
+int64_t		 sup_map_int(const sb_value *v, const char *key,
+		    int64_t def);
+/*
+ * Whether an error names word: its details' limit is word, or its message
+ * holds word as a whole name.
+ */
 int		 sup_error_names(const sb_error *, const char *word);
 /* The int detail key of an error, or def. */
 int64_t		 sup_error_detail(const sb_error *, const char *key,
 		    int64_t def);
 
+/*
+ * session.open name with settings {idle_timeout: idle (if >= 0), pool (if
+ * not NULL)}; the info map (caller frees). Fails the test on error.
+ */
+sb_value	*sup_open(sb_client *, const char *name, double idle,
+		    const char *pool);
+/* session.close name; fails the test on error. */
+void		 sup_close(sb_client *, const char *name);
+/* session.info name must fail with SessionNotFound. */
+void		 sup_expect_no_session(sb_client *, const char *name);
+/* A ref to sbsuper.Thing(value) made in session (NULL: automatic). */
+sb_value	*sup_make_thing(sb_client *, const char *session,
+		    int64_t value);
+/* ref.value must be want. */
+void		 sup_expect_value(sb_client *, const sb_value *ref,
+		    int64_t want);
+/*
+ * Run sbctl -s SOCKET-of-sbt_d with the words given (NULL-terminated);
+ * its exit code, stdout and stderr (caller frees). Fails the test if it
+ * does not finish.
+ */
+int		 sup_sbctl(char **out, char **err, const char *first, ...);
+
 /* status (caller frees); fails the test if it cannot be read. */
 sb_value	*sup_status(sb_client *);
 /* The pool map of a status, or NULL. */
-const sb_value	*sup_status_pool(const sb_value *status, const char *pool);
+const sb_value	*sup_status_pool(const sb_value *status,
+		    const char *pool);
 /* Worker map of a pool by slot, or NULL. */
 const sb_value	*sup_pool_worker(const sb_value *pool, int64_t slot);
 /* The pid of a pool's slot as status shows it now (-1 if none). */
-int64_t		 sup_worker_pid(sb_client *, const char *pool, int64_t slot);
+int64_t		 sup_worker_pid(sb_client *, const char *pool,
+		    int64_t slot);
 /* Find key anywhere in v (maps within maps and lists); NULL if absent. */
 const sb_value	*sup_find_key(const sb_value *v, const char *key);
 
@@ -93,5 +122,12 @@ int		 sup_wait_gone(const char *path, int timeout_ms);
  */
 typedef int	(*sup_nobody_fn)(void *arg, char *why, size_t len);
 void		 sup_as_nobody(sup_nobody_fn fn, void *arg);
+/* In a sup_nobody_fn: unless cond, write why and go to the label fail. */
+#define SUP_CHECK(cond, ...) do {					\
+	if (!(cond)) {							\
+		snprintf(why, len, __VA_ARGS__);			\
+		goto fail;						\
+	}								\
+} while (0)
 
 #endif
