@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,6 +50,8 @@ struct channel {
 };
 
 static struct channel	*channels;
+/* Output queues: the stream flusher thread sends too (stream.c). */
+static pthread_mutex_t	 channel_out_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int		 channel_waits;		/* nested waits running */
 static int		 channel_status;	/* exit status of the loop */
 
@@ -98,9 +101,12 @@ channel_free(struct channel *ch)
 	free(ch);
 }
 
-/* Write queued output until the socket would block; -1 when it failed. */
+/*
+ * Write queued output until the socket would block; -1 when it failed.
+ * Called with channel_out_mtx held.
+ */
 static int
-channel_flush(struct channel *ch)
+channel_flush_locked(struct channel *ch)
 {
 	struct channel_out	*o;
 	ssize_t			 n;
@@ -127,14 +133,39 @@ channel_flush(struct channel *ch)
 	return (0);
 }
 
+static int
+channel_flush(struct channel *ch)
+{
+	int	 rv;
+
+	pthread_mutex_lock(&channel_out_mtx);
+	rv = channel_flush_locked(ch);
+	pthread_mutex_unlock(&channel_out_mtx);
+	return (rv);
+}
+
+/* Whether ch has output waiting. */
+static int
+channel_has_output(struct channel *ch)
+{
+	int	 rv;
+
+	pthread_mutex_lock(&channel_out_mtx);
+	rv = ch->out != NULL;
+	pthread_mutex_unlock(&channel_out_mtx);
+	return (rv);
+}
+
 /*
  * Queue a whole message and try to write it at once. The buffer's memory
- * moves to the channel; sb is left empty and reusable.
+ * moves to the channel; sb is left empty and reusable. Safe from the
+ * stream flusher thread (it touches no Python object).
  */
 int
 channel_send(struct channel *ch, msgpack_sbuffer *sb)
 {
 	struct channel_out	*o;
+	int			 rv;
 
 	if (ch->dead || sb->size == 0) {
 		msgpack_sbuffer_destroy(sb);
@@ -148,9 +179,12 @@ channel_send(struct channel *ch, msgpack_sbuffer *sb)
 	}
 	o->len = sb->size;
 	o->data = msgpack_sbuffer_release(sb);
+	pthread_mutex_lock(&channel_out_mtx);
 	*ch->out_tail = o;
 	ch->out_tail = &o->next;
-	return (channel_flush(ch));
+	rv = channel_flush_locked(ch);
+	pthread_mutex_unlock(&channel_out_mtx);
+	return (rv);
 }
 
 /* Send the notification [2, method, params]. */
@@ -448,11 +482,11 @@ channel_pump(int timeout)
 	int		 r;
 
 	for (ch = channels; ch != NULL && n < 16; ch = ch->next) {
-		if (ch->dead || (ch->eof && ch->out == NULL))
+		if (ch->dead || (ch->eof && !channel_has_output(ch)))
 			continue;
 		pfd[n].fd = ch->fd;
 		pfd[n].events = (ch->eof ? 0 : POLLIN) |
-		    (ch->out != NULL ? POLLOUT : 0);
+		    (channel_has_output(ch) ? POLLOUT : 0);
 		pfd[n].revents = 0;
 		chs[n++] = ch;
 	}
