@@ -111,6 +111,7 @@ calls_merge(const sb_client *c, const struct sb_opts *o, struct sb_opts *m)
 	    o->timeout_profile : c->profile;
 	m->affinity = o->affinity != NULL ? o->affinity : c->affinity;
 	m->timeout_ms = o->timeout_ms >= 0 ? o->timeout_ms : c->timeout_ms;
+	m->stream_timeout_ms = o->stream_timeout_ms;
 }
 
 static int
@@ -367,6 +368,74 @@ sb_next(sb_client *c, const sb_value *ref, size_t max_items,
 
 	value_borrow_uint(&n, max_items);
 	return (calls_run(c, &r, result, err));
+}
+
+int
+sb_iter_next_batch(sb_client *c, const sb_value *iter_ref, size_t max_items,
+    const struct sb_opts *opts, sb_value **items, int *done, sb_error **err)
+{
+	sb_value *res;
+	int rc, d;
+
+	if (err != NULL)
+		*err = NULL;
+	if (items == NULL || done == NULL)
+		return (SB_EINVAL);
+	*items = NULL;
+	if ((rc = sb_next(c, iter_ref, max_items, opts, &res, err)) != 0)
+		return (rc);
+	/* [items, done] */
+	if (sb_value_type(res) != SB_LIST || sb_value_len(res) != 2 ||
+	    sb_value_type(res->u.seq.items[0]) != SB_LIST ||
+	    sb_value_get_bool(res->u.seq.items[1], &d) != 0) {
+		sb_value_free(res);
+		return (SB_EPROTO);
+	}
+	*items = res->u.seq.items[0];
+	res->u.seq.items[0] = NULL;
+	*done = d;
+	sb_value_free(res);
+	return (0);
+}
+
+/* Submit a stream request and hand it to stream_run. */
+static int
+calls_stream(sb_client *c, const struct calls_req *r, sb_item_fn fn, void *ud,
+    uint64_t *count, sb_error **err)
+{
+	sb_pending *p;
+	int rc, wait_ms;
+
+	if (err != NULL)
+		*err = NULL;
+	if (fn == NULL)
+		return (SB_EINVAL);
+	if ((rc = calls_submit(c, r, &wait_ms, &p)) != 0)
+		return (rc);
+	return (stream_run(c, p, fn, ud, count, err));
+}
+
+int
+sb_stream(sb_client *c, const char *module, const char *func,
+    const sb_value *args, const sb_value *kwargs, const struct sb_opts *opts,
+    sb_item_fn fn, void *ud, uint64_t *count, sb_error **err)
+{
+	sb_value m, f;
+	struct calls_req r = { "stream", {
+	    { calls_name(&m, module), WANT_NAME },
+	    { calls_name(&f, func), WANT_NAME },
+	    { args, WANT_LIST }, { kwargs, WANT_MAP } }, 4, 1, opts };
+
+	return (calls_stream(c, &r, fn, ud, count, err));
+}
+
+int
+sb_stream_ref(sb_client *c, const sb_value *ref, const struct sb_opts *opts,
+    sb_item_fn fn, void *ud, uint64_t *count, sb_error **err)
+{
+	struct calls_req r = { "stream", { { ref, WANT_REF } }, 1, 1, opts };
+
+	return (calls_stream(c, &r, fn, ud, count, err));
 }
 
 int

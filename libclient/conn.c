@@ -377,6 +377,7 @@ sb_client_close(sb_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	pending_clear(&c->pending);
+	callback_clear(c);
 	sb_value_free(c->server_info);
 	sb_error_free(c->last_error);
 	free(c->wbuf);

@@ -19,6 +19,7 @@ static const char *const error_texts[] = {
 	"value of another type",		/* SB_ETYPE */
 	"out of range",				/* SB_ERANGE */
 	"not finished yet",			/* SB_EAGAIN */
+	"stopped by the caller",		/* SB_ECANCELED */
 };
 
 const char *
@@ -125,6 +126,14 @@ error_make(const char *type, const char *message)
 		return (NULL);
 	}
 	return (error_from_value(map, &e) == 0 ? e : NULL);
+}
+
+sb_error *
+sb_error_new(const char *type, const char *message)
+{
+	if (type == NULL || message == NULL)
+		return (NULL);
+	return (error_make(type, message));
 }
 
 const char *

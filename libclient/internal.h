@@ -138,6 +138,26 @@ int		 pending_run(sb_client *, const char *method,
 		    const struct sb_opts *opts, int timeout_ms, sb_value **result,
 		    sb_error **err);
 
+/* stream.c: a running stream, fed by stream.items notifications. */
+struct stream_sink {
+	uint32_t		 msgid;
+	sb_item_fn		 fn;
+	void			*ud;
+	int			 stopped;	/* fn asked to stop */
+	int			 failed;	/* an item did not decode */
+	uint64_t		 count;
+	struct stream_sink	*next;
+};
+int		 stream_items(sb_client *, struct unpack_reader *);
+int		 stream_run(sb_client *, sb_pending *, sb_item_fn, void *,
+		    uint64_t *, sb_error **);
+
+/* callback.c */
+struct callback_entry;
+int		 callback_serve(sb_client *, uint32_t,
+		    struct unpack_reader *);
+void		 callback_clear(sb_client *);
+
 /* conn.c */
 struct sb_client {
 	int			 fd;
@@ -152,6 +172,9 @@ struct sb_client {
 	struct pending_table	 pending;
 	sb_value		*server_info;
 	sb_error		*last_error;
+	struct stream_sink	*streams;	/* running, on callers' stacks */
+	struct callback_entry	*callbacks;
+	uint64_t		 callback_last;	/* ids given so far */
 	/* Defaults for OPTS. */
 	char			*session;
 	char			*pool;

@@ -10,6 +10,8 @@ libclient_libsbclient_la_SOURCES = \
 	libclient/conn.c \
 	libclient/pending.c \
 	libclient/calls.c \
+	libclient/stream.c \
+	libclient/callback.c \
 	libclient/error.c
 libclient_libsbclient_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
 libclient_libsbclient_la_LIBADD = common/libsbcommon.la $(MSGPACK_LIBS)

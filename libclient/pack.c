@@ -192,7 +192,7 @@ pack_opts_count(const struct sb_opts *o)
 {
 	return ((o->session != NULL) + (o->pool != NULL) +
 	    (o->timeout_profile != NULL) + (o->affinity != NULL) +
-	    (o->timeout_ms >= 0));
+	    (o->timeout_ms >= 0) + (o->stream_timeout_ms > 0));
 }
 
 static int
@@ -224,6 +224,11 @@ pack_opts(msgpack_packer *pk, const struct sb_opts *o)
 		if ((rc = pack_str(pk, "timeout", 7)) != 0)
 			return (rc);
 		PACK(msgpack_pack_uint64(pk, (uint64_t)o->timeout_ms));
+	}
+	if (o->stream_timeout_ms > 0) {
+		if ((rc = pack_str(pk, "stream_timeout", 14)) != 0)
+			return (rc);
+		PACK(msgpack_pack_uint64(pk, (uint64_t)o->stream_timeout_ms));
 	}
 	return (0);
 }

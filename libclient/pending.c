@@ -192,48 +192,31 @@ pending_response(sb_client *c, struct unpack_reader *r)
 }
 
 /*
- * Daemon -> client requests. Callbacks will be dispatched from here; for
- * now every request is answered with an error so that the daemon's
- * request never hangs.
+ * Daemon -> client requests: callbacks (callback.c); any other method is
+ * answered with an error so that the daemon's request never hangs.
  */
-static const struct pending_incoming {
-	const char	*method;
-	const char	*errtype;
-	const char	*message;
-} pending_incoming[] = {
-	{ "callback", "snakebridge.CallbackFailed",
-	    "this client has no callbacks registered" },
-};
-
 static int
 pending_request(sb_client *c, struct unpack_reader *r)
 {
-	const struct pending_incoming *in;
 	const char *method;
 	uint32_t msgid;
-	size_t i, len;
+	size_t len;
 
 	if (pending_msgid(r, &msgid) != 0)
 		return (SB_EPROTO);
 	if (unpack_str(r, &method, &len) != 0)
 		return (conn_respond(c, msgid, "snakebridge.BadRequest",
 		    "the method is not a str"));
-	for (i = 0; i < sizeof(pending_incoming) /
-	    sizeof(pending_incoming[0]); i++) {
-		in = &pending_incoming[i];
-		if (len == strlen(in->method) &&
-		    memcmp(method, in->method, len) == 0)
-			return (conn_respond(c, msgid, in->errtype,
-			    in->message));
-	}
+	if (len == 8 && memcmp(method, "callback", 8) == 0)
+		return (callback_serve(c, msgid, r));
 	return (conn_respond(c, msgid, "snakebridge.UnknownMethod",
 	    "the client does not serve this method"));
 }
 
 /*
  * Notifications: "error" (sent before the daemon closes the connection for
- * a protocol violation) is kept; "stream.items" will feed streaming calls;
- * anything else is ignored.
+ * a protocol violation) is kept; "stream.items" feeds streaming calls
+ * (stream.c); anything else is ignored.
  */
 static int
 pending_notify(sb_client *c, struct unpack_reader *r)
@@ -245,6 +228,8 @@ pending_notify(sb_client *c, struct unpack_reader *r)
 
 	if (unpack_str(r, &method, &len) != 0)
 		return (0);
+	if (len == 12 && memcmp(method, "stream.items", 12) == 0)
+		return (stream_items(c, r));
 	if (len != 5 || memcmp(method, "error", 5) != 0)
 		return (0);
 	if (unpack_value(r, 1, &params) != 0)

@@ -52,6 +52,7 @@ extern "C" {
 #define SB_ETYPE	(-8)	/* the value is of another type */
 #define SB_ERANGE	(-9)	/* out of range (number, index, size, depth) */
 #define SB_EAGAIN	(-10)	/* not finished yet */
+#define SB_ECANCELED	(-11)	/* stopped by the caller's item function */
 
 /*
  * A static English description of an SB_E* code ("unknown error" for any
@@ -328,8 +329,14 @@ struct sb_opts {
 	const char	*timeout_profile; /* "default", "ml_inference", ... */
 	const char	*affinity;	/* "strict_queue", "strict_fail_fast", "hint" */
 	int64_t		 timeout_ms;	/* -1: default; 0: none; else ms */
+	/*
+	 * Streams only: the idle timeout (ms without an item from the
+	 * producer before the daemon ends the stream). 0: not sent, the
+	 * daemon's default (stream_idle, 30 min). Never a client default.
+	 */
+	int64_t		 stream_timeout_ms;
 };
-/* All members NULL, timeout_ms -1. */
+/* All members NULL, timeout_ms -1, stream_timeout_ms 0. */
 void		 sb_opts_init(struct sb_opts *o);
 
 /*
@@ -400,6 +407,17 @@ int	sb_getitem(sb_client *c, const sb_value *ref, const sb_value *key,
 /* *result is [items, done]; max_items 0 means the daemon's default (1). */
 int	sb_next(sb_client *c, const sb_value *ref, size_t max_items,
 	    const struct sb_opts *opts, sb_value **result, sb_error **err);
+/*
+ * The next batch of an iterator ref (from sb_iter, or a generator a call
+ * returned): up to max_items items (0: 1) in one round trip. On 0, *items
+ * is a new list owned by the caller (possibly empty) and *done is 1 once the
+ * iterator is exhausted (the items taken before that are in *items), else 0.
+ * Iterators are resumable: the next call goes on where this one stopped.
+ * items and done must not be NULL. Codes as for the calls above.
+ */
+int	sb_iter_next_batch(sb_client *c, const sb_value *iter_ref,
+	    size_t max_items, const struct sb_opts *opts, sb_value **items,
+	    int *done, sb_error **err);
 /* ref_or_list: one SB_REF, or a list of them. */
 int	sb_release(sb_client *c, const sb_value *ref_or_list,
 	    const struct sb_opts *opts, sb_error **err);
@@ -418,6 +436,84 @@ int	sb_session_list(sb_client *c, sb_value **result, sb_error **err);
  */
 int	sb_request(sb_client *c, const char *method, const sb_value *params,
 	    sb_value **result, sb_error **err);
+
+/* ---------------------------------------------------------------------- */
+/* Streaming                                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Called once per streamed item, in order. item is borrowed: it is freed
+ * when the function returns (copy it with sb_value_copy() to keep it).
+ * Return 0 to go on, non-zero to stop the stream: the library then sends
+ * `cancel`, the daemon stops the generator (its finally: blocks run) and
+ * the streaming call returns SB_ECANCELED. The function may make calls on
+ * the same client (they are served while the stream runs).
+ */
+typedef int	(*sb_item_fn)(const sb_value *item, void *ud);
+
+/*
+ * Stream the items of module.func(*args, **kwargs) (sb_stream) or of an
+ * iterable ref (sb_stream_ref): the daemon sends them in batches as the
+ * worker produces them, and fn(item, ud) is called for each as it arrives;
+ * a producer is slowed down, never buffered without bound, while fn is
+ * slow. On 0 every item was delivered and *count (if count is not NULL)
+ * holds their number. SB_ECANCELED when fn stopped the stream; SB_EREMOTE
+ * with *err when the call, the iteration or encoding an item failed
+ * (items before the failure were delivered); other codes as for the
+ * calls above. fn must not be NULL. No client-side timeout applies: the
+ * daemon's stream idle timeout (opts->stream_timeout_ms) ends a stalled
+ * producer.
+ */
+int	sb_stream(sb_client *c, const char *module, const char *func,
+	    const sb_value *args, const sb_value *kwargs,
+	    const struct sb_opts *opts, sb_item_fn fn, void *ud,
+	    uint64_t *count, sb_error **err);
+int	sb_stream_ref(sb_client *c, const sb_value *ref,
+	    const struct sb_opts *opts, sb_item_fn fn, void *ud,
+	    uint64_t *count, sb_error **err);
+
+/* ---------------------------------------------------------------------- */
+/* Callbacks                                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A C function Python can call. args is the positional arguments (a list,
+ * never NULL), kwargs the keyword arguments (a map, or NULL when none); both
+ * are borrowed for the duration of the call. On success return 0 and set
+ * *result to a new value (NULL means None); the library takes it and frees
+ * it. On failure return non-zero and optionally set *err to a new error
+ * (sb_error_new()); the library takes it too. Python then raises
+ * snakebridge.CallbackFailed with the error's type and message (default:
+ * "snakebridge.CallbackFailed"). The function runs inside whichever call
+ * of this client is waiting, and may itself make synchronous calls on c:
+ * the worker serves them while it waits for this callback.
+ */
+typedef int	(*sb_callback_fn)(sb_client *c, const sb_value *args,
+		    const sb_value *kwargs, void *ud, sb_value **result,
+		    sb_error **err);
+
+/*
+ * Register fn with user data ud on c and return a new SB_CALLBACK value
+ * naming it (owned by the caller: pass it as an argument of any call, free
+ * it with sb_value_free() when done passing it). The registration itself
+ * lasts until sb_callback_remove() or sb_client_close(); calls from Python
+ * are served while the client waits for any of its requests. NULL for a
+ * NULL c or fn, or when memory runs out.
+ */
+sb_value	*sb_callback_new(sb_client *c, sb_callback_fn fn, void *ud);
+/*
+ * Unregister the callback cb names (an SB_CALLBACK value from
+ * sb_callback_new; cb itself stays the caller's). Python calling it later
+ * gets snakebridge.CallbackFailed. SB_EINVAL when cb is not a callback of
+ * c.
+ */
+int		 sb_callback_remove(sb_client *c, const sb_value *cb);
+/*
+ * A new error object with a type ("ValueError") and a message, for a
+ * callback to return; owned by the caller (sb_error_free). NULL for a NULL
+ * type or message, or when memory runs out.
+ */
+sb_error	*sb_error_new(const char *type, const char *message);
 
 /* ---------------------------------------------------------------------- */
 /* Asynchronous, pipelined requests                                        */
