@@ -6,8 +6,6 @@
  * -v -v and emit events); the `stats []` result (docs/protocol.md, "Stats").
  * Nothing here allocates on the path of a successful call.
  */
-#include <sys/wait.h>
-
 #include <string.h>
 #include <time.h>
 
@@ -38,19 +36,19 @@ struct metrics_method {
 	struct metrics_hist	 latency;
 };
 
-static const char *const metrics_reasons[] = {
-	[METRICS_EXIT_CRASH] = "crash",
-	[METRICS_EXIT_SIGNAL] = "signal",
-	[METRICS_EXIT_KILLED] = "killed",
-	[METRICS_EXIT_RECYCLED] = "recycled",
-	[METRICS_EXIT_RETIRED] = "retired",
-	[METRICS_EXIT_SHUTDOWN] = "shutdown",
+#define METRICS_REASONS		16	/* distinct worker exit reasons */
+
+/* Worker exits by reason (worker.c's static names, compared by text). */
+struct metrics_exits {
+	const char	*reason;
+	uint64_t	 count;
 };
 
 static struct {
 	struct metrics_method	 methods[METRICS_METHODS];
 	struct metrics_hist	 queue_wait;
-	uint64_t		 exits[METRICS_EXIT_COUNT];
+	struct metrics_exits	 exits[METRICS_REASONS];
+	unsigned		 nexits;
 	uint64_t		 sessions_opened;
 	uint64_t		 sessions_ended;
 } metrics;
@@ -164,32 +162,31 @@ metrics_dispatched(struct request *r, struct worker *w)
 	events_call_start(r, w);
 }
 
-/* Why a worker exited, from its flags and wait status. */
-static enum metrics_exit
-metrics_exit_reason(const struct worker *w, int status)
+/* The counter of reason; past the table's room, that of "other". */
+static struct metrics_exits *
+metrics_exit_slot(const char *why)
 {
-	if (sbd.shutting_down)
-		return (METRICS_EXIT_SHUTDOWN);
-	if (w->retire)
-		return (METRICS_EXIT_RETIRED);
-	if (w->recycled)
-		return (METRICS_EXIT_RECYCLED);
-	if (w->expect_exit)
-		return (METRICS_EXIT_KILLED);
-	if (WIFSIGNALED(status))
-		return (METRICS_EXIT_SIGNAL);
-	return (METRICS_EXIT_CRASH);
+	unsigned i;
+
+	for (i = 0; i < metrics.nexits; i++) {
+		if (strcmp(metrics.exits[i].reason, why) == 0)
+			return (&metrics.exits[i]);
+	}
+	if (metrics.nexits >= METRICS_REASONS - 1 && strcmp(why, "other") != 0)
+		return (metrics_exit_slot("other"));
+	metrics.exits[metrics.nexits].reason = why;
+	return (&metrics.exits[metrics.nexits++]);
 }
 
-/* Worker w (pid still set) exited with a wait status. */
+/* Worker w (pid still set, exit_reason noted) exited with a wait status. */
 void
 metrics_worker_exit(struct worker *w, int status)
 {
-	enum metrics_exit why = metrics_exit_reason(w, status);
+	const char *why = w->exit_reason != NULL ? w->exit_reason : "crashed";
 
-	metrics.exits[why]++;
+	metrics_exit_slot(why)->count++;
 	notify_status_changed();
-	events_worker_exit(w, status, metrics_reasons[why]);
+	events_worker_exit(w, status, why);
 }
 
 void
@@ -346,10 +343,10 @@ metrics_pack(msgpack_packer *pk)
 	mpk_str(pk, "queue_wait");
 	metrics_pack_hist(pk, &metrics.queue_wait);
 	mpk_str(pk, "worker_exits");
-	msgpack_pack_map(pk, METRICS_EXIT_COUNT);
-	for (i = 0; i < METRICS_EXIT_COUNT; i++) {
-		mpk_str(pk, metrics_reasons[i]);
-		msgpack_pack_uint64(pk, metrics.exits[i]);
+	msgpack_pack_map(pk, metrics.nexits);
+	for (i = 0; i < metrics.nexits; i++) {
+		mpk_str(pk, metrics.exits[i].reason);
+		msgpack_pack_uint64(pk, metrics.exits[i].count);
 	}
 	mpk_str(pk, "sessions");
 	msgpack_pack_map(pk, 5);

@@ -121,15 +121,6 @@ void		 notify_start(struct event_base *);
 void		 notify_stop(void);
 
 /* metrics.c: counters (stats []), fed by one hook per path. */
-enum metrics_exit {
-	METRICS_EXIT_CRASH,
-	METRICS_EXIT_SIGNAL,
-	METRICS_EXIT_KILLED,
-	METRICS_EXIT_RECYCLED,
-	METRICS_EXIT_RETIRED,
-	METRICS_EXIT_SHUTDOWN,
-	METRICS_EXIT_COUNT
-};
 double		 metrics_clock(void);
 void		 metrics_request_done(struct request *, const char *, size_t);
 void		 metrics_dispatched(struct request *, struct worker *);

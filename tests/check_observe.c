@@ -631,13 +631,13 @@ START_TEST(test_events_lifecycle)
 	sb_value_free(params);
 	sb_client_close(c);
 	text = obs_events_wait("worker.exit");
-	ck_assert_msg(strstr(text, "reason=killed") != NULL &&
+	ck_assert_msg(strstr(text, "reason=restart") != NULL &&
 	    strstr(text, "pool=default slot=0") != NULL, "%s", text);
 	free(text);
 	obs_events_stop(pid);
 	out = obs_sbctl("stats", "--prometheus");
 	ck_assert_msg(obs_sample(out, "snakebridge_worker_restarts_total"
-	    "{reason=\"killed\"}") == 1, "%s", out);
+	    "{reason=\"restart\"}") == 1, "%s", out);
 	ck_assert_msg(obs_sample(out, "snakebridge_sessions_ended_total") >= 1,
 	    "%s", out);
 	free(out);
