@@ -8,11 +8,12 @@
 
 #include "sbctl.h"
 
-/* A worker's last exit ({signal} or {exit_status}) as text. */
+/* A worker's last exit ({signal} or {exit_status}, reason) as text. */
 static const char *
 cmd_status_exit(const sb_value *w, char *buf, size_t len)
 {
-	const sb_value *e = sb_map_get(w, "last_exit");
+	const sb_value	*e = sb_map_get(w, "last_exit");
+	const char	*why = fields_str(w, "last_exit_reason", NULL);
 
 	if (e == NULL || sb_value_type(e) != SB_MAP)
 		return ("-");
@@ -21,36 +22,47 @@ cmd_status_exit(const sb_value *w, char *buf, size_t len)
 	else
 		snprintf(buf, len, "status %.0f", fields_num(e, "exit_status",
 		    0));
+	if (why != NULL)
+		snprintf(buf + strlen(buf), len - strlen(buf), " (%s)", why);
 	return (buf);
+}
+
+/* A bool field, 0 when absent. */
+static int
+cmd_status_flag(const sb_value *w, const char *key)
+{
+	const sb_value	*v = sb_map_get(w, key);
+	int		 b = 0;
+
+	if (v == NULL || sb_value_get_bool(v, &b) != 0)
+		return (0);
+	return (b);
 }
 
 static void
 cmd_status_worker(const char *pool, const sb_value *w)
 {
-	const sb_value	*dv = sb_map_get(w, "draining");
-	char		 pid[16], rss[16], up[16], ex[32];
+	char		 pid[16], rss[16], up[16], ex[64];
 	double		 uptime = fields_num(w, "uptime", -1);
-	int		 draining = 0;
 
 	if (fields_num(w, "pid", -1) > 0)
 		snprintf(pid, sizeof pid, "%.0f", fields_num(w, "pid", 0));
 	else
 		snprintf(pid, sizeof pid, "-");
-	if (dv != NULL && sb_value_get_bool(dv, &draining) != 0)
-		draining = 0;
-	printf("%-12s %4.0f %8s %-9s %9.0f %8s %8s %8.0f %-s%s\n", pool,
+	printf("%-12s %4.0f %8s %-9s %9.0f %8s %8s %8.0f %s%s%s\n", pool,
 	    fields_num(w, "slot", 0), pid, fields_str(w, "state", "?"),
 	    fields_num(w, "requests", 0), fields_num(w, "rss_kb", 0) > 0 ?
 	    fields_size(fields_num(w, "rss_kb", 0), rss, sizeof rss) : "-",
 	    uptime < 0 ? "-" : fields_duration(uptime,
 	    up, sizeof up), fields_num(w, "restarts", 0), cmd_status_exit(w,
-	    ex, sizeof ex), draining ? " (draining)" : "");
+	    ex, sizeof ex), cmd_status_flag(w, "draining") ? ", draining" : "",
+	    cmd_status_flag(w, "crash_loop") ? ", crash loop" : "");
 }
 
 static void
 cmd_status_table(const sb_value *st)
 {
-	const sb_value	*d = sb_map_get(st, "daemon"), *pools, *p, *ws, *c;
+	const sb_value	*d = sb_map_get(st, "daemon"), *pools, *p, *ws, *c, *t;
 	char		 up[16];
 	size_t		 i, j;
 
@@ -59,7 +71,14 @@ cmd_status_table(const sb_value *st)
 	    fields_num(d, "pid", 0), fields_duration(fields_num(d, "uptime",
 	    0), up, sizeof up));
 	printf("socket    %s\n", fields_str(d, "socket", "?"));
-	printf("sessions  %.0f\n", fields_num(st, "sessions", 0));
+	t = sb_map_get(st, "session_totals");
+	printf("sessions  %.0f open", fields_num(st, "sessions", 0));
+	if (t != NULL)
+		printf(", %.0f cleaned, %.0f cleanup failures, %.0f cleanups "
+		    "pending", fields_num(t, "cleaned", 0), fields_num(t,
+		    "cleanup_failures", 0), fields_num(t, "cleanups_pending",
+		    0));
+	putchar('\n');
 	c = sb_map_get(st, "counters");
 	printf("counters  %.0f requests, %.0f errors, %.0f timeouts, "
 	    "%.0f crashes\n", fields_num(c, "requests", 0), fields_num(c,
