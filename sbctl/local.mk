@@ -7,7 +7,7 @@ sbctl_sbctl_SOURCES = \
 	sbctl/ndarray.c sbctl/ndarray.h \
 	sbctl/cmd_call.c sbctl/cmd_get.c sbctl/cmd_method.c sbctl/cmd_attr.c \
 	sbctl/cmd_setattr.c sbctl/cmd_ref.c sbctl/cmd_getitem.c \
-	sbctl/cmd_next.c sbctl/cmd_release.c sbctl/cmd_ping.c \
+	sbctl/cmd_next.c sbctl/cmd_stream.c sbctl/cmd_release.c sbctl/cmd_ping.c \
 	sbctl/cmd_status.c sbctl/cmd_session.c sbctl/cmd_stats.c \
 	sbctl/cmd_events.c sbctl/fields.c sbctl/cmd_admin.c
 sbctl_sbctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(MSGPACK_CFLAGS)

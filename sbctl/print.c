@@ -197,6 +197,13 @@ print_result(struct sbctl *ctx, const sb_value *v)
 	return (SBCTL_EXIT_OK);
 }
 
+/* One item of a stream or an iteration on its own line; the exit code. */
+int
+print_item(struct sbctl *ctx, const sb_value *v)
+{
+	return (print_result(ctx, v));
+}
+
 /*
  * The end of every command: print the result, or report what failed.
  * Takes result and err (either may be NULL). Returns the exit code.

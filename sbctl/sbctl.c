@@ -15,7 +15,6 @@ static const sbctl_ref_fn sbctl_repr_fn = sb_repr;
 static const sbctl_ref_fn sbctl_str_fn = sb_pystr;
 static const sbctl_ref_fn sbctl_len_fn = sb_len;
 static const sbctl_ref_fn sbctl_dir_fn = sb_dir;
-static const sbctl_ref_fn sbctl_iter_fn = sb_iter;
 
 static const struct sbctl_cmd sbctl_cmds[] = {
 	{ "call", "MODULE FUNC [ARG...] [--kw NAME=VALUE...]", 2, -1, 0,
@@ -29,9 +28,11 @@ static const struct sbctl_cmd sbctl_cmds[] = {
 	{ "str", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_str_fn },
 	{ "len", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_len_fn },
 	{ "dir", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_dir_fn },
-	{ "iter", "REF", 1, 1, 0, cmd_ref_exec, &sbctl_iter_fn },
+	{ "iter", "REF [--limit N]", 1, 3, 0, cmd_iter_exec, NULL },
 	{ "getitem", "REF KEY", 2, 2, 0, cmd_getitem_exec, NULL },
 	{ "next", "REF [N]", 1, 2, 0, cmd_next_exec, NULL },
+	{ "stream", "MODULE FUNC [ARG...] [--kw NAME=VALUE...] [--limit N]",
+	    2, -1, 0, cmd_stream_exec, NULL },
 	{ "release", "REF...", 1, -1, 0, cmd_release_exec, NULL },
 	{ "ping", "", 0, 0, 0, cmd_ping_exec, NULL },
 	{ "status", "[--json]", 0, 1, 0, cmd_status_exec, NULL },

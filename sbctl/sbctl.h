@@ -52,6 +52,7 @@ int	 sbctl_connect(struct sbctl *, const struct sbctl_cmd *);
 
 /* print.c: results to stdout, errors to stderr; each returns exit code. */
 int	 print_outcome(struct sbctl *, int, sb_value *, sb_error *);
+int	 print_item(struct sbctl *, const sb_value *);
 int	 print_local_error(int, const char *);
 int	 print_remote_error(const sb_error *);
 
@@ -71,6 +72,9 @@ int	 cmd_ref_exec(struct sbctl *, const struct sbctl_cmd *, int, char **);
 int	 cmd_getitem_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
 int	 cmd_next_exec(struct sbctl *, const struct sbctl_cmd *, int, char **);
+int	 cmd_stream_exec(struct sbctl *, const struct sbctl_cmd *, int,
+	    char **);
+int	 cmd_iter_exec(struct sbctl *, const struct sbctl_cmd *, int, char **);
 int	 cmd_release_exec(struct sbctl *, const struct sbctl_cmd *, int,
 	    char **);
 int	 cmd_ping_exec(struct sbctl *, const struct sbctl_cmd *, int, char **);

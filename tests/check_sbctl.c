@@ -298,7 +298,7 @@ START_TEST(test_ref_range)
 	ck_assert_msg(r.out[0] == '[' && strstr(r.out, "\"count\"") != NULL,
 	    "dir: %s", r.out);
 	run_free(&r);
-	run(&r, "--session", "t-range", "iter", tok, NULL);
+	run(&r, "--session", "t-range", "call", "builtins", "iter", tok, NULL);
 	it = expect_ref(&r, "range_iterator", NULL);
 	run_free(&r);
 	EXPECT("[[0], false]", "--session", "t-range", "next", it);

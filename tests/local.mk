@@ -12,6 +12,7 @@ include tests/daemon.mk
 include tests/service.mk
 include tests/observe.mk
 include tests/supervision.mk
+include tests/stream.mk
 endif
 
 # What every suite may read from its environment.
