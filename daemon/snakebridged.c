@@ -211,6 +211,8 @@ sbd_fail_running(struct worker *w, void *arg)
 		w->cur = NULL;
 		request_error(r, SB_ERRTYPE_SHUTTING_DOWN, "the daemon is "
 		    "shutting down");
+		/* free it for its sessions' cleanups (or kill it) */
+		worker_interrupt(w);
 	}
 }
 
