@@ -112,12 +112,12 @@ cleanup_done(struct request *r, const char *body, size_t len)
 
 	if (!ok && r->state == REQUEST_RUNNING && w != NULL && w->cur == r)
 		cleanup_kill(r, c);
-	else if (!ok && w != NULL)
+	else if (!ok && w != NULL && c != NULL)
 		log_warn("worker %s/%u: cleanup of session %llu failed",
 		    w->pool->name, w->slot,
 		    (unsigned long long)r->internal_sid);
 	if (c == NULL)
-		return;
+		return;		/* forgotten at shutdown */
 	if (!ok)
 		c->failed = 1;
 	if (c->pending > 0 && --c->pending == 0) {
