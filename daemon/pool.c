@@ -371,6 +371,24 @@ pool_foreach_worker(void (*fn)(struct worker *, void *), void *arg)
 	}
 }
 
+/*
+ * w's process is gone: the internal requests queued for it (cleanups of
+ * its objects, stats) have nothing left to act on.
+ */
+void
+pool_fail_internal(struct worker *w)
+{
+	struct request *r, *next;
+
+	for (r = TAILQ_FIRST(&w->pool->queue); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, qentry);
+		if (r->conn == NULL && r->internal_method != NULL &&
+		    r->worker == w)
+			request_error(r, SB_ERRTYPE_WORKER_CRASHED, "worker "
+			    "%s/%u is gone", w->pool->name, w->slot);
+	}
+}
+
 /* Requests queued that wait for w in particular (refs or binding). */
 unsigned
 pool_queued_for(const struct worker *w)

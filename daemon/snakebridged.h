@@ -340,6 +340,7 @@ void		 pool_fail_session(struct session *);
 void		 pool_free_all(void);
 void		 pool_foreach_worker(void (*)(struct worker *, void *), void *);
 unsigned	 pool_queued_for(const struct worker *);
+void		 pool_fail_internal(struct worker *);
 
 /* worker.c: worker processes. */
 enum worker_state {

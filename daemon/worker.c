@@ -576,6 +576,7 @@ worker_exited(struct worker *w, int status)
 	worker_close_channels(w);
 	event_del(w->grace_ev);
 	worker_fail_current(w, status);
+	pool_fail_internal(w);
 	callback_worker_gone(w);
 	w->state = WORKER_DOWN;
 	w->generation++;	/* its refs are lost */
