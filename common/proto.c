@@ -20,16 +20,6 @@ sb_errtype_name(enum sb_errtype t)
 	return (errtype_names[t]);
 }
 
-static uint64_t
-get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n-- > 0)
-		v = (v << 8) | *p++;
-	return (v);
-}
-
 static uint8_t *
 put_be(uint8_t *p, uint64_t v, unsigned n)
 {
@@ -49,11 +39,11 @@ sb_ref_decode(const void *payload, size_t len, struct sb_refdata *r)
 
 	if (len < SB_REF_FIXED_LEN || p[0] != SB_REF_VERSION)
 		return (-1);
-	r->pool_id = (uint16_t)get_be(p + 1, 2);
-	r->slot = (uint16_t)get_be(p + 3, 2);
-	r->generation = (uint32_t)get_be(p + 5, 4);
-	r->session_id = get_be(p + 9, 8);
-	r->ref_id = get_be(p + 17, 8);
+	r->pool_id = (uint16_t)sb_be_get(p + 1, 2);
+	r->slot = (uint16_t)sb_be_get(p + 3, 2);
+	r->generation = (uint32_t)sb_be_get(p + 5, 4);
+	r->session_id = sb_be_get(p + 9, 8);
+	r->ref_id = sb_be_get(p + 17, 8);
 	r->type_len = p[25];
 	if (len != SB_REF_FIXED_LEN + r->type_len)
 		return (-1);

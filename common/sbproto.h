@@ -92,6 +92,17 @@ struct sb_refdata {
 	size_t		 type_len;
 };
 
+/* Read n (at most 8) bytes at p as a big-endian unsigned integer. */
+static inline uint64_t
+sb_be_get(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = (v << 8) | *p++;
+	return (v);
+}
+
 /* Parse a payload; 0 on success, -1 when it is not a well-formed ref. */
 int	sb_ref_decode(const void *payload, size_t len, struct sb_refdata *);
 /*

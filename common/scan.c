@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "sbproto.h"
 #include "scan.h"
 
 void
@@ -22,16 +23,6 @@ sb_scan_reset(struct sb_scan *s)
 	s->off = 0;
 	s->depth = 0;
 	s->pending = 0;
-}
-
-static uint64_t
-be_uint(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n-- > 0)
-		v = (v << 8) | *p++;
-	return (v);
 }
 
 /*
@@ -89,11 +80,11 @@ decode_header(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *body,
 		return (0);
 	*hdr = 1 + lenbytes;
 	if (b == 0xdc || b == 0xdd)
-		*count = be_uint(p + 1, lenbytes);
+		*count = sb_be_get(p + 1, lenbytes);
 	else if (b == 0xde || b == 0xdf)
-		*count = 2 * be_uint(p + 1, lenbytes);
+		*count = 2 * sb_be_get(p + 1, lenbytes);
 	else
-		*body = be_uint(p + 1, lenbytes) + extra;
+		*body = sb_be_get(p + 1, lenbytes) + extra;
 	return (1);
 }
 
