@@ -245,6 +245,19 @@ callback_forget(struct worker *w, const struct request *r)
 	}
 }
 
+/* The outer request of w whose wid is wid (a stream under a nested one). */
+struct request *
+callback_outer(struct worker *w, uint32_t wid)
+{
+	unsigned i;
+
+	for (i = 0; w->nest != NULL && i < w->nest->depth; i++) {
+		if (w->nest->frames[i].wid == wid)
+			return (w->nest->frames[i].r);
+	}
+	return (NULL);
+}
+
 /* w died: the requests it kept fail, its callbacks are forgotten. */
 void
 callback_worker_gone(struct worker *w)

@@ -122,23 +122,24 @@ relay_response(struct worker *w, char *msg, size_t len, size_t off,
 static void
 relay_stream_items(struct worker *w, const char *msg, size_t len, size_t off)
 {
-	struct request *r = w->cur;
+	struct request *r;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	uint32_t count;
 	uint64_t wid;
 	size_t n;
 
-	if (r == NULL || r->conn == NULL)
-		return;
 	if (mpk_array_header(msg + off, len - off, &count, &n) != 0 ||
 	    count != 2)
 		return;
 	off += n;
-	if (mpk_uint(msg + off, len - off, &wid, &n) != 0 ||
-	    wid != w->cur_wid)
+	if (mpk_uint(msg + off, len - off, &wid, &n) != 0)
 		return;
 	off += n;
+	/* the current request, or a stream waiting under a nested one */
+	r = wid == w->cur_wid ? w->cur : callback_outer(w, (uint32_t)wid);
+	if (r == NULL || r->conn == NULL)
+		return;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 3);

@@ -439,6 +439,7 @@ int		 callback_may_nest(const struct worker *,
 void		 callback_push(struct worker *);
 int		 callback_pop(struct worker *);
 void		 callback_forget(struct worker *, const struct request *);
+struct request	*callback_outer(struct worker *, uint32_t wid);
 void		 callback_worker_gone(struct worker *);
 
 /* relay.c: frames between client and worker. */

@@ -82,7 +82,7 @@ stream_ack(struct request *r, unsigned n)
 	msgpack_packer pk;
 	unsigned i;
 
-	if (r->worker == NULL || r->worker->cur != r)
+	if (r->worker == NULL || r->state != REQUEST_RUNNING)
 		return;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
