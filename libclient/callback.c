@@ -143,8 +143,10 @@ callback_serve(sb_client *c, uint32_t msgid, struct unpack_reader *r)
 	int rc;
 
 	if (unpack_array(r, &n) != 0 || n != 3 || unpack_uint(r, &id) != 0 ||
-	    unpack_value(r, 2, &args) != 0 || unpack_value(r, 2, &kwargs) != 0 ||
-	    sb_value_type(args) != SB_LIST || (sb_value_type(kwargs) != SB_MAP &&
+	    unpack_value(r, 2, &args) != 0 ||
+	    unpack_value(r, 2, &kwargs) != 0 ||
+	    sb_value_type(args) != SB_LIST ||
+	    (sb_value_type(kwargs) != SB_MAP &&
 	    sb_value_type(kwargs) != SB_NIL)) {
 		sb_value_free(args);
 		sb_value_free(kwargs);

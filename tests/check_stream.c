@@ -648,6 +648,41 @@ START_TEST(test_callback_nested_call)
 }
 END_TEST
 
+/* Items counted by a stream whose generator calls back (nested calls). */
+static int
+count_floats(const sb_value *item, void *ud)
+{
+	double	 d;
+
+	ck_assert_int_eq(sb_value_get_float(item, &d), 0);
+	*(double *)ud += d;
+	return (0);
+}
+
+/*
+ * A stream whose generator calls a callback for every item, the callback
+ * calling math.sqrt: batches of the stream keep flowing around the nested
+ * requests.
+ */
+START_TEST(test_callback_in_stream)
+{
+	sb_value	*args;
+	sb_error	*err = NULL;
+	uint64_t	 count = 0;
+	double		 sum = 0;
+	int		 rc;
+
+	args = args2(sb_callback_new(c, cb_sqrt_plus, NULL), sb_int(300));
+	rc = sb_stream(c, "sbstream", "mapped", args, NULL, NULL,
+	    count_floats, &sum, &count, &err);
+	sb_value_free(args);
+	sbt_ok("stream with callbacks", rc, err);
+	ck_assert_uint_eq(count, 300);
+	/* the sum of sqrt(i) + 1 for i < 300 is about 3755.2 */
+	ck_assert(sum > 3750 && sum < 3760);
+}
+END_TEST
+
 /* A failing callback: the caller gets CallbackFailed naming its error. */
 START_TEST(test_callback_fails)
 {
@@ -788,6 +823,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_callback_reduce);
 	tcase_add_test(tc, test_callback_sorted_key);
 	tcase_add_test(tc, test_callback_nested_call);
+	tcase_add_test(tc, test_callback_in_stream);
 	tcase_add_test(tc, test_callback_fails);
 	tcase_add_test(tc, test_callback_client_gone);
 	tcase_add_test(tc, test_sbctl_stream_iter);
