@@ -145,6 +145,9 @@ struct stream_sink {
 	void			*ud;
 	int			 stopped;	/* fn asked to stop */
 	int			 failed;	/* an item did not decode */
+	int			 busy;		/* fn is running */
+	sb_value		*backlog;	/* items that came meanwhile */
+	size_t			 head;		/* next one in backlog */
 	uint64_t		 count;
 	struct stream_sink	*next;
 };

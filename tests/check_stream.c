@@ -158,8 +158,9 @@ END_TEST
 struct seen {
 	int64_t		 next;		/* the item expected next */
 	int64_t		 stop_after;	/* stop after this many, 0 never */
-	int		 out_of_order;
+	int		 out_of_order;	/* or re-entered */
 	sb_client	*nested;	/* call math.sqrt per item when set */
+	int		 inside;	/* the function is running */
 };
 
 static int
@@ -170,9 +171,10 @@ seen_item(const sb_value *item, void *ud)
 	sb_error	*err = NULL;
 	int64_t		 v;
 
-	if (sb_value_get_int(item, &v) != 0 || v != s->next)
+	if (sb_value_get_int(item, &v) != 0 || v != s->next || s->inside)
 		s->out_of_order = 1;
 	s->next++;
+	s->inside = 1;
 	if (s->nested != NULL) {
 		args = args1(sb_int(4));
 		ck_assert_int_eq(sb_call(s->nested, "math", "sqrt", args,
@@ -180,13 +182,14 @@ seen_item(const sb_value *item, void *ud)
 		sb_value_free(args);
 		sb_value_free(res);
 	}
+	s->inside = 0;
 	return (s->stop_after > 0 && s->next >= s->stop_after);
 }
 
 /* stream of range(7): 0..6 in order, then the count. */
 START_TEST(test_stream_range)
 {
-	struct seen	 s = { 0, 0, 0, NULL };
+	struct seen	 s = { 0, 0, 0, NULL, 0 };
 	sb_value	*args = args1(sb_int(7));
 	sb_error	*err = NULL;
 	uint64_t	 count = 0;
@@ -205,7 +208,7 @@ END_TEST
 /* The ref form, with a call on the same client for every item. */
 START_TEST(test_stream_ref_nested)
 {
-	struct seen	 s = { 0, 0, 0, NULL };
+	struct seen	 s = { 0, 0, 0, NULL, 0 };
 	sb_value	*it;
 	sb_error	*err = NULL;
 	uint64_t	 count = 0;
@@ -223,6 +226,15 @@ START_TEST(test_stream_ref_nested)
 	rc = sb_stream_ref(c, it, NULL, seen_item, &s, &count, &err);
 	sbt_ok("stream ref", rc, err);
 	ck_assert_uint_eq(count, 2);
+	ck_assert_int_eq(s.out_of_order, 0);
+	sb_value_free(it);
+	/* many items arrive during the calls: still in order, one at a time */
+	it = iterator_of("builtins", "range", args1(sb_int(3000)));
+	s.next = 0;
+	rc = sb_stream_ref(c, it, NULL, seen_item, &s, &count, &err);
+	sbt_ok("stream ref", rc, err);
+	ck_assert_uint_eq(count, 3000);
+	ck_assert_int_eq(s.next, 3000);
 	ck_assert_int_eq(s.out_of_order, 0);
 	sb_value_free(it);
 }
@@ -470,7 +482,7 @@ END_TEST
 /* An item function that stops: SB_ECANCELED, finally: runs, client fine. */
 START_TEST(test_stream_stop_from_fn)
 {
-	struct seen	 s = { 0, 10, 0, NULL };
+	struct seen	 s = { 0, 10, 0, NULL, 0 };
 	char		 marker[PATH_MAX + 64];
 	sb_value	*args, *res = NULL;
 	sb_error	*err = NULL;
@@ -497,7 +509,7 @@ END_TEST
 /* stream_timeout ends a stalled producer; its finally: runs. */
 START_TEST(test_stream_idle_timeout)
 {
-	struct seen	 s = { 1, 0, 0, NULL };
+	struct seen	 s = { 1, 0, 0, NULL, 0 };
 	struct sb_opts	 opts;
 	char		 marker[PATH_MAX + 64];
 	sb_value	*args;
