@@ -12,7 +12,7 @@ daemon_snakebridged_SOURCES = \
 	daemon/metrics.c daemon/events.c \
 	daemon/m_status.c daemon/m_admin.c daemon/stats.c daemon/io.c \
 	daemon/stream.c daemon/callback.c \
-	daemon/cleanup.c
+	daemon/cleanup.c daemon/confdiff.c
 daemon_snakebridged_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_snakebridged_LDADD = common/libsbcommon.la $(LIBEVENT_LIBS) \

@@ -138,6 +138,7 @@ sbd_reload(char **err)
 		notify_check_ready();
 		return (-1);
 	}
+	confdiff_log(sbd.conf, conf);
 	config_free(sbd.conf);
 	sbd.conf = conf;
 	sbd_conf_level = conf->log_level;

@@ -419,6 +419,9 @@ void		 cleanup_stop(void);
 unsigned	 cleanup_pending(void);
 const struct cleanup_totals *cleanup_totals(void);
 
+/* confdiff.c: what a reload changed, in the log. */
+void		 confdiff_log(const struct config *, const struct config *);
+
 /* stats.c: polling workers' resident memory and refs. */
 void		 stats_poll(struct worker *);
 
