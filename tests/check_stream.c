@@ -749,6 +749,49 @@ START_TEST(test_callback_client_gone)
 }
 END_TEST
 
+/*
+ * A callback called by a request whose client disconnected meanwhile
+ * raises at once (the request runs on in its named session).
+ */
+START_TEST(test_callback_after_disconnect)
+{
+	sb_client	*a;
+	sb_value	*args, *info = NULL;
+	sb_error	*err = NULL;
+	sb_pending	*p = NULL;
+	struct sb_opts	 opts;
+	char		 marker[PATH_MAX + 64], text[256];
+	FILE		*f;
+	size_t		 n;
+	int		 rc;
+
+	marker_path(marker, sizeof marker, "later.done");
+	a = sbt_connect(&sbt_d);
+	rc = sb_session_open(a, "cb-detach", NULL, &info, &err);
+	sbt_ok("session.open", rc, err);
+	sb_value_free(info);
+	sb_opts_init(&opts);
+	opts.session = "cb-detach";
+	args = args2(sb_callback_new(a, cb_fail, NULL), sb_float(0.5));
+	ck_assert_int_eq(sb_list_append(args, sb_str(marker)), 0);
+	rc = sb_call_async(a, "sbstream", "call_later", args, NULL, &opts, &p);
+	sb_value_free(args);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_ge(sb_client_poll(a, 100), 0);
+	sb_client_close(a);
+	ck_assert_msg(marker_wait(marker), "the call did not finish");
+	usleep(100000);		/* the file is written in one go */
+	ck_assert_ptr_nonnull(f = fopen(marker, "r"));
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	ck_assert_msg(strstr(text, "CallbackFailed") != NULL &&
+	    strstr(text, "gone") != NULL, "Python saw: %s", text);
+	rc = sb_session_close(c, "cb-detach", &err);
+	sbt_ok("session.close", rc, err);
+}
+END_TEST
+
 /* sbctl stream and iter print one JSON value per line; --limit. */
 static char *
 sbctl_out(const char *a1, const char *a2, const char *a3, const char *a4,
@@ -838,6 +881,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_callback_in_stream);
 	tcase_add_test(tc, test_callback_fails);
 	tcase_add_test(tc, test_callback_client_gone);
+	tcase_add_test(tc, test_callback_after_disconnect);
 	tcase_add_test(tc, test_sbctl_stream_iter);
 	suite_add_tcase(s, tc);
 	return (s);
