@@ -263,6 +263,13 @@ stream_pump(struct stream *s, PyObject *it, uint64_t sid)
 	}
 	if (!PyErr_Occurred())
 		stream_flush(s);
+	else {
+		/* the items before a failure still go, if a credit allows */
+		pthread_mutex_lock(&stream_mtx);
+		if (s->n > 0 && s->credits > 0 && !s->dead)
+			stream_send_locked(s);
+		pthread_mutex_unlock(&stream_mtx);
+	}
 	msgpack_sbuffer_destroy(&one);
 	return (PyErr_Occurred() ? -1 : total);
 }

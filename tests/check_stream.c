@@ -205,6 +205,25 @@ START_TEST(test_stream_range)
 }
 END_TEST
 
+/* A generator that raises: its items, then its error as the response. */
+START_TEST(test_stream_error)
+{
+	struct seen	 s = { 0, 0, 0, NULL, 0 };
+	sb_value	*args = args1(sb_int(3));
+	sb_error	*err = NULL;
+	int		 rc;
+
+	rc = sb_stream(c, "sbstream", "failing", args, NULL, NULL, seen_item,
+	    &s, NULL, &err);
+	sb_value_free(args);
+	sbt_expect_error("failing stream", rc, err, "ValueError");
+	ck_assert_str_eq(sb_error_message(err), "no more after 3");
+	sb_error_free(err);
+	ck_assert_int_eq(s.next, 3);
+	ck_assert_int_eq(s.out_of_order, 0);
+}
+END_TEST
+
 /* The ref form, with a call on the same client for every item. */
 START_TEST(test_stream_ref_nested)
 {
@@ -868,6 +887,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_iter_resumable);
 	tcase_add_test(tc, test_iter_genexpr_done);
 	tcase_add_test(tc, test_stream_range);
+	tcase_add_test(tc, test_stream_error);
 	tcase_add_test(tc, test_stream_ref_nested);
 	tcase_add_test(tc, test_stream_many_batches);
 	tcase_add_test(tc, test_stream_slow_reader_bounded);
