@@ -10,6 +10,15 @@
 #include "snakebridged.h"
 
 static void
+m_status_bool(msgpack_packer *pk, int b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+static void
 m_status_worker(msgpack_packer *pk, const struct worker *w)
 {
 	msgpack_pack_map(pk, 15);
@@ -53,20 +62,14 @@ m_status_worker(msgpack_packer *pk, const struct worker *w)
 	else
 		msgpack_pack_nil(pk);
 	mpk_str(pk, "draining");
-	if (w->draining)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	m_status_bool(pk, w->draining);
 	mpk_str(pk, "last_exit_reason");
 	if (w->exit_reason != NULL)
 		mpk_str(pk, w->exit_reason);
 	else
 		msgpack_pack_nil(pk);
 	mpk_str(pk, "crash_loop");
-	if (worker_crash_loop(w))
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
+	m_status_bool(pk, worker_crash_loop(w));
 	mpk_str(pk, "queue");
 	msgpack_pack_uint32(pk, pool_queued_for(w));
 }
@@ -75,8 +78,11 @@ static void
 m_status_pool(msgpack_packer *pk, const struct pool *p)
 {
 	unsigned i;
+	int loop = 0;
 
-	msgpack_pack_map(pk, 6);
+	for (i = 0; i < p->nworkers; i++)
+		loop |= worker_crash_loop(p->workers[i]);
+	msgpack_pack_map(pk, 7);
 	mpk_str(pk, "name");
 	mpk_str(pk, p->name);
 	mpk_str(pk, "size");
@@ -87,6 +93,8 @@ m_status_pool(msgpack_packer *pk, const struct pool *p)
 	msgpack_pack_uint32(pk, p->queue_limit);
 	mpk_str(pk, "affinity");
 	mpk_str(pk, config_affinity_name(p->affinity));
+	mpk_str(pk, "crash_loop");
+	m_status_bool(pk, loop);
 	mpk_str(pk, "workers");
 	msgpack_pack_array(pk, p->nworkers);
 	for (i = 0; i < p->nworkers; i++)
