@@ -24,7 +24,9 @@ SUP_DAEMON(setup_pools,
     "[pool envx1]\nsize = 1\npath = @FIX@\nenv = SBX=1\n\n"
     "[pool envx2]\nsize = 1\npath = @FIX@\nenv = SBX=2\n", 0)
 SUP_DAEMON(setup_recycle,
-    "[pool recyc]\nsize = 1\npath = @FIX@\nmax_requests = 3\n", 0)
+    "[pool recyc]\nsize = 1\npath = @FIX@\nmax_requests = 3\n"
+    "[pool drained]\nsize = 1\npath = @FIX@\nmax_requests = 2\n"
+    "drain_timeout = 2s\n", 0)
 SUP_DAEMON(setup_crashloop,
     "[pool loop]\nsize = 1\npath = @FIX@\npreload = sbsuper_crash\n", 1)
 
@@ -536,6 +538,46 @@ START_TEST(test_recycle_keeps_ref)
 }
 END_TEST
 
+/*
+ * A draining worker whose session never ends is restarted once the drain
+ * timeout passes: counted, and the session's refs are then RefLost.
+ */
+START_TEST(test_drain_timeout)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("i", (int64_t)7), *ref, *r = NULL, *st;
+	sb_error	*err = NULL;
+	int64_t		 pid0, pid1, deadline;
+	int		 rc;
+
+	sb_value_free(sup_open(c, "held", -1, "drained"));
+	ref = sup_call_ok(c, "held", "make_thing", args);
+	pid0 = sup_pid(c, "held");
+	sup_expect_value(c, ref, 7);	/* past max_requests (2): draining */
+	deadline = sbt_now_ms() + 15000;
+	do {
+		sup_sleep_ms(100);
+		pid1 = sup_worker_pid(c, "drained", 0);
+	} while ((pid1 == pid0 || pid1 <= 0) && sbt_now_ms() < deadline);
+	ck_assert_msg(pid1 != pid0 && pid1 > 0, "worker drained/0 still pid "
+	    "%lld 15 s after a 2 s drain timeout", (long long)pid0);
+	st = sup_status(c);
+	ck_assert_int_ge(sup_map_int(sb_map_get(st, "counters"),
+	    "drain_timeouts", -1), 1);
+	sb_value_free(st);
+	rc = sb_attr(c, ref, "value", NULL, &r, &err);
+	sbt_expect_error("attr after drain timeout", rc, err,
+	    "snakebridge.RefLost");
+	sb_error_free(err);
+	/* The session itself lives on, served by the new worker. */
+	ck_assert_int_eq(sup_pid(c, "held"), pid1);
+	sup_close(c, "held");
+	sb_value_free(ref);
+	sb_value_free(args);
+	sb_client_close(c);
+}
+END_TEST
+
 START_TEST(test_crash_loop)
 {
 	sb_client	*c = sbt_connect(&sbt_d);
@@ -600,6 +642,7 @@ main(void)
 
 	tc = sup_tcase(s, "recycle", setup_recycle, 60);
 	tcase_add_test(tc, test_recycle_keeps_ref);
+	tcase_add_test(tc, test_drain_timeout);
 
 	tc = sup_tcase(s, "crashloop", setup_crashloop, 60);
 	tcase_add_test(tc, test_crash_loop);
