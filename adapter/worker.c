@@ -8,6 +8,7 @@
  * 2 for bad arguments, 3 when the channel carried a broken stream.
  */
 #include "adapter.h"
+#include "alloc.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -102,6 +103,7 @@ main(int argc, char **argv)
 	PyObject		*failed;
 	int			 c, fd = -1, status;
 
+	sb_alloc_tune();
 	while ((c = getopt_long(argc, argv, "", worker_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_FD:

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "sbbench.h"
 
 #define SB_BYTES_SIZE	(10u << 20)	/* bytes_10MB */
@@ -395,6 +396,8 @@ main(int argc, char **argv)
 	struct prv_daemon	 d;
 	int			 failed;
 
+	/* A client moving large payloads benefits as the daemon does. */
+	sb_alloc_tune();
 	parse_args(argc, argv, &bc);
 	signal(SIGPIPE, SIG_IGN);
 	rep_init(bc.json);

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "snakebridged.h"
+#include "alloc.h"
 
 #define SBD_STOP_GRACE	2	/* s between SIGTERM and SIGKILL of workers */
 #define SBD_CLEANUP_WAIT 10000	/* ms for cleanups without a timeout */
@@ -370,6 +371,7 @@ main(int argc, char **argv)
 	int ch, foreground = 0, check = 0;
 	char *err = NULL;
 
+	sb_alloc_tune();
 	while ((ch = getopt(argc, argv, "df:hns:v")) != -1) {
 		switch (ch) {
 		case 'd':
