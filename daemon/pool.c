@@ -254,6 +254,26 @@ pool_unqueue(struct request *r)
 	r->state = REQUEST_NEW;
 }
 
+/*
+ * Could a queued request of p start now? Only on an idle worker, or on a
+ * busy one that may take nested requests (it has had callbacks out): when
+ * there is none, pool_pick would refuse every request of the queue.
+ */
+static int
+pool_has_taker(const struct pool *p)
+{
+	const struct worker *w;
+	unsigned i;
+
+	for (i = 0; i < p->nworkers; i++) {
+		w = p->workers[i];
+		if (w->state == WORKER_IDLE ||
+		    (w->state == WORKER_BUSY && w->nest != NULL))
+			return (1);
+	}
+	return (0);
+}
+
 void
 pool_dispatch(struct pool *p)
 {
@@ -261,6 +281,8 @@ pool_dispatch(struct pool *p)
 	struct worker *w;
 
 	for (r = TAILQ_FIRST(&p->queue); r != NULL; r = next) {
+		if (!pool_has_taker(p))
+			break;
 		next = TAILQ_NEXT(r, qentry);
 		if ((w = pool_pick(p, r)) == NULL)
 			continue;
