@@ -407,10 +407,11 @@ channel_room(struct channel *ch)
 	return (0);
 }
 
-/* Read what is there; 0 on EOF or error (the channel ends). */
+/* Read what is there; sets eof on EOF or error (the channel ends). */
 static void
 channel_read(struct channel *ch)
 {
+	size_t	 room;
 	ssize_t	 n;
 
 	for (;;) {
@@ -418,9 +419,13 @@ channel_read(struct channel *ch)
 			channel_violation(ch, "out of buffer space", 1);
 			return;
 		}
-		n = read(ch->fd, ch->rbuf + ch->rend, ch->rcap - ch->rend);
+		room = ch->rcap - ch->rend;
+		n = read(ch->fd, ch->rbuf + ch->rend, room);
 		if (n > 0) {
 			ch->rend += (size_t)n;
+			/* A short read drained the socket: poll tells more. */
+			if ((size_t)n < room)
+				return;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -449,8 +454,13 @@ channel_process(struct channel *ch)
 			channel_violation(ch, sb_scan_strerror(r), 1);
 			return;
 		}
-		/* Detach the message first: dispatch may re-enter the loop. */
-		if (ch->rstart == 0 && len == ch->rend) {
+		/*
+		 * Detach the message first: dispatch may re-enter the loop.
+		 * A large one takes the buffer itself; a small one is copied,
+		 * so the buffer stays for the next read.
+		 */
+		if (ch->rstart == 0 && len == ch->rend &&
+		    len >= CHANNEL_READ_MIN) {
 			msg = ch->rbuf;
 			ch->rbuf = NULL;
 			ch->rcap = ch->rend = 0;
