@@ -102,6 +102,7 @@ void		 stream_ack(uint32_t);
 struct channel;
 struct channel	*channel_open(int, size_t);
 int		 channel_send(struct channel *, msgpack_sbuffer *);
+int		 channel_send_keep(struct channel *, msgpack_sbuffer *);
 int		 channel_notify(struct channel *, const char *, PyObject *);
 uint32_t	 channel_next_id(struct channel *);
 int		 channel_wait_response(struct channel *, uint32_t,

@@ -157,33 +157,63 @@ channel_has_output(struct channel *ch)
 }
 
 /*
- * Queue a whole message and try to write it at once. The buffer's memory
- * moves to the channel; sb is left empty and reusable. Safe from the
- * stream flusher thread (it touches no Python object).
+ * Send a whole message: written at once when nothing waits before it and the
+ * socket takes it, else queued. The caller keeps sb's memory when it was
+ * written at once (sb is left empty, ready to be reused); a queued message
+ * takes it. Safe from the stream flusher thread (it touches no Python
+ * object).
  */
+int
+channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
+{
+	struct channel_out	*o;
+	size_t			 off = 0;
+	ssize_t			 n;
+	int			 rv = 0;
+
+	pthread_mutex_lock(&channel_out_mtx);
+	while (!ch->dead && ch->out == NULL && off < sb->size) {
+		n = write(ch->fd, sb->data + off, sb->size - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		else
+			ch->dead = 1;
+	}
+	if (ch->dead)
+		rv = -1;
+	else if (off < sb->size) {
+		if ((o = calloc(1, sizeof *o)) == NULL) {
+			/* Part of it went out: the stream cannot go on. */
+			if (off > 0)
+				ch->dead = 1;
+			rv = -1;
+		} else {
+			o->len = sb->size;
+			o->off = off;
+			o->data = msgpack_sbuffer_release(sb);
+			*ch->out_tail = o;
+			ch->out_tail = &o->next;
+			rv = channel_flush_locked(ch);
+		}
+	}
+	pthread_mutex_unlock(&channel_out_mtx);
+	sb->size = 0;
+	return (rv);
+}
+
+/* channel_send_keep, then free what is left of sb (sb is reusable). */
 int
 channel_send(struct channel *ch, msgpack_sbuffer *sb)
 {
-	struct channel_out	*o;
-	int			 rv;
+	int	 rv;
 
-	if (ch->dead || sb->size == 0) {
-		msgpack_sbuffer_destroy(sb);
-		msgpack_sbuffer_init(sb);
-		return (ch->dead ? -1 : 0);
-	}
-	if ((o = calloc(1, sizeof *o)) == NULL) {
-		msgpack_sbuffer_destroy(sb);
-		msgpack_sbuffer_init(sb);
-		return (-1);
-	}
-	o->len = sb->size;
-	o->data = msgpack_sbuffer_release(sb);
-	pthread_mutex_lock(&channel_out_mtx);
-	*ch->out_tail = o;
-	ch->out_tail = &o->next;
-	rv = channel_flush_locked(ch);
-	pthread_mutex_unlock(&channel_out_mtx);
+	rv = channel_send_keep(ch, sb);
+	msgpack_sbuffer_destroy(sb);
+	msgpack_sbuffer_init(sb);
 	return (rv);
 }
 

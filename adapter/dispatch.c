@@ -23,6 +23,10 @@ struct req {
 
 typedef PyObject	*(*dispatch_fn)(struct req *);
 
+/* A response buffer kept for the next response, when it stayed small. */
+#define DISPATCH_SPARE_MAX	65536
+static msgpack_sbuffer	 dispatch_spare;
+
 /* Complain about params[i] as the client numbered it. */
 static PyObject *
 dispatch_bad(struct req *r, uint32_t i, const char *what, const char *want)
@@ -464,7 +468,9 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	r.method_len = (int)method->via.str.size;
 	res = dispatch_run(&r, params);
 
-	msgpack_sbuffer_init(&sb);
+	/* Nested requests find the spare taken and start their own. */
+	sb = dispatch_spare;
+	msgpack_sbuffer_init(&dispatch_spare);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 4);
 	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
@@ -481,6 +487,9 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 		pyerr_pack(&pk, r.sid);
 		msgpack_pack_nil(&pk);
 	}
-	channel_send(ch, &sb);
-	msgpack_sbuffer_destroy(&sb);
+	channel_send_keep(ch, &sb);
+	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)
+		dispatch_spare = sb;
+	else
+		msgpack_sbuffer_destroy(&sb);
 }
