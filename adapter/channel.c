@@ -54,6 +54,10 @@ static struct channel	*channels;
 static pthread_mutex_t	 channel_out_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int		 channel_waits;		/* nested waits running */
 static int		 channel_status;	/* exit status of the loop */
+/* Decoding zones kept for reuse (channel_zone_take). */
+#define CHANNEL_ZONES		4
+static msgpack_zone	*channel_zones[CHANNEL_ZONES];
+static int		 channel_nzones;
 
 static void	channel_process(struct channel *);
 
@@ -350,18 +354,42 @@ channel_notification(const msgpack_object *method,
 		stream_ack((uint32_t)p->via.u64);
 }
 
+/*
+ * A zone to decode one message into: zones are kept for reuse (one per level
+ * of nesting in use at once), so a message costs no allocation of its own.
+ */
+static msgpack_zone *
+channel_zone_take(void)
+{
+	if (channel_nzones > 0)
+		return (channel_zones[--channel_nzones]);
+	return (msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE));
+}
+
+static void
+channel_zone_put(msgpack_zone *z)
+{
+	if (z == NULL)
+		return;
+	if (channel_nzones < CHANNEL_ZONES) {
+		msgpack_zone_clear(z);
+		channel_zones[channel_nzones++] = z;
+	} else
+		msgpack_zone_free(z);
+}
+
 /* One complete message (msg is ours to free). */
 static void
 channel_message(struct channel *ch, char *msg, size_t len)
 {
-	msgpack_unpacked	 u;
-	msgpack_object		*f;
+	msgpack_zone		*z;
+	msgpack_object		 top, *f;
 	size_t			 off = 0;
 	uint32_t		 id, n;
 	uint64_t		 kind;
 
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, msg, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+	if ((z = channel_zone_take()) == NULL ||
+	    msgpack_unpack(msg, len, &off, z, &top) != MSGPACK_UNPACK_SUCCESS) {
 		/* Scanned fine, so the stream goes on; msgpack-c refused it. */
 		if (channel_peek_msgid(msg, len, &id) == 0)
 			channel_reject(ch, id, "message cannot be unpacked "
@@ -370,8 +398,8 @@ channel_message(struct channel *ch, char *msg, size_t len)
 			channel_violation(ch, "message cannot be unpacked", 0);
 		goto out;
 	}
-	n = u.data.type == MSGPACK_OBJECT_ARRAY ? u.data.via.array.size : 0;
-	f = u.data.via.array.ptr;
+	n = top.type == MSGPACK_OBJECT_ARRAY ? top.via.array.size : 0;
+	f = top.via.array.ptr;
 	if (n < 3 || f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		channel_violation(ch, "not a msgpack-rpc message", 0);
 		goto out;
@@ -405,7 +433,7 @@ channel_message(struct channel *ch, char *msg, size_t len)
 		PyErr_Clear();
 	dispatch_request(ch, id, &f[2], &f[3]);
 out:
-	msgpack_unpacked_destroy(&u);
+	channel_zone_put(z);
 	free(msg);
 }
 
