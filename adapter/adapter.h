@@ -58,9 +58,28 @@ int		 pyerr_is_sb(PyObject *);
 void		 pyerr_pack(msgpack_packer *, uint64_t);
 void		 pyerr_pack_sb(msgpack_packer *, enum sb_errtype, const char *);
 
+/*
+ * Large bytes-like payloads of a response are written to the channel from
+ * the Python object's own memory instead of being copied into the message
+ * buffer: each is a hole in the buffer, filled at pos when sent.
+ */
+#define CODEC_DIRECT_MIN	(256 * 1024)
+struct codec_hole {
+	size_t		 pos;		/* offset in the buffer it precedes */
+	Py_buffer	 view;		/* holds its object */
+};
+struct codec_holes {
+	struct codec_hole	*v;
+	size_t			 n, cap;
+	size_t			 bytes;		/* sum of the views' lengths */
+};
+
 /* codec_encode.c */
 int		 codec_encode(msgpack_sbuffer *, PyObject *, uint64_t);
 int		 codec_encode_ref(msgpack_sbuffer *, PyObject *, uint64_t);
+int		 codec_encode_direct(msgpack_sbuffer *, struct codec_holes *,
+		    PyObject *, uint64_t);
+void		 codec_holes_release(struct codec_holes *, size_t);
 
 /* codec_decode.c */
 PyObject	*codec_decode(const msgpack_object *, uint64_t);
@@ -103,6 +122,8 @@ struct channel;
 struct channel	*channel_open(int, size_t);
 int		 channel_send(struct channel *, msgpack_sbuffer *);
 int		 channel_send_keep(struct channel *, msgpack_sbuffer *);
+int		 channel_send_direct(struct channel *, msgpack_sbuffer *,
+		    struct codec_holes *);
 int		 channel_notify(struct channel *, const char *, PyObject *);
 uint32_t	 channel_next_id(struct channel *);
 int		 channel_wait_response(struct channel *, uint32_t,

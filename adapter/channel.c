@@ -21,9 +21,11 @@
 #define CHANNEL_WAIT_ROUND	100	/* ms per poll while waiting */
 
 struct channel_out {
-	char			*data;
+	char			*data;	/* ours, or the view's memory */
 	size_t			 len;
 	size_t			 off;
+	int			 has_view;
+	Py_buffer		 view;	/* released only under the GIL */
 	struct channel_out	*next;
 };
 
@@ -44,6 +46,7 @@ struct channel {
 	struct sb_scan		 scan;
 	struct channel_out	*out;
 	struct channel_out	**out_tail;
+	struct channel_out	*done;		/* written views to release */
 	struct channel_reply	*replies;	/* answers nobody took yet */
 	uint32_t		 next_id;
 	struct channel		*next;
@@ -84,6 +87,33 @@ channel_open(int fd, size_t max_message)
 	return (ch);
 }
 
+/* Free an output entry; one holding a view needs the GIL. */
+static void
+channel_out_free(struct channel_out *o)
+{
+	if (o->has_view)
+		PyBuffer_Release(&o->view);
+	else
+		free(o->data);
+	free(o);
+}
+
+/* Release the views written meanwhile (the caller holds the GIL). */
+static void
+channel_release_done(struct channel *ch)
+{
+	struct channel_out	*o, *done;
+
+	pthread_mutex_lock(&channel_out_mtx);
+	done = ch->done;
+	ch->done = NULL;
+	pthread_mutex_unlock(&channel_out_mtx);
+	while ((o = done) != NULL) {
+		done = o->next;
+		channel_out_free(o);
+	}
+}
+
 static void
 channel_free(struct channel *ch)
 {
@@ -92,9 +122,9 @@ channel_free(struct channel *ch)
 
 	while ((o = ch->out) != NULL) {
 		ch->out = o->next;
-		free(o->data);
-		free(o);
+		channel_out_free(o);
 	}
+	channel_release_done(ch);
 	while ((r = ch->replies) != NULL) {
 		ch->replies = r->next;
 		msgpack_sbuffer_destroy(&r->msg);
@@ -131,8 +161,14 @@ channel_flush_locked(struct channel *ch)
 		ch->out = o->next;
 		if (ch->out == NULL)
 			ch->out_tail = &ch->out;
-		free(o->data);
-		free(o);
+		if (o->has_view) {
+			/* This may be the flusher thread: no Python here. */
+			o->next = ch->done;
+			ch->done = o;
+		} else {
+			free(o->data);
+			free(o);
+		}
 	}
 	return (0);
 }
@@ -207,6 +243,81 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 	pthread_mutex_unlock(&channel_out_mtx);
 	sb->size = 0;
 	return (rv);
+}
+
+/*
+ * Queue one piece of a message: len bytes copied from p, or the memory of
+ * view, which the entry takes. Called with channel_out_mtx held.
+ */
+static int
+channel_queue_locked(struct channel *ch, const char *p, size_t len,
+    Py_buffer *view)
+{
+	struct channel_out	*o;
+
+	if ((o = calloc(1, sizeof *o)) == NULL ||
+	    (view == NULL && (o->data = malloc(len)) == NULL)) {
+		free(o);
+		return (-1);
+	}
+	if (view != NULL) {
+		o->has_view = 1;
+		o->view = *view;
+		o->data = view->buf;
+		o->len = (size_t)view->len;
+	} else {
+		memcpy(o->data, p, len);
+		o->len = len;
+	}
+	*ch->out_tail = o;
+	ch->out_tail = &o->next;
+	return (0);
+}
+
+/*
+ * Send sb with its holes filled from their views, which the channel takes
+ * (holes is left empty); sb is left empty, its memory with the caller. The
+ * pieces between holes are copied, the holes' bytes are written from their
+ * objects' memory. Main thread only (it holds the GIL).
+ */
+int
+channel_send_direct(struct channel *ch, msgpack_sbuffer *sb,
+    struct codec_holes *holes)
+{
+	size_t	 at = 0, i;
+	int	 rv = 0;
+
+	if (holes->n == 0)
+		return (channel_send_keep(ch, sb));
+	pthread_mutex_lock(&channel_out_mtx);
+	if (ch->dead)
+		rv = -1;
+	for (i = 0; i < holes->n && rv == 0; i++) {
+		if (holes->v[i].pos > at)
+			rv = channel_queue_locked(ch, sb->data + at,
+			    holes->v[i].pos - at, NULL);
+		at = holes->v[i].pos;
+		if (rv == 0 && (rv = channel_queue_locked(ch, NULL, 0,
+		    &holes->v[i].view)) == 0)
+			holes->v[i].view.obj = NULL;	/* taken */
+	}
+	if (rv == 0 && sb->size > at)
+		rv = channel_queue_locked(ch, sb->data + at, sb->size - at,
+		    NULL);
+	if (rv != 0)
+		ch->dead = 1;	/* part of a message may be queued */
+	else
+		rv = channel_flush_locked(ch);
+	pthread_mutex_unlock(&channel_out_mtx);
+	for (i = 0; i < holes->n; i++) {
+		if (holes->v[i].view.obj != NULL)
+			PyBuffer_Release(&holes->v[i].view);
+	}
+	holes->n = 0;
+	holes->bytes = 0;
+	sb->size = 0;
+	channel_release_done(ch);
+	return (ch->dead ? -1 : rv);
 }
 
 /* channel_send_keep, then free what is left of sb (sb is reusable). */
@@ -564,6 +675,8 @@ channel_pump(int timeout)
 	Py_BEGIN_ALLOW_THREADS
 	r = poll(pfd, n, timeout);
 	Py_END_ALLOW_THREADS
+	for (i = 0; i < n; i++)
+		channel_release_done(chs[i]);
 	if (r == -1)
 		return (errno == EINTR ? -1 : 0);
 	for (i = 0; i < n; i++) {

@@ -20,6 +20,7 @@ struct enc {
 	uint64_t	*made;		/* refs made by this encode */
 	size_t		 nmade;
 	size_t		 made_cap;
+	struct codec_holes *holes;	/* NULL: copy every payload */
 };
 
 /* Types found only once their module has been imported by someone. */
@@ -129,10 +130,23 @@ enc_ext_begin(struct enc *e, int8_t type)
 	return (off);
 }
 
+/* Bytes of holes at or after buffer offset off (they belong to the ext). */
+static size_t
+enc_hole_bytes_after(const struct enc *e, size_t off)
+{
+	size_t	 i, n = 0;
+
+	if (e->holes == NULL)
+		return (0);
+	for (i = e->holes->n; i > 0 && e->holes->v[i - 1].pos > off; i--)
+		n += (size_t)e->holes->v[i - 1].view.len;
+	return (n);
+}
+
 static int
 enc_ext_end(struct enc *e, size_t off)
 {
-	size_t	 len = e->sb->size - off - 6;
+	size_t	 len = e->sb->size - off - 6 + enc_hole_bytes_after(e, off);
 	uint8_t	*p = (uint8_t *)e->sb->data + off + 1;
 
 	if (len > UINT32_MAX) {
@@ -202,6 +216,40 @@ enc_str(struct enc *e, PyObject *o)
 	return (0);
 }
 
+/*
+ * A bin from a buffer view, which this takes: a large one becomes a hole
+ * when the encode collects holes, else it is copied and released.
+ */
+static int
+enc_bin_view(struct enc *e, Py_buffer *view)
+{
+	struct codec_holes	*h = e->holes;
+	struct codec_hole	*v;
+	size_t			 cap;
+
+	if (h != NULL && (size_t)view->len >= CODEC_DIRECT_MIN) {
+		if (h->n == h->cap) {
+			cap = h->cap ? h->cap * 2 : 4;
+			if ((v = reallocarray(h->v, cap, sizeof *v)) == NULL) {
+				PyBuffer_Release(view);
+				PyErr_NoMemory();
+				return (-1);
+			}
+			h->v = v;
+			h->cap = cap;
+		}
+		msgpack_pack_bin(&e->pk, (size_t)view->len);
+		h->v[h->n].pos = e->sb->size;
+		h->v[h->n].view = *view;
+		h->n++;
+		h->bytes += (size_t)view->len;
+		return (0);
+	}
+	msgpack_pack_bin_with_body(&e->pk, view->buf, (size_t)view->len);
+	PyBuffer_Release(view);
+	return (0);
+}
+
 /* bytes-like objects with a contiguous buffer become bin. */
 static int
 enc_buffer(struct enc *e, PyObject *o)
@@ -212,9 +260,7 @@ enc_buffer(struct enc *e, PyObject *o)
 		PyErr_Clear();
 		return (enc_ref(e, o));
 	}
-	msgpack_pack_bin_with_body(&e->pk, view.buf, (size_t)view.len);
-	PyBuffer_Release(&view);
-	return (0);
+	return (enc_bin_view(e, &view));
 }
 
 /* Text ext (9, 10, 11): the payload is str(o) or o.method(). */
@@ -350,9 +396,8 @@ enc_ndarray(struct enc *e, PyObject *o)
 	for (i = 0; i < n; i++)
 		msgpack_pack_int64(&e->pk,
 		    PyLong_AsLongLong(PyTuple_GET_ITEM(shape, i)));
-	msgpack_pack_bin_with_body(&e->pk, view.buf, (size_t)view.len);
-	PyBuffer_Release(&view);
-	rv = PyErr_Occurred() ? -1 : enc_ext_end(e, off);
+	if (enc_bin_view(e, &view) == 0)
+		rv = PyErr_Occurred() ? -1 : enc_ext_end(e, off);
 out:
 	Py_XDECREF(c);
 	Py_XDECREF(shape);
@@ -564,6 +609,9 @@ enc_value(struct enc *e, PyObject *o)
 	if (PyUnicode_Check(o))
 		return (enc_str(e, o));
 	if (PyBytes_Check(o)) {
+		if (e->holes != NULL &&
+		    (size_t)PyBytes_GET_SIZE(o) >= CODEC_DIRECT_MIN)
+			return (enc_buffer(e, o));
 		return (msgpack_pack_bin_with_body(&e->pk,
 		    PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o)));
 	}
@@ -582,12 +630,24 @@ enc_value(struct enc *e, PyObject *o)
 	return (enc_other(e, o));
 }
 
+/* Release the holes from index from on and forget them. */
+void
+codec_holes_release(struct codec_holes *h, size_t from)
+{
+	while (h->n > from) {
+		h->n--;
+		h->bytes -= (size_t)h->v[h->n].view.len;
+		PyBuffer_Release(&h->v[h->n].view);
+	}
+}
+
 /* Run one encode; on failure restore the buffer and forget new refs. */
 static int
-enc_run(msgpack_sbuffer *sb, PyObject *o, uint64_t sid, int as_ref)
+enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
+    uint64_t sid, int as_ref)
 {
 	struct enc	 e;
-	size_t		 mark = sb->size, i;
+	size_t		 mark = sb->size, hmark, hbytes, total, i;
 	int		 rv;
 
 	if (PyDateTimeAPI == NULL) {
@@ -598,20 +658,26 @@ enc_run(msgpack_sbuffer *sb, PyObject *o, uint64_t sid, int as_ref)
 	memset(&e, 0, sizeof e);
 	e.sb = sb;
 	e.sid = sid;
+	e.holes = holes;
+	hmark = holes != NULL ? holes->n : 0;
+	hbytes = holes != NULL ? holes->bytes : 0;
 	msgpack_packer_init(&e.pk, sb, msgpack_sbuffer_write);
 	rv = as_ref ? enc_ref(&e, o) : enc_value(&e, o);
 	if (rv != 0 && !PyErr_Occurred())
 		PyErr_NoMemory();
-	if (rv == 0 && sb->size > worker_id.max_message) {
+	total = sb->size + (holes != NULL ? holes->bytes : 0);
+	if (rv == 0 && total > worker_id.max_message) {
 		pyerr_set(SB_ERRTYPE_TOO_LARGE, "the encoded value (%zu bytes) "
-		    "exceeds the maximum message size (%zu)", sb->size - mark,
-		    worker_id.max_message);
+		    "exceeds the maximum message size (%zu)",
+		    total - mark - hbytes, worker_id.max_message);
 		rv = -1;
 	}
 	if (rv != 0) {
 		PyObject *type, *value, *tb;
 
 		sb->size = mark;
+		if (holes != NULL)
+			codec_holes_release(holes, hmark);
 		PyErr_Fetch(&type, &value, &tb);
 		for (i = 0; i < e.nmade; i++)
 			refs_forget(sid, e.made[i]);
@@ -625,12 +691,23 @@ enc_run(msgpack_sbuffer *sb, PyObject *o, uint64_t sid, int as_ref)
 int
 codec_encode(msgpack_sbuffer *sb, PyObject *o, uint64_t sid)
 {
-	return (enc_run(sb, o, sid, 0));
+	return (enc_run(sb, NULL, o, sid, 0));
 }
 
 /* Append a ref to o whatever its type (the result of `iter`). */
 int
 codec_encode_ref(msgpack_sbuffer *sb, PyObject *o, uint64_t sid)
 {
-	return (enc_run(sb, o, sid, 1));
+	return (enc_run(sb, NULL, o, sid, 1));
+}
+
+/*
+ * codec_encode, leaving large payloads as holes in holes (the caller sends
+ * them with channel_send_direct, or releases them).
+ */
+int
+codec_encode_direct(msgpack_sbuffer *sb, struct codec_holes *holes,
+    PyObject *o, uint64_t sid)
+{
+	return (enc_run(sb, holes, o, sid, 0));
 }

@@ -454,14 +454,16 @@ void
 dispatch_request(struct channel *ch, uint32_t msgid,
     const msgpack_object *method, const msgpack_object *params)
 {
-	struct req	 r;
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
-	PyObject	*res;
-	size_t		 mark;
-	int		 rv = -1;
+	struct req		 r;
+	struct codec_holes	 holes;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	PyObject		*res;
+	size_t			 mark;
+	int			 rv = -1;
 
 	memset(&r, 0, sizeof r);
+	memset(&holes, 0, sizeof holes);
 	r.ch = ch;
 	r.msgid = msgid;
 	r.method = method->via.str.ptr;
@@ -479,7 +481,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	if (res != NULL) {
 		msgpack_pack_nil(&pk);
 		rv = r.as_ref ? codec_encode_ref(&sb, res, r.sid) :
-		    codec_encode(&sb, res, r.sid);
+		    codec_encode_direct(&sb, &holes, res, r.sid);
 		Py_DECREF(res);
 	}
 	if (rv != 0) {
@@ -487,7 +489,8 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 		pyerr_pack(&pk, r.sid);
 		msgpack_pack_nil(&pk);
 	}
-	channel_send_keep(ch, &sb);
+	channel_send_direct(ch, &sb, &holes);
+	free(holes.v);
 	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)
 		dispatch_spare = sb;
 	else

@@ -400,6 +400,47 @@ START_TEST(test_numpy_mean_axis)
 }
 END_TEST
 
+/*
+ * Large payloads inside containers and exts (the worker writes them from
+ * the objects' memory): a tuple of bytes, an array and an int, and a list
+ * of two arrays, come back unchanged.
+ */
+START_TEST(test_large_payloads)
+{
+	enum { NB = 300 * 1024, ND = 40 * 1024 };
+	sb_value	*t, *l, *r;
+	unsigned char	*b;
+	double		*d;
+	int64_t		 shape[1] = { ND };
+	size_t		 i;
+
+	ck_assert_ptr_nonnull(b = malloc(NB));
+	ck_assert_ptr_nonnull(d = malloc(ND * sizeof *d));
+	for (i = 0; i < NB; i++)
+		b[i] = (unsigned char)(i * 7 + i / 251);
+	for (i = 0; i < ND; i++)
+		d[i] = (double)i * 0.5 - 3.25;
+	t = sb_tuple_new();
+	ck_assert_int_eq(sb_list_append(t, sb_bytes(b, NB)), 0);
+	ck_assert_int_eq(sb_list_append(t, sb_ndarray("<f8", shape, 1, d,
+	    ND * sizeof *d)), 0);
+	ck_assert_int_eq(sb_list_append(t, sb_int(42)), 0);
+	r = call_ok("sbfixtures", "identity", list_of(sb_value_copy(t), NULL));
+	ck_assert_msg(sb_value_equal(r, t), "tuple changed on its way");
+	sb_value_free(r);
+
+	l = list_of(sb_ndarray("<f8", shape, 1, d, ND * sizeof *d),
+	    sb_ndarray("<f8", shape, 1, d, ND * sizeof *d), NULL);
+	r = call_ok("sbfixtures", "identity", list_of(sb_value_copy(l), NULL));
+	ck_assert_msg(sb_value_equal(r, l), "list changed on its way");
+	sb_value_free(r);
+	sb_value_free(l);
+	sb_value_free(t);
+	free(d);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_numpy_ndarray_arg)
 {
 	static const double	 data[6] = { 1, 2, 3, 4, 5, 6.5 };
@@ -1160,6 +1201,7 @@ ffi_suite(void)
 	tcase_add_test(tc, test_graceful_lambda);
 	tcase_add_test(tc, test_numpy_mean_axis);
 	tcase_add_test(tc, test_numpy_ndarray_arg);
+	tcase_add_test(tc, test_large_payloads);
 	tcase_add_test(tc, test_error_value_error);
 	tcase_add_test(tc, test_error_missing_module);
 	tcase_add_test(tc, test_error_attribute);
