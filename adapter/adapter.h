@@ -132,6 +132,11 @@ int		 channel_wait_until(struct channel *, int (*)(void *), void *);
 int		 channel_loop(void);
 int		 channel_depth(void);
 
+/* interrupt.c: SIGINT for one request (sigqueue'd wid). */
+#define CHANNEL_WID_AHEAD	0x80000000U	/* a request sent ahead */
+int		 interrupt_init(void);
+uint32_t	 interrupt_running(uint32_t);
+
 /* dispatch.c */
 void		 dispatch_request(struct channel *, uint32_t,
 		     const msgpack_object *, const msgpack_object *);

@@ -6,6 +6,11 @@
  * answer to a request the worker sent while it keeps dispatching whatever
  * else arrives, so a request can be served in the middle of another one.
  * Channels are only freed by the outermost loop.
+ *
+ * Requests the daemon sent ahead (their msgid has CHANNEL_WID_AHEAD) wait
+ * in the channel's pending FIFO and run one after the other from the
+ * outermost loop only, never nested in a callback's wait; the notification
+ * [2, "drop", [msgid]] turns one that has not started into an error answer.
  */
 #include "adapter.h"
 
@@ -35,6 +40,14 @@ struct channel_reply {
 	struct channel_reply	*next;
 };
 
+struct channel_pend {
+	uint32_t		 id;
+	int			 dropped;
+	char			*msg;
+	size_t			 len;
+	struct channel_pend	*next;
+};
+
 struct channel {
 	int			 fd;
 	int			 eof;		/* peer closed its side */
@@ -48,6 +61,8 @@ struct channel {
 	struct channel_out	**out_tail;
 	struct channel_out	*done;		/* written views to release */
 	struct channel_reply	*replies;	/* answers nobody took yet */
+	struct channel_pend	*pend;		/* requests sent ahead */
+	struct channel_pend	**pend_tail;
 	uint32_t		 next_id;
 	struct channel		*next;
 };
@@ -63,6 +78,8 @@ static msgpack_zone	*channel_zones[CHANNEL_ZONES];
 static int		 channel_nzones;
 
 static void	channel_process(struct channel *);
+static void	channel_answer_error(struct channel *, uint32_t,
+		    enum sb_errtype, const char *);
 
 struct channel *
 channel_open(int fd, size_t max_message)
@@ -81,6 +98,7 @@ channel_open(int fd, size_t max_message)
 	sb_scan_init(&ch->scan, max_message + CHANNEL_SLACK,
 	    SB_SCAN_DEFAULT_DEPTH);
 	ch->out_tail = &ch->out;
+	ch->pend_tail = &ch->pend;
 	ch->next_id = 1;
 	ch->next = channels;
 	channels = ch;
@@ -119,7 +137,13 @@ channel_free(struct channel *ch)
 {
 	struct channel_out	*o;
 	struct channel_reply	*r;
+	struct channel_pend	*pe;
 
+	while ((pe = ch->pend) != NULL) {
+		ch->pend = pe->next;
+		free(pe->msg);
+		free(pe);
+	}
 	while ((o = ch->out) != NULL) {
 		ch->out = o->next;
 		channel_out_free(o);
@@ -386,6 +410,14 @@ channel_violation(struct channel *ch, const char *why, int fatal)
 static void
 channel_reject(struct channel *ch, uint32_t msgid, const char *why)
 {
+	channel_answer_error(ch, msgid, SB_ERRTYPE_PROTOCOL, why);
+}
+
+/* Answer request msgid with an error of type. */
+static void
+channel_answer_error(struct channel *ch, uint32_t msgid,
+    enum sb_errtype type, const char *why)
+{
 	msgpack_sbuffer	 sb;
 	msgpack_packer	 pk;
 
@@ -394,7 +426,7 @@ channel_reject(struct channel *ch, uint32_t msgid, const char *why)
 	msgpack_pack_array(&pk, 4);
 	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
 	msgpack_pack_uint32(&pk, msgid);
-	pyerr_pack_sb(&pk, SB_ERRTYPE_PROTOCOL, why);
+	pyerr_pack_sb(&pk, type, why);
 	msgpack_pack_nil(&pk);
 	channel_send(ch, &sb);
 }
@@ -447,22 +479,61 @@ channel_peek_msgid(const char *msg, size_t len, uint32_t *id)
 	return (0);
 }
 
-/* A notification from the daemon: only stream.ack [wid] is defined. */
+/* Mark the pending request id dropped: it will not run. */
 static void
-channel_notification(const msgpack_object *method,
+channel_drop(struct channel *ch, uint32_t id)
+{
+	struct channel_pend	*pe;
+
+	for (pe = ch->pend; pe != NULL; pe = pe->next) {
+		if (pe->id == id)
+			pe->dropped = 1;
+	}
+}
+
+/* A notification from the daemon: stream.ack [wid] and drop [wid]. */
+static void
+channel_notification(struct channel *ch, const msgpack_object *method,
     const msgpack_object *params)
 {
 	const msgpack_object	*p;
+	uint32_t		 wid;
 
-	if (method->type != MSGPACK_OBJECT_STR || method->via.str.size != 10 ||
-	    memcmp(method->via.str.ptr, "stream.ack", 10) != 0 ||
+	if (method->type != MSGPACK_OBJECT_STR ||
 	    params->type != MSGPACK_OBJECT_ARRAY ||
-	    params->via.array.size != 1)
+	    params->via.array.size != 1 || channel_msgid(
+	    &params->via.array.ptr[0], &wid) != 0)
 		return;
-	p = &params->via.array.ptr[0];
-	if (p->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    p->via.u64 <= UINT32_MAX)
-		stream_ack((uint32_t)p->via.u64);
+	p = method;
+	if (p->via.str.size == 10 &&
+	    memcmp(p->via.str.ptr, "stream.ack", 10) == 0)
+		stream_ack(wid);
+	else if (p->via.str.size == 4 && memcmp(p->via.str.ptr, "drop", 4) == 0)
+		channel_drop(ch, wid);
+}
+
+/*
+ * Keep a request sent ahead (or one behind it) for the outermost loop;
+ * 0 when it was kept (msg is the channel's now).
+ */
+static int
+channel_defer(struct channel *ch, char *msg, size_t len)
+{
+	struct channel_pend	*pe;
+	uint32_t		 id;
+
+	if (channel_peek_msgid(msg, len, &id) != 0 ||
+	    (!(id & CHANNEL_WID_AHEAD) &&
+	    (ch->pend == NULL || channel_waits > 0)))
+		return (-1);
+	if ((pe = calloc(1, sizeof *pe)) == NULL)
+		return (-1);
+	pe->id = id;
+	pe->msg = msg;
+	pe->len = len;
+	*ch->pend_tail = pe;
+	ch->pend_tail = &pe->next;
+	return (0);
 }
 
 /*
@@ -489,16 +560,18 @@ channel_zone_put(msgpack_zone *z)
 		msgpack_zone_free(z);
 }
 
-/* One complete message (msg is ours to free). */
+/* One complete message (msg is ours to free); run: never defer it. */
 static void
-channel_message(struct channel *ch, char *msg, size_t len)
+channel_message(struct channel *ch, char *msg, size_t len, int run)
 {
-	msgpack_zone		*z;
+	msgpack_zone		*z = NULL;
 	msgpack_object		 top, *f;
 	size_t			 off = 0;
-	uint32_t		 id, n;
+	uint32_t		 id, n, outer;
 	uint64_t		 kind;
 
+	if (!run && channel_defer(ch, msg, len) == 0)
+		return;
 	if ((z = channel_zone_take()) == NULL ||
 	    msgpack_unpack(msg, len, &off, z, &top) != MSGPACK_UNPACK_SUCCESS) {
 		/* Scanned fine, so the stream goes on; msgpack-c refused it. */
@@ -517,7 +590,7 @@ channel_message(struct channel *ch, char *msg, size_t len)
 	}
 	kind = f[0].via.u64;
 	if (kind == SB_MSG_NOTIFY && n == 3) {
-		channel_notification(&f[1], &f[2]);
+		channel_notification(ch, &f[1], &f[2]);
 		goto out;
 	}
 	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) || n != 4) {
@@ -542,7 +615,9 @@ channel_message(struct channel *ch, char *msg, size_t len)
 	/* A late interrupt meant for a finished request is dropped here. */
 	if (channel_waits == 0 && PyErr_CheckSignals() != 0)
 		PyErr_Clear();
+	outer = interrupt_running(id);
 	dispatch_request(ch, id, &f[2], &f[3]);
+	interrupt_running(outer);
 out:
 	channel_zone_put(z);
 	free(msg);
@@ -644,7 +719,7 @@ channel_process(struct channel *ch)
 				ch->rstart = ch->rend = 0;
 		}
 		sb_scan_reset(&ch->scan);
-		channel_message(ch, msg, len);
+		channel_message(ch, msg, len, 0);
 	}
 }
 
@@ -788,6 +863,36 @@ channel_reap(void)
 	return (live);
 }
 
+/*
+ * Run the requests sent ahead, in order (outermost loop only). Before each,
+ * read what arrived meanwhile: a drop for it may be there.
+ */
+static void
+channel_run_pending(void)
+{
+	struct channel		*ch;
+	struct channel_pend	*pe;
+
+	for (ch = channels; ch != NULL; ch = ch->next) {
+		while (ch->pend != NULL && !ch->dead && !ch->eof) {
+			channel_read(ch);
+			channel_process(ch);
+			if ((pe = ch->pend) == NULL || ch->dead)
+				break;
+			if ((ch->pend = pe->next) == NULL)
+				ch->pend_tail = &ch->pend;
+			if (pe->dropped) {
+				channel_answer_error(ch, pe->id,
+				    SB_ERRTYPE_CANCELLED, "dropped before it "
+				    "started");
+				free(pe->msg);
+			} else
+				channel_message(ch, pe->msg, pe->len, 1);
+			free(pe);
+		}
+	}
+}
+
 /* Serve until every channel has ended; returns the exit status. */
 int
 channel_loop(void)
@@ -795,6 +900,7 @@ channel_loop(void)
 	while (channel_reap() > 0) {
 		if (channel_pump(-1) != 0 && PyErr_CheckSignals() != 0)
 			PyErr_Clear();
+		channel_run_pending();
 	}
 	return (channel_status);
 }

@@ -154,6 +154,10 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (pyinit_start(&po) != 0)
 		return (1);
+	if (interrupt_init() != 0) {
+		perror("snakebridge-worker: sigaction");
+		return (1);
+	}
 	if ((ch = channel_open(fd, worker_id.max_message)) == NULL) {
 		perror("snakebridge-worker: channel");
 		return (1);

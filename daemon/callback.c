@@ -197,6 +197,14 @@ callback_conn_gone(struct conn *c)
 	}
 }
 
+/* Has w callbacks out or requests nested in their waits? */
+int
+callback_active(const struct worker *w)
+{
+	return (w->nest != NULL && (w->nest->waiting > 0 ||
+	    w->nest->depth > 0));
+}
+
 /* May r run on w now although w is busy: w waits for r's session? */
 int
 callback_may_nest(const struct worker *w, const struct request *r)

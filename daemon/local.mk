@@ -11,7 +11,7 @@ daemon_snakebridged_SOURCES = \
 	daemon/m_hello.c daemon/m_cancel.c daemon/m_session.c \
 	daemon/metrics.c daemon/events.c \
 	daemon/m_status.c daemon/m_admin.c daemon/stats.c daemon/io.c \
-	daemon/stream.c daemon/callback.c \
+	daemon/stream.c daemon/callback.c daemon/ahead.c \
 	daemon/cleanup.c daemon/confdiff.c
 daemon_snakebridged_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)

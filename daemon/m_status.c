@@ -71,7 +71,7 @@ m_status_worker(msgpack_packer *pk, const struct worker *w)
 	mpk_str(pk, "crash_loop");
 	m_status_bool(pk, worker_crash_loop(w));
 	mpk_str(pk, "queue");
-	msgpack_pack_uint32(pk, pool_queued_for(w));
+	msgpack_pack_uint32(pk, pool_queued_for(w) + ahead_count(w));
 }
 
 static void

@@ -2,7 +2,8 @@
  * pool.c: pools of workers built from the config, one FIFO queue per pool
  * with a limit, and dispatch: a request runs when the worker it needs (its
  * refs' worker, its session's bound worker, or for an unbound session the
- * least loaded idle one) is idle. Affinity decides what a busy worker means.
+ * least loaded idle one) is idle, or may be sent ahead to its busy worker
+ * (ahead.c). Affinity decides what a busy worker means.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,28 @@ pool_bound_worker(const struct session *s)
 	return (s->worker);
 }
 
+/* The worker r waits for in particular (refs or binding), or NULL. */
+static struct worker *
+pool_target(const struct request *r)
+{
+	if (r->worker != NULL)
+		return (r->worker);
+	return (r->any_worker ? NULL : pool_bound_worker(r->session));
+}
+
+/*
+ * May r start on t now, or be sent ahead to it? Not ahead when a request
+ * before r in the queue waits for t: the order would change.
+ */
+static int
+pool_takes(const struct pool *p, struct worker *t, const struct request *r)
+{
+	/* busy waiting for a callback of r's session: nested */
+	if (pool_worker_idle(t) || callback_may_nest(t, r))
+		return (1);
+	return (t->blocked_pass != p->pass && ahead_fits(t, r));
+}
+
 /* Which worker r may run on now; NULL: keep it queued. */
 static struct worker *
 pool_pick(struct pool *p, struct request *r)
@@ -227,11 +250,9 @@ pool_pick(struct pool *p, struct request *r)
 	unsigned i;
 
 	if (r->worker != NULL)
-		return (pool_worker_idle(r->worker) ||
-		    callback_may_nest(r->worker, r) ? r->worker : NULL);
+		return (pool_takes(p, r->worker, r) ? r->worker : NULL);
 	if (bound != NULL) {
-		/* busy waiting for a callback of r's session: nested */
-		if (pool_worker_idle(bound) || callback_may_nest(bound, r))
+		if (pool_takes(p, bound, r))
 			return (bound);
 		if (!r->any_worker)
 			return (NULL);
@@ -268,7 +289,8 @@ pool_has_taker(const struct pool *p)
 	for (i = 0; i < p->nworkers; i++) {
 		w = p->workers[i];
 		if (w->state == WORKER_IDLE ||
-		    (w->state == WORKER_BUSY && w->nest != NULL))
+		    (w->state == WORKER_BUSY && w->nest != NULL) ||
+		    ahead_open(w))
 			return (1);
 	}
 	return (0);
@@ -280,12 +302,16 @@ pool_dispatch(struct pool *p)
 	struct request *r, *next;
 	struct worker *w;
 
+	p->pass++;
 	for (r = TAILQ_FIRST(&p->queue); r != NULL; r = next) {
 		if (!pool_has_taker(p))
 			break;
 		next = TAILQ_NEXT(r, qentry);
-		if ((w = pool_pick(p, r)) == NULL)
+		if ((w = pool_pick(p, r)) == NULL) {
+			if ((w = pool_target(r)) != NULL)
+				w->blocked_pass = p->pass;
 			continue;
+		}
 		pool_unqueue(r);
 		if (r->session != NULL) {
 			if (pool_bound_worker(r->session) == NULL ||
@@ -294,7 +320,10 @@ pool_dispatch(struct pool *p)
 			if (w->slot < 64)
 				r->session->served |= 1ULL << w->slot;
 		}
-		worker_send(w, r);
+		if (w->state == WORKER_BUSY && !callback_may_nest(w, r))
+			ahead_send(w, r);
+		else
+			worker_send(w, r);
 	}
 }
 
@@ -342,16 +371,19 @@ pool_submit(struct request *r)
 }
 
 /*
- * Fail every queued client request; internal ones (session cleanups) too
- * when internal is set, else they stay queued.
+ * Fail every queued client request, those sent ahead to a busy worker too;
+ * internal ones (session cleanups) too when internal is set, else they stay
+ * queued.
  */
 void
 pool_fail_queued(enum sb_errtype type, const char *msg, int internal)
 {
 	struct request *r, *next;
-	unsigned i;
+	unsigned i, j;
 
 	for (i = 0; i < npools; i++) {
+		for (j = 0; j < pools[i]->nworkers; j++)
+			ahead_fail(pools[i]->workers[j], type, msg);
 		for (r = TAILQ_FIRST(&pools[i]->queue); r != NULL; r = next) {
 			next = TAILQ_NEXT(r, qentry);
 			if (r->conn != NULL || internal)

@@ -113,7 +113,11 @@ relay_response(struct worker *w, char *msg, size_t len, size_t off,
 		request_answer_owned(r, msg + off, len - off, block);
 	else
 		free(block);
-	if (!callback_pop(w))
+	if (callback_pop(w))
+		return (0);
+	if (ahead_next(w))
+		pool_dispatch(w->pool);	/* room to send one more ahead */
+	else
 		worker_idle(w);
 	return (0);
 }

@@ -31,6 +31,8 @@ request_free(struct request *r)
 		pool_unqueue(r);
 	if (r->worker != NULL && r->worker->cur == r)
 		r->worker->cur = NULL;
+	if (r->ahead)
+		ahead_forget(r->worker, r);
 	if (r->conn != NULL)
 		TAILQ_REMOVE(&r->conn->requests, r, centry);
 	if (r->session != NULL)
@@ -186,7 +188,8 @@ request_reply(struct request *r, msgpack_sbuffer *sb)
 void
 request_detach(struct request *r)
 {
-	if (r->state != REQUEST_RUNNING) {
+	if (r->state != REQUEST_RUNNING || r->ahead) {
+		/* not started: it never runs */
 		TAILQ_REMOVE(&r->conn->requests, r, centry);
 		r->conn = NULL;
 		request_free(r);
@@ -219,7 +222,8 @@ static void
 request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct request *r = arg;
-	struct worker *w = r->state == REQUEST_RUNNING ? r->worker : NULL;
+	struct worker *w = r->state == REQUEST_RUNNING && !r->ahead ?
+	    r->worker : NULL;
 
 	sbd.counters.timeouts++;
 	if (r->internal_method != NULL)

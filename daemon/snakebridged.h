@@ -203,6 +203,7 @@ struct request {
 	struct pool		*pool;
 	struct worker		*worker;	/* chosen (refs/binding) */
 	int			 any_worker;	/* hint: any idle worker */
+	int			 ahead;		/* sent ahead, not started */
 	enum affinity		 affinity;
 	struct stream		*stream;	/* a running stream's state */
 	struct event		 timer;		/* embedded: no malloc */
@@ -323,6 +324,7 @@ struct pool {
 	unsigned		 size;		/* active slots */
 	struct requests		 queue;
 	unsigned		 queued;
+	unsigned		 pass;		/* dispatch passes */
 	int			 retired;	/* gone from the config */
 	uint64_t		 drain_timeout;	/* ms, from the config */
 };
@@ -349,6 +351,18 @@ enum worker_state {
 	WORKER_IDLE,
 	WORKER_BUSY,
 	WORKER_STOPPING,	/* killed, waiting for exit */
+};
+/*
+ * Requests sent to a busy worker before it finished the current one
+ * (pipelining): at most SBD_AHEAD_MAX, answered in order. Their wids carry
+ * SBD_WID_AHEAD so the worker never runs them nested in a callback's wait.
+ */
+#define SBD_AHEAD_MAX	8
+#define SBD_WID_AHEAD	0x80000000U
+struct wahead {
+	struct request		*r;		/* NULL: answered early */
+	uint32_t		 wid;
+	int			 pinned;	/* r->worker was set by its refs */
 };
 struct worker {
 	struct pool		*pool;
@@ -388,11 +402,16 @@ struct worker {
 	unsigned		 fast_crashes;	/* in a row, each soon after start */
 	uint32_t		 grace_wid;
 	struct cbnest		*nest;		/* callbacks out, nesting */
+	struct wahead		 ahead[SBD_AHEAD_MAX];	/* sent ahead, FIFO */
+	unsigned		 nahead;
+	unsigned		 blocked_pass;	/* a request for it waits */
 	char			 python[32];
 };
 struct worker	*worker_new(struct pool *, unsigned slot);
 void		 worker_start(struct worker *);
 void		 worker_send(struct worker *, struct request *);
+uint32_t	 worker_new_wid(struct worker *);
+void		 worker_count(struct worker *, const struct request *);
 void		 worker_write(struct worker *, const void *, size_t);
 void		 worker_write2(struct worker *, const void *, size_t,
 		    const void *, size_t, char *);
@@ -406,6 +425,16 @@ void		 worker_restart(struct worker *);
 void		 worker_check_recycle(struct worker *);
 void		 worker_drain(struct worker *);
 int		 worker_crash_loop(const struct worker *);
+
+/* ahead.c: pipelining requests into busy workers. */
+int		 ahead_open(const struct worker *);
+int		 ahead_fits(const struct worker *, const struct request *);
+void		 ahead_send(struct worker *, struct request *);
+int		 ahead_next(struct worker *);
+void		 ahead_forget(struct worker *, struct request *);
+void		 ahead_fail(struct worker *, enum sb_errtype, const char *);
+unsigned	 ahead_count(const struct worker *);
+void		 ahead_requeue(struct worker *);
 
 /* cleanup.c: dropping ended sessions' objects, bounded by a timeout. */
 struct cleanup_totals {
@@ -437,6 +466,7 @@ void		 callback_from_worker(struct worker *, const char *, size_t,
 void		 callback_answer(struct conn *, uint32_t, const char *,
 		    size_t);
 void		 callback_conn_gone(struct conn *);
+int		 callback_active(const struct worker *);
 int		 callback_may_nest(const struct worker *,
 		    const struct request *);
 void		 callback_push(struct worker *);

@@ -270,7 +270,24 @@ worker_restart_cb(evutil_socket_t fd, short what, void *arg)
 	worker_start(arg);
 }
 
-/* Send r to w, which must be idle. */
+/* A wid for w's next request (the top bit marks requests sent ahead). */
+uint32_t
+worker_new_wid(struct worker *w)
+{
+	return (++w->next_wid & ~SBD_WID_AHEAD);
+}
+
+/* Count r as served by w. */
+void
+worker_count(struct worker *w, const struct request *r)
+{
+	if (r->internal_method == NULL) {
+		w->requests++;
+		w->gen_requests++;
+	}
+}
+
+/* Send r to w, which must be idle or waiting for a callback. */
 void
 worker_send(struct worker *w, struct request *r)
 {
@@ -280,11 +297,8 @@ worker_send(struct worker *w, struct request *r)
 	r->worker = w;
 	w->state = WORKER_BUSY;
 	w->cur = r;
-	w->cur_wid = ++w->next_wid;
-	if (r->internal_method == NULL) {
-		w->requests++;
-		w->gen_requests++;
-	}
+	w->cur_wid = worker_new_wid(w);
+	worker_count(w, r);
 	if (r->method != NULL && (r->method->flags & M_STREAMFORM))
 		stream_start(r, w->cur_wid);
 	if (r->internal_method != NULL)
@@ -326,12 +340,16 @@ void
 worker_interrupt(struct worker *w)
 {
 	uint64_t ms = sbd.conf->grace;
+	union sigval v;
 
 	if (w->state != WORKER_BUSY)
 		return;
 	log_info("worker %s/%u: interrupting request (pid %d)",
 	    w->pool->name, w->slot, (int)w->pid);
-	kill(w->pid, SIGINT);
+	/* the worker ignores it unless it still runs that request */
+	v.sival_int = (int)w->cur_wid;
+	if (sigqueue(w->pid, SIGINT, v) == -1)
+		kill(w->pid, SIGINT);
 	w->grace_wid = w->cur_wid;
 	sbd_timer_add(w->grace_ev, ms);
 }
@@ -576,6 +594,7 @@ worker_exited(struct worker *w, int status)
 	worker_close_channels(w);
 	event_del(w->grace_ev);
 	worker_fail_current(w, status);
+	ahead_requeue(w);
 	pool_fail_internal(w);
 	callback_worker_gone(w);
 	w->state = WORKER_DOWN;
@@ -700,6 +719,7 @@ worker_free(struct worker *w)
 		kill(w->pid, SIGKILL);
 	}
 	worker_close_channels(w);
+	ahead_requeue(w);
 	callback_worker_gone(w);
 	event_free(w->restart_ev);
 	event_free(w->grace_ev);

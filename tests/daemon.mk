@@ -16,7 +16,8 @@ tests_check_route_SOURCES = tests/check_route.c \
 	daemon/pool.c daemon/worker.c daemon/stats.c daemon/m_hello.c \
 	daemon/m_cancel.c daemon/m_session.c daemon/m_status.c daemon/m_admin.c \
 	daemon/metrics.c daemon/events.c \
-	daemon/io.c daemon/cleanup.c daemon/stream.c daemon/callback.c
+	daemon/io.c daemon/cleanup.c daemon/stream.c daemon/callback.c \
+	daemon/ahead.c
 tests_check_route_CFLAGS = $(TEST_CFLAGS) $(LIBEVENT_CFLAGS) $(INIH_CFLAGS) \
 	$(SYSTEMD_CFLAGS) -I$(top_srcdir)/daemon
 tests_check_route_LDADD = common/libsbcommon.la $(LIBEVENT_LIBS) \

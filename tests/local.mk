@@ -13,6 +13,7 @@ include tests/service.mk
 include tests/observe.mk
 include tests/supervision.mk
 include tests/stream.mk
+include tests/pipeworker.mk
 endif
 
 # What every suite may read from its environment.

@@ -1,0 +1,164 @@
+/*
+ * ahead.c: pipelining into workers (docs/internals.md, "Pipelining"). A
+ * request whose worker is fixed (its refs pin it, or its session is bound
+ * to it under strict_queue) goes to that worker while it still serves
+ * another one, up to SBD_AHEAD_MAX deep; the worker answers in order and
+ * the next request sent ahead becomes current without another send. One
+ * answered before it started (timeout, client gone) is dropped in the
+ * worker with [2, "drop", [wid]]; when the worker dies, the ones that never
+ * ran go back to the front of the pool's queue.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "snakebridged.h"
+
+/* Is r of a kind that nothing may be sent ahead behind? */
+static int
+ahead_barrier(const struct request *r)
+{
+	return (r == NULL || r->conn == NULL || r->internal_method != NULL ||
+	    r->method == NULL || (r->method->flags & M_STREAMFORM) ||
+	    r->affinity != AFFINITY_STRICT_QUEUE);
+}
+
+/* May w take a request ahead now? */
+int
+ahead_open(const struct worker *w)
+{
+	if (w->state != WORKER_BUSY || w->pid <= 0 || w->bev == NULL ||
+	    w->draining || w->retire || sbd.shutting_down ||
+	    w->nahead >= SBD_AHEAD_MAX || callback_active(w))
+		return (0);
+	return (!ahead_barrier(w->cur));
+}
+
+/* May r go ahead to w, which is busy? Only when r cannot run elsewhere. */
+int
+ahead_fits(const struct worker *w, const struct request *r)
+{
+	if (ahead_barrier(r) || r->any_worker || !ahead_open(w))
+		return (0);
+	if (r->worker != NULL)
+		return (r->worker == w);
+	return (r->session != NULL && r->session->worker == w);
+}
+
+/* Send r to w behind the requests it serves. */
+void
+ahead_send(struct worker *w, struct request *r)
+{
+	struct wahead *a = &w->ahead[w->nahead++];
+
+	a->r = r;
+	a->pinned = r->worker != NULL;
+	a->wid = worker_new_wid(w) | SBD_WID_AHEAD;
+	r->ahead = 1;
+	r->state = REQUEST_RUNNING;
+	r->worker = w;
+	worker_count(w, r);
+	relay_to_worker(r, w, a->wid);
+}
+
+/* w answered its current request: the first sent ahead is current now. */
+int
+ahead_next(struct worker *w)
+{
+	struct wahead a;
+
+	if (w->nahead == 0)
+		return (0);
+	a = w->ahead[0];
+	w->nahead--;
+	memmove(&w->ahead[0], &w->ahead[1], w->nahead * sizeof a);
+	w->cur = a.r;
+	w->cur_wid = a.wid;
+	if (a.r != NULL)
+		a.r->ahead = 0;
+	event_del(w->grace_ev);
+	return (1);
+}
+
+/* r, sent ahead to w, is being freed unstarted: w drops it. */
+void
+ahead_forget(struct worker *w, struct request *r)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	unsigned i;
+
+	r->ahead = 0;
+	for (i = 0; i < w->nahead; i++) {
+		if (w->ahead[i].r != r)
+			continue;
+		w->ahead[i].r = NULL;
+		log_debug("worker %s/%u: dropping request %llu sent ahead",
+		    w->pool->name, w->slot, (unsigned long long)r->id);
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_int(&pk, SB_MSG_NOTIFY);
+		mpk_str(&pk, "drop");
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_uint32(&pk, w->ahead[i].wid);
+		worker_write(w, sb.data, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+
+/* Fail the requests sent ahead to w (they never start). */
+void
+ahead_fail(struct worker *w, enum sb_errtype type, const char *msg)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nahead; i++) {
+		if (w->ahead[i].r != NULL)
+			request_error(w->ahead[i].r, type, "%s", msg);
+	}
+}
+
+/* Requests sent ahead to w and not answered yet. */
+unsigned
+ahead_count(const struct worker *w)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < w->nahead; i++) {
+		if (w->ahead[i].r != NULL)
+			n++;
+	}
+	return (n);
+}
+
+/*
+ * w is gone: its requests sent ahead never ran. They go back to the front
+ * of the queue, in order (their refs may be lost now: the new process says
+ * so), or fail when the daemon is shutting down.
+ */
+void
+ahead_requeue(struct worker *w)
+{
+	struct pool *p = w->pool;
+	struct request *r;
+	unsigned i = w->nahead;
+
+	w->nahead = 0;
+	while (i-- > 0) {
+		if ((r = w->ahead[i].r) == NULL)
+			continue;
+		r->ahead = 0;
+		if (!w->ahead[i].pinned)
+			r->worker = NULL;
+		if (sbd.shutting_down) {
+			r->state = REQUEST_NEW;
+			request_error(r, SB_ERRTYPE_SHUTTING_DOWN, "the daemon "
+			    "is shutting down");
+			continue;
+		}
+		r->state = REQUEST_QUEUED;
+		TAILQ_INSERT_HEAD(&p->queue, r, qentry);
+		p->queued++;
+	}
+}

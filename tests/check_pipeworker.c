@@ -1,0 +1,299 @@
+/*
+ * check_pipeworker.c: requests pipelined into a busy worker (the daemon
+ * sends a session's next requests before the current one is answered).
+ * What a client sees: answers in order, a timeout or a disconnect of a
+ * request that has not started keeps it from ever running, an interrupt
+ * stops only the request it was meant for, and a worker crash fails only
+ * the request that was running.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NORDER		200
+#define WAIT_MS		30000
+
+/* A fresh file for the fixture to write lines to (static). */
+static const char *
+temp_path(void)
+{
+	static char	 path[64];
+	int		 fd;
+
+	snprintf(path, sizeof path, "/tmp/sbpipe-XXXXXX");
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	close(fd);
+	return (path);
+}
+
+/* The lines the fixture wrote, joined by ','; "" for none (static). */
+static const char *
+file_lines(const char *path)
+{
+	static char	 buf[4096];
+	size_t		 n = 0;
+	FILE		*f;
+	int		 ch;
+
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while ((ch = fgetc(f)) != EOF && n < sizeof buf - 1)
+		buf[n++] = ch == '\n' ? ',' : (char)ch;
+	fclose(f);
+	buf[n] = '\0';
+	return (buf);
+}
+
+/* Start sbpipe.func(path, [seconds,] value) with timeout_ms (-1: none). */
+static sb_pending *
+start_note(sb_client *c, const char *path, double seconds, const char *value,
+    int64_t timeout_ms)
+{
+	struct sb_opts	 opts;
+	sb_pending	*p;
+	sb_value	*args = sb_list_new();
+	int		 rc;
+
+	ck_assert_ptr_nonnull(args);
+	ck_assert_int_eq(sb_list_append(args, sb_str(path)), 0);
+	if (seconds > 0)
+		ck_assert_int_eq(sb_list_append(args, sb_float(seconds)), 0);
+	ck_assert_int_eq(sb_list_append(args, sb_str(value)), 0);
+	sb_opts_init(&opts);
+	opts.timeout_ms = timeout_ms < 0 ? 0 : timeout_ms;
+	rc = sb_call_async(c, "sbpipe", seconds > 0 ? "slow_note" : "note",
+	    args, NULL, &opts, &p);
+	sb_value_free(args);
+	ck_assert_msg(rc == 0, "sb_call_async: %s", sb_strerror(rc));
+	return (p);
+}
+
+/* Wait for p: its int result, or -1 with *type set to its error type. */
+static int64_t
+finish(sb_client *c, sb_pending *p, char *type, size_t typelen)
+{
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+	int64_t		 v = -1;
+	int		 rc;
+
+	type[0] = '\0';
+	rc = sb_wait(c, p, WAIT_MS, &r, &err);
+	if (rc == SB_EAGAIN) {
+		sb_pending_free(c, p);
+		snprintf(type, typelen, "no answer");
+	} else if (rc != 0)
+		snprintf(type, typelen, "%s", err != NULL ?
+		    sb_error_type(err) : sb_strerror(rc));
+	else
+		ck_assert_int_eq(sb_value_get_int(r, &v), 0);
+	sb_value_free(r);
+	sb_error_free(err);
+	return (v);
+}
+
+static int64_t
+finish_ok(sb_client *c, sb_pending *p, const char *what)
+{
+	char		 type[128];
+	int64_t		 v = finish(c, p, type, sizeof type);
+
+	ck_assert_msg(type[0] == '\0', "%s: %s", what, type);
+	return (v);
+}
+
+static void
+finish_error(sb_client *c, sb_pending *p, const char *what, const char *want)
+{
+	char		 type[128];
+
+	finish(c, p, type, sizeof type);
+	ck_assert_msg(strcmp(type, want) == 0, "%s: %s, not %s", what,
+	    type[0] != '\0' ? type : "success", want);
+}
+
+/* Wait (bounded) until no worker of the default pool is busy. */
+static void
+wait_all_idle(sb_client *c)
+{
+	sb_value	*st = NULL;
+	sb_error	*err = NULL;
+	const sb_value	*workers, *state;
+	int64_t		 t0 = sbt_now_ms();
+	size_t		 i;
+	int		 busy;
+
+	do {
+		sbt_ok("status", sb_status(c, &st, &err), err);
+		workers = sb_map_get(sb_value_item(sb_map_get(st, "pools"), 0),
+		    "workers");
+		for (busy = 0, i = 0; i < sb_value_len(workers); i++) {
+			state = sb_map_get(sb_value_item(workers, i), "state");
+			if (state != NULL && strcmp(sb_value_str(state, NULL),
+			    "busy") == 0)
+				busy++;
+		}
+		sb_value_free(st);
+		if (busy == 0)
+			return;
+		usleep(20000);
+	} while (sbt_now_ms() - t0 < 10000);
+	ck_abort_msg("%d workers still busy after 10 s", busy);
+}
+
+START_TEST(test_order)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	const char	*path = temp_path();
+	sb_pending	*p[NORDER];
+	char		 value[16];
+	int		 i;
+
+	for (i = 0; i < NORDER; i++) {
+		snprintf(value, sizeof value, "%d", i);
+		p[i] = start_note(c, path, 0, value, -1);
+	}
+	for (i = 0; i < NORDER; i++)
+		ck_assert_int_eq(finish_ok(c, p[i], "note"), i + 1);
+	sb_client_close(c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_timeout_ahead)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	const char	*path = temp_path();
+	sb_pending	*slow, *quick;
+
+	slow = start_note(c, path, 2.0, "slow", -1);
+	quick = start_note(c, path, 0, "quick", 300);
+	finish_error(c, quick, "queued behind a 2 s call",
+	    "snakebridge.Timeout");
+	ck_assert_int_eq(finish_ok(c, slow, "the 2 s call"), 1);
+	/* the next request of the session runs after it, never the dropped */
+	ck_assert_int_eq(finish_ok(c, start_note(c, path, 0, "after", -1),
+	    "note after"), 2);
+	ck_assert_str_eq(file_lines(path), "slow,after,");
+	sb_client_close(c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_timeout_running)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	const char	*path = temp_path();
+	sb_pending	*slow, *a, *b;
+
+	slow = start_note(c, path, 20.0, "slow", 300);
+	a = start_note(c, path, 0, "a", -1);
+	b = start_note(c, path, 0, "b", -1);
+	finish_error(c, slow, "a 20 s call with a 300 ms timeout",
+	    "snakebridge.Timeout");
+	ck_assert_int_eq(finish_ok(c, a, "a"), 1);
+	ck_assert_int_eq(finish_ok(c, b, "b"), 2);
+	ck_assert_str_eq(file_lines(path), "a,b,");
+	sb_client_close(c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_disconnect_ahead)
+{
+	sb_client	*gone = sbt_connect(&sbt_d), *c;
+	const char	*path = temp_path();
+	sb_pending	*p[6];
+	int		 i;
+
+	p[0] = start_note(gone, path, 20.0, "slow", -1);
+	for (i = 1; i < 6; i++)
+		p[i] = start_note(gone, path, 0, "ahead", -1);
+	/* the requests are in the daemon before the client leaves */
+	ck_assert_int_ge(sb_client_poll(gone, 300), 0);
+	for (i = 0; i < 6; i++)
+		sb_pending_free(gone, p[i]);
+	sb_client_close(gone);
+	c = sbt_connect(&sbt_d);
+	wait_all_idle(c);
+	ck_assert_str_eq(file_lines(path), "");
+	sbt_ok("ping", sb_ping(c, NULL), NULL);
+	sb_client_close(c);
+	ck_assert_str_eq(file_lines(path), "");
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_crash_ahead)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	const char	*path = temp_path();
+	sb_pending	*crash, *p[4];
+	sb_value	*args;
+	char		 type[128];
+	int64_t		 v;
+	int		 i, ran = 0;
+
+	ck_assert_ptr_nonnull(args = sb_list_new());
+	ck_assert_int_eq(sb_list_append(args, sb_float(0.5)), 0);
+	ck_assert_int_eq(sb_call_async(c, "sbpipe", "crash_after", args, NULL,
+	    NULL, &crash), 0);
+	sb_value_free(args);
+	for (i = 0; i < 4; i++)
+		p[i] = start_note(c, path, 0, "ahead", -1);
+	finish_error(c, crash, "the call that crashed",
+	    "snakebridge.WorkerCrashed");
+	/* the others never ran: now they run in order, or their refs lost */
+	for (i = 0; i < 4; i++) {
+		v = finish(c, p[i], type, sizeof type);
+		if (type[0] == '\0')
+			ck_assert_int_eq(v, ++ran);
+		else
+			ck_assert_msg(strncmp(type, "snakebridge.Ref", 15) == 0 ||
+			    strcmp(type, "snakebridge.SessionNotFound") == 0,
+			    "request %d after the crash: %s", i, type);
+	}
+	/* each answered once: the connection is in step */
+	sbt_ok("ping", sb_ping(c, NULL), NULL);
+	sb_client_close(c);
+	unlink(path);
+}
+END_TEST
+
+/* In the crash case's daemon a worker dies on purpose. */
+static void
+allow_crashes(void)
+{
+	sbt_d.allow_crashes = 1;
+}
+
+static Suite *
+pipeworker_suite(void)
+{
+	Suite	*s = suite_create("pipeworker");
+	TCase	*tc = tcase_create("pipeworker");
+	TCase	*crash = tcase_create("crash");
+
+	sbt_tcase_add_daemon(tc, NULL);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_order);
+	tcase_add_test(tc, test_timeout_ahead);
+	tcase_add_test(tc, test_timeout_running);
+	tcase_add_test(tc, test_disconnect_ahead);
+	suite_add_tcase(s, tc);
+	sbt_tcase_add_daemon(crash, NULL);
+	tcase_add_unchecked_fixture(crash, allow_crashes, NULL);
+	tcase_set_timeout(crash, 90);
+	tcase_add_test(crash, test_crash_ahead);
+	suite_add_tcase(s, crash);
+	return (s);
+}
+
+int
+main(void)
+{
+	return (sbt_run_suite(pipeworker_suite()));
+}
