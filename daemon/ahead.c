@@ -107,15 +107,18 @@ ahead_forget(struct worker *w, struct request *r)
 	}
 }
 
-/* Fail the requests sent ahead to w (they never start). */
+/* Fail the requests sent ahead to w (of session s, if set): never run. */
 void
-ahead_fail(struct worker *w, enum sb_errtype type, const char *msg)
+ahead_fail(struct worker *w, const struct session *s, enum sb_errtype type,
+    const char *msg)
 {
+	struct request *r;
 	unsigned i;
 
 	for (i = 0; i < w->nahead; i++) {
-		if (w->ahead[i].r != NULL)
-			request_error(w->ahead[i].r, type, "%s", msg);
+		if ((r = w->ahead[i].r) != NULL && (s == NULL ||
+		    r->session == s))
+			request_error(r, type, "%s", msg);
 	}
 }
 

@@ -383,7 +383,7 @@ pool_fail_queued(enum sb_errtype type, const char *msg, int internal)
 
 	for (i = 0; i < npools; i++) {
 		for (j = 0; j < pools[i]->nworkers; j++)
-			ahead_fail(pools[i]->workers[j], type, msg);
+			ahead_fail(pools[i]->workers[j], NULL, type, msg);
 		for (r = TAILQ_FIRST(&pools[i]->queue); r != NULL; r = next) {
 			next = TAILQ_NEXT(r, qentry);
 			if (r->conn != NULL || internal)
@@ -392,14 +392,18 @@ pool_fail_queued(enum sb_errtype type, const char *msg, int internal)
 	}
 }
 
-/* The session s ended: its queued requests fail. */
+/* The session s ended: its queued requests fail, and those sent ahead. */
 void
 pool_fail_session(struct session *s)
 {
 	struct request *r, *next;
-	unsigned i;
+	unsigned i, j;
 
 	for (i = 0; i < npools; i++) {
+		for (j = 0; j < pools[i]->nworkers; j++)
+			ahead_fail(pools[i]->workers[j], s,
+			    SB_ERRTYPE_SESSION_NOT_FOUND, "the session has "
+			    "ended");
 		for (r = TAILQ_FIRST(&pools[i]->queue); r != NULL; r = next) {
 			next = TAILQ_NEXT(r, qentry);
 			if (r->session != s)

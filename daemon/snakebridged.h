@@ -432,7 +432,8 @@ int		 ahead_fits(const struct worker *, const struct request *);
 void		 ahead_send(struct worker *, struct request *);
 int		 ahead_next(struct worker *);
 void		 ahead_forget(struct worker *, struct request *);
-void		 ahead_fail(struct worker *, enum sb_errtype, const char *);
+void		 ahead_fail(struct worker *, const struct session *,
+		    enum sb_errtype, const char *);
 unsigned	 ahead_count(const struct worker *);
 void		 ahead_requeue(struct worker *);
 

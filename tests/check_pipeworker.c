@@ -202,6 +202,48 @@ START_TEST(test_timeout_running)
 }
 END_TEST
 
+/* A callback: note(path, "nested") from inside the call that waits. */
+static int
+nested_note(sb_client *c, const sb_value *args, const sb_value *kwargs,
+    void *ud, sb_value **result, sb_error **err)
+{
+	const char	*path = sb_value_str(sb_value_item(args, 0), NULL);
+
+	ck_assert_ptr_nonnull(path);
+	ck_assert_int_eq(finish_ok(c, start_note(c, path, 0, "nested", -1),
+	    "nested note"), 2);
+	*result = NULL;
+	return (0);
+}
+
+START_TEST(test_callback_ahead)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	const char	*path = temp_path();
+	sb_pending	*outer, *ahead;
+	sb_value	*args, *cb;
+
+	/* the session is bound first, so the second call goes ahead */
+	ck_assert_int_eq(finish_ok(c, start_note(c, path, 0, "first", -1),
+	    "first note"), 1);
+	ck_assert_ptr_nonnull(cb = sb_callback_new(c, nested_note, NULL));
+	ck_assert_ptr_nonnull(args = sb_list_new());
+	ck_assert_int_eq(sb_list_append(args, cb), 0);
+	ck_assert_int_eq(sb_list_append(args, sb_str(path)), 0);
+	ck_assert_int_eq(sb_list_append(args, sb_float(0.3)), 0);
+	ck_assert_int_eq(sb_call_async(c, "sbpipe", "call_back", args, NULL,
+	    NULL, &outer), 0);
+	sb_value_free(args);
+	ahead = start_note(c, path, 0, "ahead", -1);
+	/* the request sent ahead waits for the outer one, callback and all */
+	ck_assert_int_eq(finish_ok(c, outer, "call_back"), 3);
+	ck_assert_int_eq(finish_ok(c, ahead, "note ahead"), 4);
+	ck_assert_str_eq(file_lines(path), "first,nested,outer,ahead,");
+	sb_client_close(c);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_disconnect_ahead)
 {
 	sb_client	*gone = sbt_connect(&sbt_d), *c;
@@ -282,6 +324,7 @@ pipeworker_suite(void)
 	tcase_add_test(tc, test_order);
 	tcase_add_test(tc, test_timeout_ahead);
 	tcase_add_test(tc, test_timeout_running);
+	tcase_add_test(tc, test_callback_ahead);
 	tcase_add_test(tc, test_disconnect_ahead);
 	suite_add_tcase(s, tc);
 	sbt_tcase_add_daemon(crash, NULL);
