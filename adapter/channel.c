@@ -496,7 +496,7 @@ static void
 channel_notification(struct channel *ch, const msgpack_object *method,
     const msgpack_object *params)
 {
-	const msgpack_object	*p;
+	const msgpack_object_str *name = &method->via.str;
 	uint32_t		 wid;
 
 	if (method->type != MSGPACK_OBJECT_STR ||
@@ -504,11 +504,9 @@ channel_notification(struct channel *ch, const msgpack_object *method,
 	    params->via.array.size != 1 || channel_msgid(
 	    &params->via.array.ptr[0], &wid) != 0)
 		return;
-	p = method;
-	if (p->via.str.size == 10 &&
-	    memcmp(p->via.str.ptr, "stream.ack", 10) == 0)
+	if (name->size == 10 && memcmp(name->ptr, "stream.ack", 10) == 0)
 		stream_ack(wid);
-	else if (p->via.str.size == 4 && memcmp(p->via.str.ptr, "drop", 4) == 0)
+	else if (name->size == 4 && memcmp(name->ptr, "drop", 4) == 0)
 		channel_drop(ch, wid);
 }
 
