@@ -16,6 +16,7 @@
 
 #include <msgpack.h>
 
+#include "errpack.h"
 #include "sbproto.h"
 #include "scan.h"
 
@@ -56,7 +57,6 @@ PyObject	*pyerr_set_limit(const char *, long long);
 PyObject	*pyerr_rewrap(enum sb_errtype, const char *);
 int		 pyerr_is_sb(PyObject *);
 void		 pyerr_pack(msgpack_packer *, uint64_t);
-void		 pyerr_pack_sb(msgpack_packer *, enum sb_errtype, const char *);
 
 /*
  * Large bytes-like payloads of a response are written to the channel from

@@ -393,11 +393,7 @@ channel_violation(struct channel *ch, const char *why, int fatal)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_int(&pk, SB_MSG_NOTIFY);
-	msgpack_pack_str_with_body(&pk, "error", 5);
-	msgpack_pack_array(&pk, 1);
-	pyerr_pack_sb(&pk, SB_ERRTYPE_PROTOCOL, why);
+	sb_pack_error_notice(&pk, SB_ERRTYPE_PROTOCOL, why);
 	channel_send(ch, &sb);
 	if (fatal) {
 		ch->eof = ch->broken = 1;
@@ -423,11 +419,7 @@ channel_answer_error(struct channel *ch, uint32_t msgid,
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
-	msgpack_pack_uint32(&pk, msgid);
-	pyerr_pack_sb(&pk, type, why);
-	msgpack_pack_nil(&pk);
+	sb_pack_error_response(&pk, msgid, type, why);
 	channel_send(ch, &sb);
 }
 

@@ -259,13 +259,13 @@ pyerr_pack(msgpack_packer *pk, uint64_t sid)
 
 	PyErr_Fetch(&type, &value, &tb);
 	if (type == NULL) {
-		pyerr_pack_sb(pk, SB_ERRTYPE_INTERNAL,
+		sb_pack_error(pk, SB_ERRTYPE_INTERNAL,
 		    "failed without an exception");
 		return;
 	}
 	PyErr_NormalizeException(&type, &value, &tb);
 	if (value == NULL) {
-		pyerr_pack_sb(pk, SB_ERRTYPE_INTERNAL, "exception lost");
+		sb_pack_error(pk, SB_ERRTYPE_INTERNAL, "exception lost");
 	} else {
 		if (tb != NULL)
 			PyException_SetTraceback(value, tb);
@@ -278,15 +278,4 @@ pyerr_pack(msgpack_packer *pk, uint64_t sid)
 	Py_XDECREF(value);
 	Py_XDECREF(tb);
 	PyErr_Clear();
-}
-
-/* Pack one of our errors from plain C: {type, message}. */
-void
-pyerr_pack_sb(msgpack_packer *pk, enum sb_errtype t, const char *message)
-{
-	msgpack_pack_map(pk, 2);
-	pyerr_pack_key(pk, "type");
-	pyerr_pack_key(pk, sb_errtype_name(t));
-	pyerr_pack_key(pk, "message");
-	pyerr_pack_key(pk, message);
 }

@@ -60,11 +60,7 @@ callback_fail(struct worker *w, uint64_t cid, const char *msg)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
-	msgpack_pack_uint64(&pk, cid);
-	request_pack_error(&pk, SB_ERRTYPE_CALLBACK_FAILED, msg);
-	msgpack_pack_nil(&pk);
+	sb_pack_error_response(&pk, cid, SB_ERRTYPE_CALLBACK_FAILED, msg);
 	worker_write(w, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }

@@ -194,19 +194,11 @@ conn_protocol_error(struct conn *c, int64_t msgid, const char *msg)
 	    (unsigned long long)c->id, (int)c->pid, msg);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if (msgid >= 0) {
-		msgpack_pack_array(&pk, 4);
-		msgpack_pack_int(&pk, SB_MSG_RESPONSE);
-		msgpack_pack_uint32(&pk, (uint32_t)msgid);
-		request_pack_error(&pk, SB_ERRTYPE_PROTOCOL, msg);
-		msgpack_pack_nil(&pk);
-	} else {
-		msgpack_pack_array(&pk, 3);
-		msgpack_pack_int(&pk, SB_MSG_NOTIFY);
-		mpk_str(&pk, "error");
-		msgpack_pack_array(&pk, 1);
-		request_pack_error(&pk, SB_ERRTYPE_PROTOCOL, msg);
-	}
+	if (msgid >= 0)
+		sb_pack_error_response(&pk, (uint64_t)msgid,
+		    SB_ERRTYPE_PROTOCOL, msg);
+	else
+		sb_pack_error_notice(&pk, SB_ERRTYPE_PROTOCOL, msg);
 	conn_write(c, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	conn_close(c);

@@ -100,16 +100,6 @@ request_answer_owned(struct request *r, const char *body, size_t len,
 	request_free(r);
 }
 
-/* Pack an error map {type, message}. */
-void
-request_pack_error(msgpack_packer *pk, enum sb_errtype type, const char *msg)
-{
-	msgpack_pack_map(pk, 2);
-	mpk_str(pk, "type");
-	mpk_str(pk, sb_errtype_name(type));
-	mpk_str(pk, "message");
-	mpk_str(pk, msg);
-}
 
 static void
 request_verror(struct request *r, enum sb_errtype type, const char *key,

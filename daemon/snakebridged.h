@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "errpack.h"
 #include "sbproto.h"
 #include "scan.h"
 
@@ -232,8 +233,6 @@ void		 request_drop(struct request *);
 void		 request_detach(struct request *);
 struct request	*request_internal(const char *method, uint64_t sid);
 void		 request_start_timer(struct request *);
-void		 request_pack_error(msgpack_packer *, enum sb_errtype,
-		    const char *);
 
 /* method.c: the table of methods. */
 #define M_LOCAL		0x1	/* handled by the daemon */
