@@ -11,6 +11,9 @@
  * in the channel's pending FIFO and run one after the other from the
  * outermost loop only, never nested in a callback's wait; the notification
  * [2, "drop", [msgid]] turns one that has not started into an error answer.
+ * While more of them wait, the main thread's answers are held in the output
+ * queue and written together (one writev) after the last one or before the
+ * loop blocks in poll(), so a run of pipelined requests costs one write.
  */
 #include "adapter.h"
 
@@ -19,11 +22,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define CHANNEL_READ_MIN	65536
 #define CHANNEL_SLACK		65536	/* envelope room beyond max message */
 #define CHANNEL_WAIT_ROUND	100	/* ms per poll while waiting */
+#define CHANNEL_IOV		64	/* queued pieces per writev */
 
 struct channel_out {
 	char			*data;	/* ours, or the view's memory */
@@ -53,6 +58,7 @@ struct channel {
 	int			 eof;		/* peer closed its side */
 	int			 dead;		/* no more I/O */
 	int			 broken;	/* the input cannot be parsed */
+	int			 hold;		/* main thread's output waits */
 	char			*rbuf;
 	size_t			 rstart, rend, rcap;
 	size_t			 max_message;
@@ -72,6 +78,7 @@ static struct channel	*channels;
 static pthread_mutex_t	 channel_out_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int		 channel_waits;		/* nested waits running */
 static int		 channel_status;	/* exit status of the loop */
+static pthread_t	 channel_main;		/* the thread that opens */
 /* Decoding zones kept for reuse (channel_zone_take). */
 #define CHANNEL_ZONES		4
 static msgpack_zone	*channel_zones[CHANNEL_ZONES];
@@ -93,6 +100,7 @@ channel_open(int fd, size_t max_message)
 		return (NULL);
 	if ((ch = calloc(1, sizeof *ch)) == NULL)
 		return (NULL);
+	channel_main = pthread_self();
 	ch->fd = fd;
 	ch->max_message = max_message;
 	sb_scan_init(&ch->scan, max_message + CHANNEL_SLACK,
@@ -159,18 +167,43 @@ channel_free(struct channel *ch)
 	free(ch);
 }
 
+/* Unlink the written head of ch's queue. Called with channel_out_mtx held. */
+static void
+channel_out_done(struct channel *ch, struct channel_out *o)
+{
+	ch->out = o->next;
+	if (ch->out == NULL)
+		ch->out_tail = &ch->out;
+	if (o->has_view) {
+		/* This may be the flusher thread: no Python here. */
+		o->next = ch->done;
+		ch->done = o;
+	} else {
+		free(o->data);
+		free(o);
+	}
+}
+
 /*
- * Write queued output until the socket would block; -1 when it failed.
- * Called with channel_out_mtx held.
+ * Write queued output, many pieces per writev, until the socket would block;
+ * -1 when it failed. Called with channel_out_mtx held.
  */
 static int
 channel_flush_locked(struct channel *ch)
 {
+	struct iovec		 iov[CHANNEL_IOV];
 	struct channel_out	*o;
 	ssize_t			 n;
+	size_t			 left;
+	int			 k;
 
-	while ((o = ch->out) != NULL) {
-		n = write(ch->fd, o->data + o->off, o->len - o->off);
+	while (ch->out != NULL) {
+		for (k = 0, o = ch->out; o != NULL && k < CHANNEL_IOV;
+		    o = o->next, k++) {
+			iov[k].iov_base = o->data + o->off;
+			iov[k].iov_len = o->len - o->off;
+		}
+		n = writev(ch->fd, iov, k);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -179,19 +212,13 @@ channel_flush_locked(struct channel *ch)
 			ch->dead = 1;
 			return (-1);
 		}
-		o->off += (size_t)n;
-		if (o->off < o->len)
-			continue;
-		ch->out = o->next;
-		if (ch->out == NULL)
-			ch->out_tail = &ch->out;
-		if (o->has_view) {
-			/* This may be the flusher thread: no Python here. */
-			o->next = ch->done;
-			ch->done = o;
-		} else {
-			free(o->data);
-			free(o);
+		for (left = (size_t)n; (o = ch->out) != NULL;) {
+			if (left < o->len - o->off) {
+				o->off += left;
+				break;
+			}
+			left -= o->len - o->off;
+			channel_out_done(ch, o);
 		}
 	}
 	return (0);
@@ -224,8 +251,9 @@ channel_has_output(struct channel *ch)
  * Send a whole message: written at once when nothing waits before it and the
  * socket takes it, else queued. The caller keeps sb's memory when it was
  * written at once (sb is left empty, ready to be reused); a queued message
- * takes it. Safe from the stream flusher thread (it touches no Python
- * object).
+ * takes it. While ch holds the main thread's output, its messages are only
+ * queued; any other thread's send writes the whole queue. Safe from the
+ * stream flusher thread (it touches no Python object).
  */
 int
 channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
@@ -233,10 +261,11 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 	struct channel_out	*o;
 	size_t			 off = 0;
 	ssize_t			 n;
-	int			 rv = 0;
+	int			 rv = 0, hold;
 
 	pthread_mutex_lock(&channel_out_mtx);
-	while (!ch->dead && ch->out == NULL && off < sb->size) {
+	hold = pthread_equal(pthread_self(), channel_main) && ch->hold;
+	while (!hold && !ch->dead && ch->out == NULL && off < sb->size) {
 		n = write(ch->fd, sb->data + off, sb->size - off);
 		if (n > 0)
 			off += (size_t)n;
@@ -261,7 +290,8 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 			o->data = msgpack_sbuffer_release(sb);
 			*ch->out_tail = o;
 			ch->out_tail = &o->next;
-			rv = channel_flush_locked(ch);
+			if (!hold)
+				rv = channel_flush_locked(ch);
 		}
 	}
 	pthread_mutex_unlock(&channel_out_mtx);
@@ -726,6 +756,9 @@ channel_pump(int timeout)
 	int		 r;
 
 	for (ch = channels; ch != NULL && n < 16; ch = ch->next) {
+		/* Held output goes out before the wait. */
+		if (!ch->dead && channel_has_output(ch))
+			channel_flush(ch);
 		if (ch->dead || (ch->eof && !channel_has_output(ch)))
 			continue;
 		pfd[n].fd = ch->fd;
@@ -871,6 +904,8 @@ channel_run_pending(void)
 				break;
 			if ((ch->pend = pe->next) == NULL)
 				ch->pend_tail = &ch->pend;
+			/* Hold its answer while another one waits. */
+			ch->hold = ch->pend != NULL;
 			if (pe->dropped) {
 				channel_answer_error(ch, pe->id,
 				    SB_ERRTYPE_CANCELLED, "dropped before it "
@@ -880,6 +915,9 @@ channel_run_pending(void)
 				channel_message(ch, pe->msg, pe->len, 1);
 			free(pe);
 		}
+		ch->hold = 0;
+		if (!ch->dead && channel_has_output(ch))
+			channel_flush(ch);
 	}
 }
 

@@ -361,6 +361,7 @@ sbd_cleanup(void)
 	free(sbd.worker_bin);
 	free(sbd.socket_path);
 	config_free(sbd.conf);
+	io_shutdown();
 	event_base_free(sbd.base);
 }
 

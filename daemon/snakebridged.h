@@ -92,8 +92,10 @@ void		 frame_free(struct frame *);
 #define FRAME_CLOSED	2
 int		 frame_read(struct frame *, int, frame_cb, void *);
 
-/* io.c: writing header and body, at once when the socket takes them. */
+/* io.c: writing header and body; later writes to a peer in the same
+ * event-loop pass are batched into one writev at its end. */
 struct bufferevent;
+void		 io_shutdown(void);
 void		 io_write(struct bufferevent *, const void *, size_t,
 		    const void *, size_t, char *block);
 
