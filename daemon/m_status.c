@@ -21,20 +21,10 @@ m_status_bool(msgpack_packer *pk, int b)
 static void
 m_status_worker(msgpack_packer *pk, const struct worker *w)
 {
-	msgpack_pack_map(pk, 15);
-	mpk_str(pk, "slot");
-	msgpack_pack_uint32(pk, w->slot);
-	mpk_str(pk, "pid");
-	if (w->pid > 0)
-		msgpack_pack_int32(pk, (int32_t)w->pid);
-	else
-		msgpack_pack_nil(pk);
-	mpk_str(pk, "state");
-	mpk_str(pk, worker_state_name(w->state));
+	msgpack_pack_map(pk, WORKER_PACK_KEYS + 9);
+	worker_pack_facts(pk, w);
 	mpk_str(pk, "generation");
 	msgpack_pack_uint32(pk, w->generation);
-	mpk_str(pk, "requests");
-	msgpack_pack_uint64(pk, w->requests);
 	mpk_str(pk, "restarts");
 	msgpack_pack_uint32(pk, w->restarts);
 	mpk_str(pk, "last_exit");
@@ -52,10 +42,6 @@ m_status_worker(msgpack_packer *pk, const struct worker *w)
 	}
 	mpk_str(pk, "sessions");
 	msgpack_pack_uint32(pk, w->sessions);
-	mpk_str(pk, "rss_kb");
-	msgpack_pack_uint64(pk, w->rss_kb);
-	mpk_str(pk, "refs");
-	msgpack_pack_uint64(pk, w->refs);
 	mpk_str(pk, "uptime");
 	if (w->pid > 0)
 		msgpack_pack_double(pk, sbd_now() - w->spawned);

@@ -309,24 +309,10 @@ metrics_pack_worker(struct worker *w, void *arg)
 
 	if (w->pool->retired)
 		return;
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, WORKER_PACK_KEYS + 1);
 	mpk_str(pk, "pool");
 	mpk_str(pk, w->pool->name);
-	mpk_str(pk, "slot");
-	msgpack_pack_uint32(pk, w->slot);
-	mpk_str(pk, "pid");
-	if (w->pid > 0)
-		msgpack_pack_int32(pk, (int32_t)w->pid);
-	else
-		msgpack_pack_nil(pk);
-	mpk_str(pk, "state");
-	mpk_str(pk, worker_state_name(w->state));
-	mpk_str(pk, "requests");
-	msgpack_pack_uint64(pk, w->requests);
-	mpk_str(pk, "rss_kb");
-	msgpack_pack_uint64(pk, w->rss_kb);
-	mpk_str(pk, "refs");
-	msgpack_pack_uint64(pk, w->refs);
+	worker_pack_facts(pk, w);
 }
 
 /* The stats [] result: every counter (docs/protocol.md, "Stats"). */

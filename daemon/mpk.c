@@ -22,16 +22,6 @@ mpk_skip(const char *p, size_t len)
 	return (n);
 }
 
-static uint64_t
-mpk_be(const unsigned char *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n-- > 0)
-		v = (v << 8) | *p++;
-	return (v);
-}
-
 int
 mpk_array_header(const char *buf, size_t len, uint32_t *count, size_t *hlen)
 {
@@ -43,10 +33,10 @@ mpk_array_header(const char *buf, size_t len, uint32_t *count, size_t *hlen)
 		*count = p[0] & 0x0f;
 		*hlen = 1;
 	} else if (p[0] == 0xdc && len >= 3) {
-		*count = (uint32_t)mpk_be(p + 1, 2);
+		*count = (uint32_t)sb_be_get(p + 1, 2);
 		*hlen = 3;
 	} else if (p[0] == 0xdd && len >= 5) {
-		*count = (uint32_t)mpk_be(p + 1, 4);
+		*count = (uint32_t)sb_be_get(p + 1, 4);
 		*hlen = 5;
 	} else
 		return (-1);
@@ -72,7 +62,7 @@ mpk_uint(const char *buf, size_t len, uint64_t *v, size_t *hlen)
 	n = sizes[p[0] - 0xcc];
 	if (len < 1 + n)
 		return (-1);
-	*v = mpk_be(p + 1, n);
+	*v = sb_be_get(p + 1, n);
 	*hlen = 1 + n;
 	return (0);
 }

@@ -422,6 +422,8 @@ void		 worker_kill(struct worker *, int sig);
 void		 worker_sigchld(void);
 void		 worker_free(struct worker *);
 const char	*worker_state_name(enum worker_state);
+#define WORKER_PACK_KEYS	6
+void		 worker_pack_facts(msgpack_packer *, const struct worker *);
 void		 worker_restart(struct worker *);
 void		 worker_check_recycle(struct worker *);
 void		 worker_drain(struct worker *);

@@ -44,6 +44,31 @@ static const char *const worker_states[] = {
 	[WORKER_STOPPING] = "stopping",
 };
 
+/*
+ * Pack the worker facts that status and stats share, as WORKER_PACK_KEYS
+ * key/value pairs of a map the caller opened: slot, pid, state, requests,
+ * rss_kb, refs.
+ */
+void
+worker_pack_facts(msgpack_packer *pk, const struct worker *w)
+{
+	mpk_str(pk, "slot");
+	msgpack_pack_uint32(pk, w->slot);
+	mpk_str(pk, "pid");
+	if (w->pid > 0)
+		msgpack_pack_int32(pk, (int32_t)w->pid);
+	else
+		msgpack_pack_nil(pk);
+	mpk_str(pk, "state");
+	mpk_str(pk, worker_state_name(w->state));
+	mpk_str(pk, "requests");
+	msgpack_pack_uint64(pk, w->requests);
+	mpk_str(pk, "rss_kb");
+	msgpack_pack_uint64(pk, w->rss_kb);
+	mpk_str(pk, "refs");
+	msgpack_pack_uint64(pk, w->refs);
+}
+
 const char *
 worker_state_name(enum worker_state s)
 {
