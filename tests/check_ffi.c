@@ -5,43 +5,12 @@
  * values round-tripped through Python.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "sbproto.h"
-
-static sb_client *c;
-
-static void
-setup(void)
-{
-	c = sbt_connect(&sbt_d);
-}
-
-static void
-teardown(void)
-{
-	sb_client_close(c);
-	c = NULL;
-}
-
-/* A list of the given values (taken), ending with NULL. */
-static sb_value *
-list_of(sb_value *first, ...)
-{
-	sb_value	*l = sb_list_new(), *v;
-	va_list		 ap;
-
-	ck_assert_ptr_nonnull(l);
-	va_start(ap, first);
-	for (v = first; v != NULL; v = va_arg(ap, sb_value *))
-		ck_assert_int_eq(sb_list_append(l, v), 0);
-	va_end(ap);
-	return (l);
-}
 
 /* module.func(*args): the result, failing the test on an error. */
 static sb_value *
@@ -53,7 +22,7 @@ call_ok(const char *module, const char *func, sb_value *args)
 	int		 rc;
 
 	snprintf(what, sizeof what, "call %s.%s", module, func);
-	rc = sb_call(c, module, func, args, NULL, NULL, &res, &err);
+	rc = sb_call(sbt_c, module, func, args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sbt_ok(what, rc, err);
 	ck_assert_ptr_nonnull(res);
@@ -71,7 +40,7 @@ call_err(const char *module, const char *func, sb_value *args,
 	int		 rc;
 
 	snprintf(what, sizeof what, "call %s.%s", module, func);
-	rc = sb_call(c, module, func, args, NULL, NULL, &res, &err);
+	rc = sb_call(sbt_c, module, func, args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sb_value_free(res);
 	sbt_expect_error(what, rc, err, type);
@@ -131,7 +100,7 @@ START_TEST(test_call_sqrt)
 {
 	sb_value	*r;
 
-	r = call_ok("math", "sqrt", list_of(sb_int(16), NULL));
+	r = call_ok("math", "sqrt", sbt_list(sb_int(16), NULL));
 	expect_float(r, 4.0);
 	sb_value_free(r);
 }
@@ -142,7 +111,7 @@ START_TEST(test_get_pi)
 	sb_value	*r = NULL;
 	sb_error	*err = NULL;
 
-	sbt_ok("get math.pi", sb_get(c, "math", "pi", NULL, &r, &err), err);
+	sbt_ok("get math.pi", sb_get(sbt_c, "math", "pi", NULL, &r, &err), err);
 	expect_float(r, M_PI);
 	sb_value_free(r);
 }
@@ -153,15 +122,15 @@ START_TEST(test_pathlib_ref)
 	sb_value	*path, *r = NULL;
 	sb_error	*err = NULL;
 
-	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
+	path = call_ok("pathlib", "Path", sbt_list(sb_str("/tmp"), NULL));
 	expect_ref(path, "pathlib.PosixPath");
 
-	sbt_ok("method exists", sb_method(c, path, "exists", NULL, NULL, NULL,
+	sbt_ok("method exists", sb_method(sbt_c, path, "exists", NULL, NULL, NULL,
 	    &r, &err), err);
 	expect_bool(r, 1);
 	sb_value_free(r);
 
-	sbt_ok("attr name", sb_attr(c, path, "name", NULL, &r, &err), err);
+	sbt_ok("attr name", sb_attr(sbt_c, path, "name", NULL, &r, &err), err);
 	expect_str(r, "tmp");
 	sb_value_free(r);
 	sb_value_free(path);
@@ -173,9 +142,9 @@ START_TEST(test_hashlib_md5)
 	sb_value	*h, *r = NULL;
 	sb_error	*err = NULL;
 
-	h = call_ok("hashlib", "md5", list_of(sb_bytes("abc", 3), NULL));
+	h = call_ok("hashlib", "md5", sbt_list(sb_bytes("abc", 3), NULL));
 	ck_assert_int_eq(sb_value_type(h), SB_REF);
-	sbt_ok("method hexdigest", sb_method(c, h, "hexdigest", NULL, NULL,
+	sbt_ok("method hexdigest", sb_method(sbt_c, h, "hexdigest", NULL, NULL,
 	    NULL, &r, &err), err);
 	expect_str(r, "900150983cd24fb0d6963f7d28e17f72");
 	sb_value_free(r);
@@ -189,7 +158,7 @@ START_TEST(test_json_dumps)
 
 	m = sb_map_new();
 	ck_assert_int_eq(sb_map_set(m, sb_str("a"), sb_int(1)), 0);
-	r = call_ok("json", "dumps", list_of(m, NULL));
+	r = call_ok("json", "dumps", sbt_list(m, NULL));
 	expect_str(r, "{\"a\": 1}");
 	sb_value_free(r);
 }
@@ -202,23 +171,23 @@ START_TEST(test_counter_most_common)
 	sb_error	*err = NULL;
 
 	counter = call_ok("collections", "Counter",
-	    list_of(sb_str("abracadabra"), NULL));
+	    sbt_list(sb_str("abracadabra"), NULL));
 	/*
 	 * A Counter is a dict: it may travel as a map (then most_common is
 	 * called unbound on the class) or as a ref.
 	 */
 	if (sb_value_type(counter) == SB_MAP) {
 		expect_int(sb_map_get(counter, "a"), 5);
-		sbt_ok("get collections.Counter", sb_get(c, "collections",
+		sbt_ok("get collections.Counter", sb_get(sbt_c, "collections",
 		    "Counter", NULL, &target, &err), err);
 		expect_ref(target, "type");
-		args = list_of(sb_value_copy(counter), sb_int(1), NULL);
+		args = sbt_list(sb_value_copy(counter), sb_int(1), NULL);
 	} else {
 		expect_ref(counter, "collections.Counter");
 		target = sb_value_copy(counter);
-		args = list_of(sb_int(1), NULL);
+		args = sbt_list(sb_int(1), NULL);
 	}
-	sbt_ok("method most_common", sb_method(c, target, "most_common", args,
+	sbt_ok("method most_common", sb_method(sbt_c, target, "most_common", args,
 	    NULL, NULL, &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_LIST);
 	ck_assert_uint_eq(sb_value_len(r), 1);
@@ -241,32 +210,32 @@ START_TEST(test_range_ref)
 	const sb_value	*items;
 	int		 done;
 
-	rng = call_ok("builtins", "range", list_of(sb_int(10), NULL));
+	rng = call_ok("builtins", "range", sbt_list(sb_int(10), NULL));
 	expect_ref(rng, "range");
 
-	sbt_ok("len", sb_len(c, rng, NULL, &r, &err), err);
+	sbt_ok("len", sb_len(sbt_c, rng, NULL, &r, &err), err);
 	expect_int(r, 10);
 	sb_value_free(r);
 
-	sbt_ok("repr", sb_repr(c, rng, NULL, &r, &err), err);
+	sbt_ok("repr", sb_repr(sbt_c, rng, NULL, &r, &err), err);
 	expect_str(r, "range(0, 10)");
 	sb_value_free(r);
 
-	sbt_ok("str", sb_pystr(c, rng, NULL, &r, &err), err);
+	sbt_ok("str", sb_pystr(sbt_c, rng, NULL, &r, &err), err);
 	expect_str(r, "range(0, 10)");
 	sb_value_free(r);
 
 	key = sb_int(3);
-	sbt_ok("getitem", sb_getitem(c, rng, key, NULL, &r, &err), err);
+	sbt_ok("getitem", sb_getitem(sbt_c, rng, key, NULL, &r, &err), err);
 	expect_int(r, 3);
 	sb_value_free(r);
 	sb_value_free(key);
 
-	sbt_ok("iter", sb_iter(c, rng, NULL, &it, &err), err);
+	sbt_ok("iter", sb_iter(sbt_c, rng, NULL, &it, &err), err);
 	ck_assert_int_eq(sb_value_type(it), SB_REF);
 
 	/* Batches of 4: [0..3] not done, [4..7] not done, [8, 9] done. */
-	sbt_ok("next 1", sb_next(c, it, 4, NULL, &r, &err), err);
+	sbt_ok("next 1", sb_next(sbt_c, it, 4, NULL, &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_LIST);
 	ck_assert_uint_eq(sb_value_len(r), 2);
 	items = sb_value_item(r, 0);
@@ -276,14 +245,14 @@ START_TEST(test_range_ref)
 	expect_bool(sb_value_item(r, 1), 0);
 	sb_value_free(r);
 
-	sbt_ok("next 2", sb_next(c, it, 4, NULL, &r, &err), err);
+	sbt_ok("next 2", sb_next(sbt_c, it, 4, NULL, &r, &err), err);
 	items = sb_value_item(r, 0);
 	ck_assert_uint_eq(sb_value_len(items), 4);
 	expect_int(sb_value_item(items, 0), 4);
 	expect_bool(sb_value_item(r, 1), 0);
 	sb_value_free(r);
 
-	sbt_ok("next 3", sb_next(c, it, 4, NULL, &r, &err), err);
+	sbt_ok("next 3", sb_next(sbt_c, it, 4, NULL, &r, &err), err);
 	items = sb_value_item(r, 0);
 	ck_assert_uint_eq(sb_value_len(items), 2);
 	expect_int(sb_value_item(items, 0), 8);
@@ -293,7 +262,7 @@ START_TEST(test_range_ref)
 	sb_value_free(r);
 
 	/* An exhausted iterator keeps answering [[], true]. */
-	sbt_ok("next 4", sb_next(c, it, 4, NULL, &r, &err), err);
+	sbt_ok("next 4", sb_next(sbt_c, it, 4, NULL, &r, &err), err);
 	ck_assert_uint_eq(sb_value_len(sb_value_item(r, 0)), 0);
 	expect_bool(sb_value_item(r, 1), 1);
 	sb_value_free(r);
@@ -308,34 +277,34 @@ START_TEST(test_setattr_attr)
 	sb_value	*thing, *val, *r = NULL;
 	sb_error	*err = NULL;
 
-	thing = call_ok("sbfixtures", "make_thing", list_of(sb_int(7), NULL));
+	thing = call_ok("sbfixtures", "make_thing", sbt_list(sb_int(7), NULL));
 	expect_ref(thing, "sbfixtures.Thing");
 
-	sbt_ok("attr value", sb_attr(c, thing, "value", NULL, &r, &err), err);
+	sbt_ok("attr value", sb_attr(sbt_c, thing, "value", NULL, &r, &err), err);
 	expect_int(r, 7);
 	sb_value_free(r);
 
 	val = sb_int(21);
-	sbt_ok("setattr value", sb_setattr(c, thing, "value", val, NULL, &err),
+	sbt_ok("setattr value", sb_setattr(sbt_c, thing, "value", val, NULL, &err),
 	    err);
 	sb_value_free(val);
 	val = sb_str("renamed");
-	sbt_ok("setattr new", sb_setattr(c, thing, "extra", val, NULL, &err),
+	sbt_ok("setattr new", sb_setattr(sbt_c, thing, "extra", val, NULL, &err),
 	    err);
 	sb_value_free(val);
 
-	sbt_ok("attr value", sb_attr(c, thing, "value", NULL, &r, &err), err);
+	sbt_ok("attr value", sb_attr(sbt_c, thing, "value", NULL, &r, &err), err);
 	expect_int(r, 21);
 	sb_value_free(r);
-	sbt_ok("attr extra", sb_attr(c, thing, "extra", NULL, &r, &err), err);
+	sbt_ok("attr extra", sb_attr(sbt_c, thing, "extra", NULL, &r, &err), err);
 	expect_str(r, "renamed");
 	sb_value_free(r);
-	sbt_ok("method double", sb_method(c, thing, "double", NULL, NULL, NULL,
+	sbt_ok("method double", sb_method(sbt_c, thing, "double", NULL, NULL, NULL,
 	    &r, &err), err);
 	expect_int(r, 42);
 	sb_value_free(r);
 
-	sbt_ok("dir", sb_dir(c, thing, NULL, &r, &err), err);
+	sbt_ok("dir", sb_dir(sbt_c, thing, NULL, &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_LIST);
 	ck_assert_uint_gt(sb_value_len(r), 3);
 	sb_value_free(r);
@@ -358,8 +327,8 @@ START_TEST(test_graceful_lambda)
 	expect_ref(f, "function");
 
 	/* The ref is usable: call the lambda through its __call__. */
-	args = list_of(sb_int(1), NULL);
-	sbt_ok("method __call__", sb_method(c, f, "__call__", args, NULL, NULL,
+	args = sbt_list(sb_int(1), NULL);
+	sbt_ok("method __call__", sb_method(sbt_c, f, "__call__", args, NULL, NULL,
 	    &r, &err), err);
 	expect_int(r, 2);
 	sb_value_free(r);
@@ -378,11 +347,11 @@ START_TEST(test_numpy_mean_axis)
 	size_t		 ndim, len;
 	double		 d[2];
 
-	args = list_of(list_of(list_of(sb_int(1), sb_int(2), NULL),
-	    list_of(sb_int(3), sb_int(4), NULL), NULL), NULL);
+	args = sbt_list(sbt_list(sbt_list(sb_int(1), sb_int(2), NULL),
+	    sbt_list(sb_int(3), sb_int(4), NULL), NULL), NULL);
 	kw = sb_map_new();
 	ck_assert_int_eq(sb_map_set(kw, sb_str("axis"), sb_int(0)), 0);
-	sbt_ok("call numpy.mean", sb_call(c, "numpy", "mean", args, kw, NULL,
+	sbt_ok("call numpy.mean", sb_call(sbt_c, "numpy", "mean", args, kw, NULL,
 	    &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_NDARRAY);
 	ck_assert_int_eq(sb_value_get_ndarray(r, &dtype, &shape, &ndim, &data,
@@ -425,13 +394,13 @@ START_TEST(test_large_payloads)
 	ck_assert_int_eq(sb_list_append(t, sb_ndarray("<f8", shape, 1, d,
 	    ND * sizeof *d)), 0);
 	ck_assert_int_eq(sb_list_append(t, sb_int(42)), 0);
-	r = call_ok("sbfixtures", "identity", list_of(sb_value_copy(t), NULL));
+	r = call_ok("sbfixtures", "identity", sbt_list(sb_value_copy(t), NULL));
 	ck_assert_msg(sb_value_equal(r, t), "tuple changed on its way");
 	sb_value_free(r);
 
-	l = list_of(sb_ndarray("<f8", shape, 1, d, ND * sizeof *d),
+	l = sbt_list(sb_ndarray("<f8", shape, 1, d, ND * sizeof *d),
 	    sb_ndarray("<f8", shape, 1, d, ND * sizeof *d), NULL);
-	r = call_ok("sbfixtures", "identity", list_of(sb_value_copy(l), NULL));
+	r = call_ok("sbfixtures", "identity", sbt_list(sb_value_copy(l), NULL));
 	ck_assert_msg(sb_value_equal(r, l), "list changed on its way");
 	sb_value_free(r);
 	sb_value_free(l);
@@ -455,16 +424,16 @@ START_TEST(test_numpy_ndarray_arg)
 
 	arr = sb_ndarray("<f8", shape, 2, data, sizeof data);
 	ck_assert_ptr_nonnull(arr);
-	args = list_of(sb_value_copy(arr), NULL);
+	args = sbt_list(sb_value_copy(arr), NULL);
 	r = call_ok("numpy", "sum", args);
 	expect_float(r, 21.5);
 	sb_value_free(r);
 
 	/* Shape survives: sum over axis 0 of the 2x3 array. */
-	args = list_of(sb_value_copy(arr), NULL);
+	args = sbt_list(sb_value_copy(arr), NULL);
 	kw = sb_map_new();
 	ck_assert_int_eq(sb_map_set(kw, sb_str("axis"), sb_int(0)), 0);
-	sbt_ok("call numpy.sum axis=0", sb_call(c, "numpy", "sum", args, kw,
+	sbt_ok("call numpy.sum axis=0", sb_call(sbt_c, "numpy", "sum", args, kw,
 	    NULL, &r, &err), err);
 	ck_assert_int_eq(sb_value_get_ndarray(r, &dtype, &rshape, &ndim, &rdata,
 	    &len), 0);
@@ -481,7 +450,7 @@ START_TEST(test_numpy_ndarray_arg)
 	sb_value_free(kw);
 
 	/* And the array comes back as it went. */
-	r = call_ok("sbfixtures", "identity", list_of(sb_value_copy(arr),
+	r = call_ok("sbfixtures", "identity", sbt_list(sb_value_copy(arr),
 	    NULL));
 	ck_assert_msg(sb_value_equal(r, arr), "ndarray changed on its way");
 	sb_value_free(r);
@@ -494,7 +463,7 @@ START_TEST(test_error_value_error)
 	sb_error	*err;
 	const char	*tb;
 
-	err = call_err("math", "sqrt", list_of(sb_int(-1), NULL), "ValueError");
+	err = call_err("math", "sqrt", sbt_list(sb_int(-1), NULL), "ValueError");
 	ck_assert_str_eq(sb_error_message(err), "math domain error");
 	ck_assert_ptr_nonnull(sb_error_module(err));
 	ck_assert_str_eq(sb_error_module(err), "builtins");
@@ -505,7 +474,7 @@ START_TEST(test_error_value_error)
 	sb_error_free(err);
 
 	/* A traceback through Python code names the fixture's frame. */
-	err = call_err("sbfixtures", "fail", list_of(sb_str("boom"), NULL),
+	err = call_err("sbfixtures", "fail", sbt_list(sb_str("boom"), NULL),
 	    "ValueError");
 	ck_assert_str_eq(sb_error_message(err), "boom");
 	tb = sb_error_traceback(err);
@@ -536,13 +505,13 @@ START_TEST(test_error_attribute)
 	sb_error_free(err);
 
 	err = NULL;
-	rc = sb_get(c, "math", "no_such_attr", NULL, &r, &err);
+	rc = sb_get(sbt_c, "math", "no_such_attr", NULL, &r, &err);
 	sbt_expect_error("get math.no_such_attr", rc, err, "AttributeError");
 	sb_error_free(err);
 
-	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
+	path = call_ok("pathlib", "Path", sbt_list(sb_str("/tmp"), NULL));
 	err = NULL;
-	rc = sb_attr(c, path, "no_such_attr", NULL, &r, &err);
+	rc = sb_attr(sbt_c, path, "no_such_attr", NULL, &r, &err);
 	sbt_expect_error("attr no_such_attr", rc, err, "AttributeError");
 	sb_error_free(err);
 	sb_value_free(path);
@@ -555,24 +524,24 @@ START_TEST(test_release)
 	sb_error	*err = NULL;
 	int		 rc;
 
-	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
-	sbt_ok("release", sb_release(c, path, NULL, &err), err);
-	rc = sb_attr(c, path, "name", NULL, &r, &err);
+	path = call_ok("pathlib", "Path", sbt_list(sb_str("/tmp"), NULL));
+	sbt_ok("release", sb_release(sbt_c, path, NULL, &err), err);
+	rc = sb_attr(sbt_c, path, "name", NULL, &r, &err);
 	sbt_expect_error("attr after release", rc, err,
 	    "snakebridge.RefNotFound");
 	sb_error_free(err);
 	err = NULL;
-	sbt_ok("release twice", sb_release(c, path, NULL, &err), err);
+	sbt_ok("release twice", sb_release(sbt_c, path, NULL, &err), err);
 	sb_value_free(path);
 
 	/* A list of refs is released at once. */
-	path = call_ok("pathlib", "Path", list_of(sb_str("/tmp"), NULL));
-	r = list_of(sb_value_copy(path), call_ok("builtins", "range",
-	    list_of(sb_int(3), NULL)), NULL);
-	sbt_ok("release list", sb_release(c, r, NULL, &err), err);
+	path = call_ok("pathlib", "Path", sbt_list(sb_str("/tmp"), NULL));
+	r = sbt_list(sb_value_copy(path), call_ok("builtins", "range",
+	    sbt_list(sb_int(3), NULL)), NULL);
+	sbt_ok("release list", sb_release(sbt_c, r, NULL, &err), err);
 	sb_value_free(r);
 	r = NULL;
-	rc = sb_len(c, path, NULL, &r, &err);
+	rc = sb_len(sbt_c, path, NULL, &r, &err);
 	sbt_expect_error("len after release", rc, err,
 	    "snakebridge.RefNotFound");
 	sb_error_free(err);
@@ -588,7 +557,7 @@ START_TEST(test_ref_foreign)
 	struct sb_opts	 opts;
 	int		 rc;
 
-	rng = call_ok("builtins", "range", list_of(sb_int(5), NULL));
+	rng = call_ok("builtins", "range", sbt_list(sb_int(5), NULL));
 	other = sbt_connect(&sbt_d);
 
 	/* The other connection's automatic session does not hold it. */
@@ -613,7 +582,7 @@ START_TEST(test_ref_foreign)
 	    err);
 
 	/* The owner still uses it. */
-	sbt_ok("len by the owner", sb_len(c, rng, NULL, &r, &err), err);
+	sbt_ok("len by the owner", sb_len(sbt_c, rng, NULL, &r, &err), err);
 	expect_int(r, 5);
 	sb_value_free(r);
 	sb_client_close(other);
@@ -636,7 +605,7 @@ START_TEST(test_ref_forged)
 		junk[i] = (unsigned char)(i * 37 + 11);
 	junk[0] = 0xee;		/* not a known payload version */
 	ref = sb_ref_from_bytes(junk, sizeof junk);
-	rc = sb_len(c, ref, NULL, &r, &err);
+	rc = sb_len(sbt_c, ref, NULL, &r, &err);
 	sbt_expect_error("len of random bytes", rc, err,
 	    "snakebridge.InvalidRef");
 	sb_error_free(err);
@@ -644,13 +613,13 @@ START_TEST(test_ref_forged)
 	sb_value_free(ref);
 
 	/* Well-formed, but naming a ref id that was never handed out. */
-	real = call_ok("builtins", "range", list_of(sb_int(5), NULL));
+	real = call_ok("builtins", "range", sbt_list(sb_int(5), NULL));
 	bytes = sb_value_bytes(real, &len);
 	ck_assert_int_eq(sb_ref_decode(bytes, len, &rd), 0);
 	rd.ref_id += 1000000;
 	len = sb_ref_encode(&rd, payload);
 	ref = sb_ref_from_bytes(payload, len);
-	rc = sb_len(c, ref, NULL, &r, &err);
+	rc = sb_len(sbt_c, ref, NULL, &r, &err);
 	sbt_expect_error("len of an unknown ref id", rc, err,
 	    "snakebridge.RefNotFound");
 	sb_error_free(err);
@@ -666,14 +635,14 @@ roundtrip(sb_value *v, const char *pyrepr)
 	sb_value	*back, *rep;
 
 	back = call_ok("sbfixtures", "identity",
-	    list_of(sb_value_copy(v), NULL));
+	    sbt_list(sb_value_copy(v), NULL));
 	ck_assert_msg(sb_value_equal(back, v),
 	    "value changed through Python (Python saw it as %s)",
 	    pyrepr ? pyrepr : "?");
 	sb_value_free(back);
 	if (pyrepr != NULL) {
 		rep = call_ok("sbfixtures", "describe",
-		    list_of(sb_value_copy(v), NULL));
+		    sbt_list(sb_value_copy(v), NULL));
 		expect_str(rep, pyrepr);
 		sb_value_free(rep);
 	}
@@ -700,7 +669,7 @@ START_TEST(test_edge_bigint_from_python)
 {
 	sb_value	*r;
 
-	r = call_ok("builtins", "pow", list_of(sb_int(2), sb_int(100), NULL));
+	r = call_ok("builtins", "pow", sbt_list(sb_int(2), sb_int(100), NULL));
 	ck_assert_int_eq(sb_value_type(r), SB_BIGINT);
 	ck_assert_str_eq(sb_value_str(r, NULL),
 	    "1267650600228229401496703205376");
@@ -717,11 +686,11 @@ START_TEST(test_edge_floats)
 	roundtrip(sb_float(-INFINITY), "-inf");
 	roundtrip(sb_float(-0.0), "-0.0");
 	roundtrip(sb_float(1e308), "1e+308");
-	r = call_ok("sbfixtures", "identity", list_of(sb_float(NAN), NULL));
+	r = call_ok("sbfixtures", "identity", sbt_list(sb_float(NAN), NULL));
 	ck_assert_int_eq(sb_value_get_float(r, &d), 0);
 	ck_assert_msg(isnan(d), "NaN came back as %g", d);
 	sb_value_free(r);
-	r = call_ok("sbfixtures", "describe", list_of(sb_float(NAN), NULL));
+	r = call_ok("sbfixtures", "describe", sbt_list(sb_float(NAN), NULL));
 	expect_str(r, "nan");
 	sb_value_free(r);
 	roundtrip(sb_complex(1.5, -2), "(1.5-2j)");
@@ -784,7 +753,7 @@ START_TEST(test_edge_containers)
 	t = sb_tuple_new();
 	sb_list_append(t, fs);
 	sb_list_append(t, s);
-	roundtrip(list_of(t, NULL), "[(frozenset({5}), {1, 2})]");
+	roundtrip(sbt_list(t, NULL), "[(frozenset({5}), {1, 2})]");
 
 	/* A frozenset inside a set (order of a set is Python's own). */
 	fs = sb_frozenset_new();
@@ -800,10 +769,10 @@ START_TEST(test_kwargs)
 	sb_value	*args, *kw, *r = NULL;
 	sb_error	*err = NULL;
 
-	args = list_of(sb_str("ff"), NULL);
+	args = sbt_list(sb_str("ff"), NULL);
 	kw = sb_map_new();
 	ck_assert_int_eq(sb_map_set(kw, sb_str("base"), sb_int(16)), 0);
-	sbt_ok("int('ff', base=16)", sb_call(c, "builtins", "int", args, kw,
+	sbt_ok("int('ff', base=16)", sb_call(sbt_c, "builtins", "int", args, kw,
 	    NULL, &r, &err), err);
 	expect_int(r, 255);
 	sb_value_free(r);
@@ -818,7 +787,7 @@ START_TEST(test_error_details)
 	const sb_value	*details, *args;
 
 	err = call_err("sbfixtures", "fail",
-	    list_of(sb_str("caf\xc3\xa9 \xf0\x9f\x90\x8d"), NULL), "ValueError");
+	    sbt_list(sb_str("caf\xc3\xa9 \xf0\x9f\x90\x8d"), NULL), "ValueError");
 	ck_assert_str_eq(sb_error_message(err), "caf\xc3\xa9 \xf0\x9f\x90\x8d");
 	details = sb_error_details(err);
 	ck_assert_int_eq(sb_value_type(details), SB_MAP);
@@ -837,10 +806,10 @@ START_TEST(test_generator_ref)
 	size_t		 total = 0;
 	int		 done = 0, rounds;
 
-	g = call_ok("sbfixtures", "gen", list_of(sb_int(25), NULL));
+	g = call_ok("sbfixtures", "gen", sbt_list(sb_int(25), NULL));
 	expect_ref(g, "generator");
 	for (rounds = 0; !done && rounds < 10; rounds++) {
-		sbt_ok("next", sb_next(c, g, 10, NULL, &r, &err), err);
+		sbt_ok("next", sb_next(sbt_c, g, 10, NULL, &r, &err), err);
 		ck_assert_uint_le(sb_value_len(sb_value_item(r, 0)), 10);
 		if (sb_value_len(sb_value_item(r, 0)) > 0)
 			expect_int(sb_value_item(sb_value_item(r, 0), 0),
@@ -907,7 +876,7 @@ START_TEST(test_status)
 	sb_value	*r = NULL;
 	sb_error	*err = NULL;
 
-	sbt_ok("status", sb_status(c, &r, &err), err);
+	sbt_ok("status", sb_status(sbt_c, &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_MAP);
 	ck_assert_ptr_nonnull(sb_map_get(r, "daemon"));
 	ck_assert_ptr_nonnull(sb_map_get(r, "sessions"));
@@ -949,7 +918,7 @@ START_TEST(test_named_session)
 	int64_t		 refs;
 	int		 rc;
 
-	sbt_ok("session.open", sb_session_open(c, "sbt-named", NULL, &r, &err),
+	sbt_ok("session.open", sb_session_open(sbt_c, "sbt-named", NULL, &r, &err),
 	    err);
 	ck_assert_int_eq(sb_value_type(r), SB_MAP);
 	expect_str(sb_map_get(r, "name"), "sbt-named");
@@ -957,13 +926,13 @@ START_TEST(test_named_session)
 
 	sb_opts_init(&opts);
 	opts.session = "sbt-named";
-	args = list_of(sb_int(3), NULL);
-	sbt_ok("make_thing in session", sb_call(c, "sbfixtures", "make_thing",
+	args = sbt_list(sb_int(3), NULL);
+	sbt_ok("make_thing in session", sb_call(sbt_c, "sbfixtures", "make_thing",
 	    args, NULL, &opts, &thing, &err), err);
 	sb_value_free(args);
 	ck_assert_int_eq(sb_value_type(thing), SB_REF);
 
-	sbt_ok("session.info", sb_session_info(c, "sbt-named", &r, &err), err);
+	sbt_ok("session.info", sb_session_info(sbt_c, "sbt-named", &r, &err), err);
 	expect_str(sb_map_get(r, "name"), "sbt-named");
 	/* refs: a count, or nil while the daemon does not know it. */
 	if (sb_value_type(sb_map_get(r, "refs")) != SB_NIL) {
@@ -973,7 +942,7 @@ START_TEST(test_named_session)
 	}
 	sb_value_free(r);
 
-	sbt_ok("session.list", sb_session_list(c, &r, &err), err);
+	sbt_ok("session.list", sb_session_list(sbt_c, &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_LIST);
 	info = find_session(r, "sbt-named");
 	ck_assert_msg(info != NULL, "session.list does not show sbt-named");
@@ -990,13 +959,13 @@ START_TEST(test_named_session)
 		sb_client_close(other);
 	}
 
-	sbt_ok("session.close", sb_session_close(c, "sbt-named", &err), err);
-	rc = sb_attr(c, thing, "value", NULL, &r, &err);
+	sbt_ok("session.close", sb_session_close(sbt_c, "sbt-named", &err), err);
+	rc = sb_attr(sbt_c, thing, "value", NULL, &r, &err);
 	sbt_expect_error("attr after session.close", rc, err,
 	    "snakebridge.RefNotFound");
 	sb_error_free(err);
 	err = NULL;
-	rc = sb_session_info(c, "sbt-named", &r, &err);
+	rc = sb_session_info(sbt_c, "sbt-named", &r, &err);
 	sbt_expect_error("info after close", rc, err,
 	    "snakebridge.SessionNotFound");
 	sb_error_free(err);
@@ -1012,7 +981,7 @@ START_TEST(test_close_releases_session)
 	int64_t		 deadline;
 	int		 rc;
 
-	args = list_of(sb_int(4), NULL);
+	args = sbt_list(sb_int(4), NULL);
 	sbt_ok("range", sb_call(owner, "builtins", "range", args, NULL, NULL,
 	    &rng, &err), err);
 	sb_value_free(args);
@@ -1022,7 +991,7 @@ START_TEST(test_close_releases_session)
 	deadline = sbt_now_ms() + 5000;
 	for (;;) {
 		err = NULL;
-		rc = sb_len(c, rng, NULL, &r, &err);
+		rc = sb_len(sbt_c, rng, NULL, &r, &err);
 		if (rc == SB_EREMOTE && strcmp(sb_error_type(err),
 		    "snakebridge.RefNotFound") == 0)
 			break;
@@ -1042,11 +1011,11 @@ START_TEST(test_print_goes_to_log)
 	sb_value	*r;
 
 	r = call_ok("builtins", "print",
-	    list_of(sb_str("hello from sbt print 4711"), NULL));
+	    sbt_list(sb_str("hello from sbt print 4711"), NULL));
 	ck_assert_int_eq(sb_value_type(r), SB_NIL);
 	sb_value_free(r);
 	/* The channel is intact. */
-	r = call_ok("math", "sqrt", list_of(sb_int(9), NULL));
+	r = call_ok("math", "sqrt", sbt_list(sb_int(9), NULL));
 	expect_float(r, 3.0);
 	sb_value_free(r);
 	ck_assert_msg(sbt_daemon_log_wait(&sbt_d, "hello from sbt print 4711",
@@ -1059,10 +1028,10 @@ START_TEST(test_chatter_does_not_block)
 	sb_value	*r;
 
 	/* Far more than a pipe holds: the worker must not stall on it. */
-	r = call_ok("sbfixtures", "chatter", list_of(sb_int(20000), NULL));
+	r = call_ok("sbfixtures", "chatter", sbt_list(sb_int(20000), NULL));
 	expect_int(r, 20000);
 	sb_value_free(r);
-	r = call_ok("math", "sqrt", list_of(sb_int(25), NULL));
+	r = call_ok("math", "sqrt", sbt_list(sb_int(25), NULL));
 	expect_float(r, 5.0);
 	sb_value_free(r);
 	ck_assert_msg(sbt_daemon_log_wait(&sbt_d, "chatter raw fd 2", 10000),
@@ -1083,7 +1052,7 @@ START_TEST(test_large_values)
 	for (i = 0; i < n; i++)
 		buf[i] = (unsigned char)(i * 7);
 	v = sb_bytes(buf, n);
-	r = call_ok("sbfixtures", "identity", list_of(v, NULL));
+	r = call_ok("sbfixtures", "identity", sbt_list(v, NULL));
 	ck_assert_int_eq(sb_value_type(r), SB_BYTES);
 	back = sb_value_bytes(r, &len);
 	ck_assert_uint_eq(len, n);
@@ -1096,7 +1065,7 @@ START_TEST(test_large_values)
 	for (i = 0; i < (size_t)shape[0]; i++)
 		arr[i] = 0.5;
 	v = sb_ndarray("<f8", shape, 1, arr, shape[0] * sizeof *arr);
-	r = call_ok("numpy", "sum", list_of(v, NULL));
+	r = call_ok("numpy", "sum", sbt_list(v, NULL));
 	expect_float(r, 500000.0);
 	sb_value_free(r);
 	free(arr);
@@ -1109,21 +1078,21 @@ START_TEST(test_getitem_errors)
 	sb_error	*err = NULL;
 	int		 rc;
 
-	rng = call_ok("builtins", "range", list_of(sb_int(10), NULL));
+	rng = call_ok("builtins", "range", sbt_list(sb_int(10), NULL));
 	key = sb_int(100);
-	rc = sb_getitem(c, rng, key, NULL, &r, &err);
+	rc = sb_getitem(sbt_c, rng, key, NULL, &r, &err);
 	sbt_expect_error("range[100]", rc, err, "IndexError");
 	sb_error_free(err);
 	sb_value_free(key);
 	err = NULL;
 	key = sb_str("x");
-	rc = sb_getitem(c, rng, key, NULL, &r, &err);
+	rc = sb_getitem(sbt_c, rng, key, NULL, &r, &err);
 	sbt_expect_error("range['x']", rc, err, "TypeError");
 	sb_error_free(err);
 	sb_value_free(key);
 	/* Negative index, as Python does it. */
 	key = sb_int(-1);
-	sbt_ok("range[-1]", sb_getitem(c, rng, key, NULL, &r, &err), err);
+	sbt_ok("range[-1]", sb_getitem(sbt_c, rng, key, NULL, &r, &err), err);
 	expect_int(r, 9);
 	sb_value_free(r);
 	sb_value_free(key);
@@ -1136,7 +1105,7 @@ START_TEST(test_server_info)
 	const sb_value	*info, *limits;
 	uint64_t	 max;
 
-	info = sb_client_server_info(c);
+	info = sb_client_server_info(sbt_c);
 	ck_assert_ptr_nonnull(info);
 	expect_int(sb_map_get(info, "protocol"), 1);
 	limits = sb_map_get(info, "limits");
@@ -1154,14 +1123,14 @@ START_TEST(test_pandas)
 	sb_error	*err = NULL;
 
 	data = sb_map_new();
-	sb_map_set(data, sb_str("a"), list_of(sb_int(1), sb_int(2), NULL));
-	sb_map_set(data, sb_str("b"), list_of(sb_float(0.5), sb_float(1.5),
+	sb_map_set(data, sb_str("a"), sbt_list(sb_int(1), sb_int(2), NULL));
+	sb_map_set(data, sb_str("b"), sbt_list(sb_float(0.5), sb_float(1.5),
 	    NULL));
-	df = call_ok("pandas", "DataFrame", list_of(data, NULL));
+	df = call_ok("pandas", "DataFrame", sbt_list(data, NULL));
 	ck_assert_int_eq(sb_value_type(df), SB_REF);
 	ck_assert_ptr_nonnull(strstr(sb_ref_type(df), "DataFrame"));
 
-	sbt_ok("attr shape", sb_attr(c, df, "shape", NULL, &r, &err), err);
+	sbt_ok("attr shape", sb_attr(sbt_c, df, "shape", NULL, &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_TUPLE);
 	expect_int(sb_value_item(r, 0), 2);
 	expect_int(sb_value_item(r, 1), 2);
@@ -1169,7 +1138,7 @@ START_TEST(test_pandas)
 
 	kw = sb_map_new();
 	sb_map_set(kw, sb_str("orient"), sb_str("list"));
-	sbt_ok("method to_dict", sb_method(c, df, "to_dict", NULL, kw, NULL,
+	sbt_ok("method to_dict", sb_method(sbt_c, df, "to_dict", NULL, kw, NULL,
 	    &r, &err), err);
 	ck_assert_int_eq(sb_value_type(r), SB_MAP);
 	col = sb_map_get(r, "b");
@@ -1188,7 +1157,7 @@ ffi_suite(void)
 	TCase	*tc = tcase_create("ffi");
 
 	sbt_tcase_add_daemon(tc, NULL);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	sbt_tcase_add_client(tc);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_call_sqrt);
 	tcase_add_test(tc, test_get_pi);

@@ -19,41 +19,7 @@
 #define STREAM_WAIT_MS		15000	/* bound on anything expected */
 #define RSS_BOUND_KB		(64 * 1024)
 
-static sb_client	*c;
 static char		 extra_config[PATH_MAX + 64];
-
-static void
-setup(void)
-{
-	c = sbt_connect(&sbt_d);
-}
-
-static void
-teardown(void)
-{
-	sb_client_close(c);
-	c = NULL;
-}
-
-/* A list of the values given (taken). */
-static sb_value *
-args1(sb_value *v)
-{
-	sb_value	*l = sb_list_new();
-
-	ck_assert_ptr_nonnull(l);
-	ck_assert_int_eq(sb_list_append(l, v), 0);
-	return (l);
-}
-
-static sb_value *
-args2(sb_value *a, sb_value *b)
-{
-	sb_value	*l = args1(a);
-
-	ck_assert_int_eq(sb_list_append(l, b), 0);
-	return (l);
-}
 
 static int64_t
 int_of(const sb_value *v)
@@ -96,7 +62,7 @@ iterator_of(const char *module, const char *func, sb_value *args)
 	sb_error	*err = NULL;
 	int		 rc;
 
-	rc = sb_call(c, module, func, args, NULL, NULL, &res, &err);
+	rc = sb_call(sbt_c, module, func, args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sbt_ok("call", rc, err);
 	ck_assert_int_eq(sb_value_type(res), SB_REF);
@@ -111,9 +77,9 @@ START_TEST(test_iter_resumable)
 	int		 done, rc;
 	int64_t		 i;
 
-	it = iterator_of("itertools", "count", args1(sb_int(1)));
+	it = iterator_of("itertools", "count", sbt_list(sb_int(1), NULL));
 	for (i = 0; i < 2; i++) {
-		rc = sb_iter_next_batch(c, it, 5, NULL, &items, &done, &err);
+		rc = sb_iter_next_batch(sbt_c, it, 5, NULL, &items, &done, &err);
 		sbt_ok("next", rc, err);
 		ck_assert_int_eq(done, 0);
 		ck_assert_uint_eq(sb_value_len(items), 5);
@@ -132,20 +98,20 @@ START_TEST(test_iter_genexpr_done)
 	sb_error	*err = NULL;
 	int		 done, rc;
 
-	it = iterator_of("sbstream", "squares", args1(sb_int(3)));
+	it = iterator_of("sbstream", "squares", sbt_list(sb_int(3), NULL));
 	ck_assert_str_eq(sb_ref_type(it), "generator");
-	rc = sb_iter_next_batch(c, it, 2, NULL, &items, &done, &err);
+	rc = sb_iter_next_batch(sbt_c, it, 2, NULL, &items, &done, &err);
 	sbt_ok("next", rc, err);
 	ck_assert_int_eq(done, 0);
 	ck_assert_uint_eq(sb_value_len(items), 2);
 	sb_value_free(items);
-	rc = sb_iter_next_batch(c, it, 10, NULL, &items, &done, &err);
+	rc = sb_iter_next_batch(sbt_c, it, 10, NULL, &items, &done, &err);
 	sbt_ok("next", rc, err);
 	ck_assert_int_eq(done, 1);
 	ck_assert_uint_eq(sb_value_len(items), 1);
 	ck_assert_int_eq(int_of(sb_value_item(items, 0)), 4);
 	sb_value_free(items);
-	rc = sb_iter_next_batch(c, it, 10, NULL, &items, &done, &err);
+	rc = sb_iter_next_batch(sbt_c, it, 10, NULL, &items, &done, &err);
 	sbt_ok("next", rc, err);
 	ck_assert_int_eq(done, 1);
 	ck_assert_uint_eq(sb_value_len(items), 0);
@@ -176,7 +142,7 @@ seen_item(const sb_value *item, void *ud)
 	s->next++;
 	s->inside = 1;
 	if (s->nested != NULL) {
-		args = args1(sb_int(4));
+		args = sbt_list(sb_int(4), NULL);
 		ck_assert_int_eq(sb_call(s->nested, "math", "sqrt", args,
 		    NULL, NULL, &res, &err), 0);
 		sb_value_free(args);
@@ -190,12 +156,12 @@ seen_item(const sb_value *item, void *ud)
 START_TEST(test_stream_range)
 {
 	struct seen	 s = { 0, 0, 0, NULL, 0 };
-	sb_value	*args = args1(sb_int(7));
+	sb_value	*args = sbt_list(sb_int(7), NULL);
 	sb_error	*err = NULL;
 	uint64_t	 count = 0;
 	int		 rc;
 
-	rc = sb_stream(c, "builtins", "range", args, NULL, NULL, seen_item, &s,
+	rc = sb_stream(sbt_c, "builtins", "range", args, NULL, NULL, seen_item, &s,
 	    &count, &err);
 	sb_value_free(args);
 	sbt_ok("stream", rc, err);
@@ -209,11 +175,11 @@ END_TEST
 START_TEST(test_stream_error)
 {
 	struct seen	 s = { 0, 0, 0, NULL, 0 };
-	sb_value	*args = args1(sb_int(3));
+	sb_value	*args = sbt_list(sb_int(3), NULL);
 	sb_error	*err = NULL;
 	int		 rc;
 
-	rc = sb_stream(c, "sbstream", "failing", args, NULL, NULL, seen_item,
+	rc = sb_stream(sbt_c, "sbstream", "failing", args, NULL, NULL, seen_item,
 	    &s, NULL, &err);
 	sb_value_free(args);
 	sbt_expect_error("failing stream", rc, err, "ValueError");
@@ -233,24 +199,24 @@ START_TEST(test_stream_ref_nested)
 	uint64_t	 count = 0;
 	int		 rc;
 
-	s.nested = c;
-	it = iterator_of("sbstream", "squares", args1(sb_int(1)));
-	rc = sb_stream_ref(c, it, NULL, seen_item, &s, &count, &err);
+	s.nested = sbt_c;
+	it = iterator_of("sbstream", "squares", sbt_list(sb_int(1), NULL));
+	rc = sb_stream_ref(sbt_c, it, NULL, seen_item, &s, &count, &err);
 	sbt_ok("stream ref", rc, err);
 	ck_assert_uint_eq(count, 1);
 	sb_value_free(it);
-	it = iterator_of("builtins", "iter", args1(args2(sb_int(0),
-	    sb_int(1))));
+	it = iterator_of("builtins", "iter", sbt_list(sbt_list(sb_int(0),
+	    sb_int(1), NULL), NULL));
 	s.next = 0;
-	rc = sb_stream_ref(c, it, NULL, seen_item, &s, &count, &err);
+	rc = sb_stream_ref(sbt_c, it, NULL, seen_item, &s, &count, &err);
 	sbt_ok("stream ref", rc, err);
 	ck_assert_uint_eq(count, 2);
 	ck_assert_int_eq(s.out_of_order, 0);
 	sb_value_free(it);
 	/* many items arrive during the calls: still in order, one at a time */
-	it = iterator_of("builtins", "range", args1(sb_int(3000)));
+	it = iterator_of("builtins", "range", sbt_list(sb_int(3000), NULL));
 	s.next = 0;
-	rc = sb_stream_ref(c, it, NULL, seen_item, &s, &count, &err);
+	rc = sb_stream_ref(sbt_c, it, NULL, seen_item, &s, &count, &err);
 	sbt_ok("stream ref", rc, err);
 	ck_assert_uint_eq(count, 3000);
 	ck_assert_int_eq(s.next, 3000);
@@ -399,9 +365,9 @@ START_TEST(test_stream_slow_reader_bounded)
 	sbt_raw_close(&r);
 	/* the worker is free again: a call is served */
 	{
-		sb_value *res = NULL, *args = args1(sb_int(9));
+		sb_value *res = NULL, *args = sbt_list(sb_int(9), NULL);
 		sb_error *err = NULL;
-		int rc = sb_call(c, "math", "sqrt", args, NULL, NULL, &res,
+		int rc = sb_call(sbt_c, "math", "sqrt", args, NULL, NULL, &res,
 		    &err);
 
 		sb_value_free(args);
@@ -436,8 +402,8 @@ START_TEST(test_stream_disconnect_frees_worker)
 	sb_opts_init(&opts);
 	opts.pool = "one";
 	opts.timeout_ms = STREAM_WAIT_MS;
-	args = args1(sb_int(16));
-	rc = sb_call(c, "math", "sqrt", args, NULL, &opts, &res, &err);
+	args = sbt_list(sb_int(16), NULL);
+	rc = sb_call(sbt_c, "math", "sqrt", args, NULL, &opts, &res, &err);
 	sb_value_free(args);
 	sbt_ok("sqrt on the freed worker", rc, err);
 	sb_value_free(res);
@@ -508,8 +474,8 @@ START_TEST(test_stream_stop_from_fn)
 	int		 rc;
 
 	marker_path(marker, sizeof marker, "stop.closed");
-	args = args1(sb_str(marker));
-	rc = sb_stream(c, "sbstream", "counting", args, NULL, NULL, seen_item,
+	args = sbt_list(sb_str(marker), NULL);
+	rc = sb_stream(sbt_c, "sbstream", "counting", args, NULL, NULL, seen_item,
 	    &s, NULL, &err);
 	sb_value_free(args);
 	ck_assert_int_eq(rc, SB_ECANCELED);
@@ -517,8 +483,8 @@ START_TEST(test_stream_stop_from_fn)
 	ck_assert_int_eq(s.next, 10);
 	ck_assert_int_eq(s.out_of_order, 0);
 	ck_assert_msg(marker_wait(marker), "finally: did not run");
-	args = args1(sb_int(25));
-	rc = sb_call(c, "math", "sqrt", args, NULL, NULL, &res, &err);
+	args = sbt_list(sb_int(25), NULL);
+	rc = sb_call(sbt_c, "math", "sqrt", args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sbt_ok("sqrt after stop", rc, err);
 	sb_value_free(res);
@@ -539,9 +505,9 @@ START_TEST(test_stream_idle_timeout)
 	marker_path(marker, sizeof marker, "stall.closed");
 	sb_opts_init(&opts);
 	opts.stream_timeout_ms = 300;
-	args = args1(sb_str(marker));
+	args = sbt_list(sb_str(marker), NULL);
 	t0 = sbt_now_ms();
-	rc = sb_stream(c, "sbstream", "stall", args, NULL, &opts, seen_item,
+	rc = sb_stream(sbt_c, "sbstream", "stall", args, NULL, &opts, seen_item,
 	    &s, NULL, &err);
 	sb_value_free(args);
 	sbt_expect_error("stalled stream", rc, err, "snakebridge.Timeout");
@@ -608,20 +574,20 @@ START_TEST(test_callback_reduce)
 	sb_error	*err = NULL;
 	int		 calls = 0, rc;
 
-	cb = sb_callback_new(c, cb_add, &calls);
+	cb = sb_callback_new(sbt_c, cb_add, &calls);
 	ck_assert_ptr_nonnull(cb);
-	items = args2(sb_int(1), sb_int(2));
+	items = sbt_list(sb_int(1), sb_int(2), NULL);
 	sb_list_append(items, sb_int(3));
 	sb_list_append(items, sb_int(4));
-	args = args2(sb_value_copy(cb), items);
-	rc = sb_call(c, "functools", "reduce", args, NULL, NULL, &res, &err);
+	args = sbt_list(sb_value_copy(cb), items, NULL);
+	rc = sb_call(sbt_c, "functools", "reduce", args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sbt_ok("reduce", rc, err);
 	ck_assert_int_eq(int_of(res), 10);
 	ck_assert_int_eq(calls, 3);
 	sb_value_free(res);
-	ck_assert_int_eq(sb_callback_remove(c, cb), 0);
-	ck_assert_int_eq(sb_callback_remove(c, cb), SB_EINVAL);
+	ck_assert_int_eq(sb_callback_remove(sbt_c, cb), 0);
+	ck_assert_int_eq(sb_callback_remove(sbt_c, cb), SB_EINVAL);
 	sb_value_free(cb);
 }
 END_TEST
@@ -632,15 +598,15 @@ START_TEST(test_callback_sorted_key)
 	sb_error	*err = NULL;
 	int		 rc;
 
-	cb = sb_callback_new(c, cb_neg_len, NULL);
+	cb = sb_callback_new(sbt_c, cb_neg_len, NULL);
 	words = sb_list_new();
 	sb_list_append(words, sb_str("bb"));
 	sb_list_append(words, sb_str("a"));
 	sb_list_append(words, sb_str("ccc"));
-	args = args1(words);
+	args = sbt_list(words, NULL);
 	kwargs = sb_map_new();
 	sb_map_set(kwargs, sb_str("key"), cb);
-	rc = sb_call(c, "builtins", "sorted", args, kwargs, NULL, &res, &err);
+	rc = sb_call(sbt_c, "builtins", "sorted", args, kwargs, NULL, &res, &err);
 	sb_value_free(args);
 	sb_value_free(kwargs);
 	sbt_ok("sorted", rc, err);
@@ -660,17 +626,17 @@ START_TEST(test_callback_nested_call)
 	double		 d;
 	int		 rc;
 
-	cb = sb_callback_new(c, cb_sqrt_plus, NULL);
-	args = args2(cb, sb_int(16));
-	rc = sb_call(c, "sbstream", "apply", args, NULL, NULL, &res, &err);
+	cb = sb_callback_new(sbt_c, cb_sqrt_plus, NULL);
+	args = sbt_list(cb, sb_int(16), NULL);
+	rc = sb_call(sbt_c, "sbstream", "apply", args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sbt_ok("apply", rc, err);
 	ck_assert_int_eq(sb_value_get_float(res, &d), 0);
 	ck_assert(d == 5.0);
 	sb_value_free(res);
 	/* twice deep: reduce whose callback calls back in */
-	args = args2(sb_callback_new(c, cb_sqrt_plus, NULL), sb_int(81));
-	rc = sb_call(c, "sbstream", "apply", args, NULL, NULL, &res, &err);
+	args = sbt_list(sb_callback_new(sbt_c, cb_sqrt_plus, NULL), sb_int(81), NULL);
+	rc = sb_call(sbt_c, "sbstream", "apply", args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sbt_ok("apply again", rc, err);
 	ck_assert_int_eq(sb_value_get_float(res, &d), 0);
@@ -703,8 +669,8 @@ START_TEST(test_callback_in_stream)
 	double		 sum = 0;
 	int		 rc;
 
-	args = args2(sb_callback_new(c, cb_sqrt_plus, NULL), sb_int(300));
-	rc = sb_stream(c, "sbstream", "mapped", args, NULL, NULL,
+	args = sbt_list(sb_callback_new(sbt_c, cb_sqrt_plus, NULL), sb_int(300), NULL);
+	rc = sb_stream(sbt_c, "sbstream", "mapped", args, NULL, NULL,
 	    count_floats, &sum, &count, &err);
 	sb_value_free(args);
 	sbt_ok("stream with callbacks", rc, err);
@@ -721,8 +687,8 @@ START_TEST(test_callback_fails)
 	sb_error	*err = NULL;
 	int		 rc;
 
-	args = args2(sb_callback_new(c, cb_fail, NULL), sb_int(1));
-	rc = sb_call(c, "sbstream", "apply", args, NULL, NULL, &res, &err);
+	args = sbt_list(sb_callback_new(sbt_c, cb_fail, NULL), sb_int(1), NULL);
+	rc = sb_call(sbt_c, "sbstream", "apply", args, NULL, NULL, &res, &err);
 	sb_value_free(args);
 	sbt_expect_error("failing callback", rc, err,
 	    "snakebridge.CallbackFailed");
@@ -750,20 +716,20 @@ START_TEST(test_callback_client_gone)
 	sb_value_free(info);
 	sb_opts_init(&opts);
 	opts.session = "cb-gone";
-	args = args1(sb_callback_new(a, cb_fail, NULL));
+	args = sbt_list(sb_callback_new(a, cb_fail, NULL), NULL);
 	rc = sb_call(a, "sbstream", "keep", args, NULL, &opts, &res, &err);
 	sb_value_free(args);
 	sbt_ok("keep", rc, err);
 	sb_value_free(res);
 	sb_client_close(a);
 	t0 = sbt_now_ms();
-	rc = sb_call(c, "sbstream", "call_kept", NULL, NULL, &opts, &res,
+	rc = sb_call(sbt_c, "sbstream", "call_kept", NULL, NULL, &opts, &res,
 	    &err);
 	sbt_expect_error("kept callback", rc, err,
 	    "snakebridge.CallbackFailed");
 	sb_error_free(err);
 	ck_assert_int_lt(sbt_now_ms() - t0, STREAM_WAIT_MS);
-	rc = sb_session_close(c, "cb-gone", &err);
+	rc = sb_session_close(sbt_c, "cb-gone", &err);
 	sbt_ok("session.close", rc, err);
 }
 END_TEST
@@ -791,7 +757,7 @@ START_TEST(test_callback_after_disconnect)
 	sb_value_free(info);
 	sb_opts_init(&opts);
 	opts.session = "cb-detach";
-	args = args2(sb_callback_new(a, cb_fail, NULL), sb_float(0.5));
+	args = sbt_list(sb_callback_new(a, cb_fail, NULL), sb_float(0.5), NULL);
 	ck_assert_int_eq(sb_list_append(args, sb_str(marker)), 0);
 	rc = sb_call_async(a, "sbstream", "call_later", args, NULL, &opts, &p);
 	sb_value_free(args);
@@ -806,7 +772,7 @@ START_TEST(test_callback_after_disconnect)
 	text[n] = '\0';
 	ck_assert_msg(strstr(text, "CallbackFailed") != NULL &&
 	    strstr(text, "gone") != NULL, "Python saw: %s", text);
-	rc = sb_session_close(c, "cb-detach", &err);
+	rc = sb_session_close(sbt_c, "cb-detach", &err);
 	sbt_ok("session.close", rc, err);
 }
 END_TEST
@@ -882,7 +848,7 @@ stream_suite(void)
 	    "[pool one]\nsize = 1\npath = %s\n",
 	    sbt_srcdir_path("tests/fixtures"));
 	sbt_tcase_add_daemon(tc, extra_config);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	sbt_tcase_add_client(tc);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_iter_resumable);
 	tcase_add_test(tc, test_iter_genexpr_done);

@@ -609,6 +609,41 @@ sbt_connect(const struct sbt_daemon *d)
 	return (c);
 }
 
+sb_client *sbt_c;
+
+static void
+sbt_client_setup(void)
+{
+	sbt_c = sbt_connect(&sbt_d);
+}
+
+static void
+sbt_client_teardown(void)
+{
+	sb_client_close(sbt_c);
+	sbt_c = NULL;
+}
+
+void
+sbt_tcase_add_client(TCase *tc)
+{
+	tcase_add_checked_fixture(tc, sbt_client_setup, sbt_client_teardown);
+}
+
+sb_value *
+sbt_list(sb_value *first, ...)
+{
+	sb_value	*l = sb_list_new(), *v;
+	va_list		 ap;
+
+	ck_assert_ptr_nonnull(l);
+	va_start(ap, first);
+	for (v = first; v != NULL; v = va_arg(ap, sb_value *))
+		ck_assert_int_eq(sb_list_append(l, v), 0);
+	va_end(ap);
+	return (l);
+}
+
 /* Describe a failed request into buf. */
 static void
 sbt_describe(char *buf, size_t len, int rc, const sb_error *err)

@@ -69,6 +69,14 @@ int		 sbt_run_suite(Suite *);
 
 /* A libsbclient connection to the daemon (fails the test if it cannot). */
 sb_client	*sbt_connect(const struct sbt_daemon *);
+/*
+ * A fresh connection to sbt_d for every test of a TCase, as a checked
+ * fixture: tests reach it as sbt_c.
+ */
+extern sb_client *sbt_c;
+void		 sbt_tcase_add_client(TCase *);
+/* A list of the values given (taken), ending with NULL. */
+sb_value	*sbt_list(sb_value *first, ...);
 /* Fail the test with text about a failed request (code and error). */
 void		 sbt_fail_request(const char *what, int rc, const sb_error *);
 /* ck_assert that a request succeeded, printing its error otherwise. */
