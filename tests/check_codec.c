@@ -20,31 +20,31 @@
 
 static PyObject	*globals;
 
-/* Evaluate a Python expression in the tests' globals. */
+/* Run Python code in the tests' globals (mode: Py_eval/file_input). */
 static PyObject *
-py(const char *expr)
+py_run(const char *code, int mode)
 {
 	PyObject	*v;
 
-	v = PyRun_String(expr, Py_eval_input, globals, globals);
-
-	if (v == NULL)
-		PyErr_Print();
-	ck_assert_msg(v != NULL, "python: %s", expr);
-	return (v);
-}
-
-static void
-py_exec(const char *code)
-{
-	PyObject	*v;
-
-	v = PyRun_String(code, Py_file_input, globals, globals);
-
+	v = PyRun_String(code, mode, globals, globals);
 	if (v == NULL)
 		PyErr_Print();
 	ck_assert_msg(v != NULL, "python: %s", code);
-	Py_DECREF(v);
+	return (v);
+}
+
+/* Evaluate a Python expression. */
+static PyObject *
+py(const char *expr)
+{
+	return (py_run(expr, Py_eval_input));
+}
+
+/* Execute Python statements. */
+static void
+py_exec(const char *code)
+{
+	Py_DECREF(py_run(code, Py_file_input));
 }
 
 /* bool(expr) with the name `x` bound to o. */
