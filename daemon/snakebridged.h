@@ -358,7 +358,7 @@ enum worker_state {
  * (pipelining): at most SBD_AHEAD_MAX, answered in order. Their wids carry
  * SBD_WID_AHEAD so the worker never runs them nested in a callback's wait.
  */
-#define SBD_AHEAD_MAX	8
+#define SBD_AHEAD_MAX	64
 #define SBD_WID_AHEAD	0x80000000U
 struct wahead {
 	struct request		*r;		/* NULL: answered early */
