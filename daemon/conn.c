@@ -125,13 +125,17 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		stream_drained(c);
 }
 
-/* Forget every request of c, its automatic session, then free it. */
+/*
+ * Forget every request of c, its automatic session, then free it. The
+ * newest go first: requests sent ahead are dropped before the one running
+ * before them is interrupted, so the worker learns of the drops first.
+ */
 static void
 conn_release(struct conn *c)
 {
 	struct request *r;
 
-	while ((r = TAILQ_FIRST(&c->requests)) != NULL)
+	while ((r = TAILQ_LAST(&c->requests, requests)) != NULL)
 		request_detach(r);
 	callback_conn_gone(c);
 	if (c->autosess != NULL) {

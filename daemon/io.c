@@ -112,6 +112,22 @@ io_flush(void)
 	io_npeers = 0;
 }
 
+/*
+ * Write now what is held for bev in this pass: a signal that follows (an
+ * interrupt) must not overtake the messages written before it.
+ */
+void
+io_flush_peer(struct bufferevent *bev)
+{
+	struct io_peer	*p = io_find(bev);
+
+	if (p != NULL && p->held != NULL) {
+		io_push(p->bev, p->held);
+		evbuffer_free(p->held);
+		p->held = NULL;
+	}
+}
+
 /* The flush event, activated by the first write of a pass. */
 static void
 io_flush_cb(evutil_socket_t fd, short what, void *arg)

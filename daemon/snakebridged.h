@@ -96,6 +96,7 @@ int		 frame_read(struct frame *, int, frame_cb, void *);
  * event-loop pass are batched into one writev at its end. */
 struct bufferevent;
 void		 io_shutdown(void);
+void		 io_flush_peer(struct bufferevent *);
 void		 io_write(struct bufferevent *, const void *, size_t,
 		    const void *, size_t, char *block);
 
