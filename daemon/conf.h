@@ -38,6 +38,8 @@ struct pool_config {
 	char		*venv;
 	struct strlist	 env;		/* NAME=VALUE */
 	struct strlist	 preload;	/* modules */
+	struct strlist	 allow_modules;	/* module policy; empty: all */
+	struct strlist	 deny_modules;
 	enum affinity	 affinity;
 	unsigned	 queue_limit;
 	uint64_t	 max_requests;

@@ -1,7 +1,7 @@
 /*
  * confdiff.c: saying in the log what a reload changed, setting by setting
  * (pools added and removed, sizes, limits, timeouts, the workers'
- * environment). Pool sizes apply at once; what shapes a worker process
+ * environment and module policy). Pool sizes apply at once; what shapes a worker process
  * applies to workers started from then on.
  */
 #include <stddef.h>
@@ -115,6 +115,11 @@ confdiff_pool_changes(const struct pool_config *a, const struct pool_config *b)
 	    !confdiff_strlist_eq(&a->preload, &b->preload))
 		log_info("reload: %spath, venv, env or preload changed; "
 		    "workers started from now on get them", where);
+	if (!confdiff_strlist_eq(&a->allow_modules, &b->allow_modules) ||
+	    !confdiff_strlist_eq(&a->deny_modules, &b->deny_modules))
+		log_info("reload: %sallow_modules or deny_modules changed; "
+		    "workers started from now on get them (sbctl worker "
+		    "restart applies them to running workers)", where);
 }
 
 /* Log what differs between the running config and the one swapped in. */

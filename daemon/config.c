@@ -306,6 +306,8 @@ config_free(struct config *conf)
 		config_strlist_free(&pc->path);
 		config_strlist_free(&pc->env);
 		config_strlist_free(&pc->preload);
+		config_strlist_free(&pc->allow_modules);
+		config_strlist_free(&pc->deny_modules);
 	}
 	free(conf->pools);
 	free(conf);
@@ -513,6 +515,41 @@ config_daemon_key(struct parse *ps, const char *name, const char *value)
 	return (1);
 }
 
+/* A module name: Python identifiers (ASCII) joined by single dots. */
+static int
+config_valid_module(const char *s)
+{
+	int start = 1;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '.' && !start)
+			start = 1;
+		else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+		    || *s == '_' || (!start && *s >= '0' && *s <= '9'))
+			start = 0;
+		else
+			return (0);
+	}
+	return (!start);
+}
+
+/* Append the comma list value to l (key name), checking every name. */
+static int
+config_module_list(struct parse *ps, struct strlist *l, const char *name,
+    const char *value)
+{
+	size_t i, first = l->n;
+
+	config_strlist_split(l, value);
+	for (i = first; i < l->n; i++) {
+		if (!config_valid_module(l->v[i]))
+			return (config_fail(ps, "%s: bad module name '%.64s' "
+			    "(want dotted Python identifiers such as os.path)",
+			    name, l->v[i]));
+	}
+	return (1);
+}
+
 static int
 config_pool_key(struct parse *ps, const char *pool, const char *name,
     const char *value)
@@ -539,6 +576,12 @@ config_pool_key(struct parse *ps, const char *pool, const char *name,
 		config_strlist_split(&pc->preload, value);
 		return (1);
 	}
+	if (strcmp(name, "allow_modules") == 0)
+		return (config_module_list(ps, &pc->allow_modules, name,
+		    value));
+	if (strcmp(name, "deny_modules") == 0)
+		return (config_module_list(ps, &pc->deny_modules, name,
+		    value));
 	if (strcmp(name, "affinity") == 0) {
 		if (config_parse_affinity(value, &pc->affinity) != 0)
 			return (config_fail(ps, "affinity must be "

@@ -325,6 +325,52 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* allow_modules and deny_modules: comma lists, repeatable, names checked. */
+START_TEST(module_lists)
+{
+	struct config *c = cfg_ok("[pool p]\n"
+	    "allow_modules = json, os.path ,_priv.x2\n"
+	    "allow_modules = math\n"
+	    "deny_modules = os\n");
+	const struct pool_config *pc = config_find_pool(c, "p");
+
+	ck_assert_uint_eq(pc->allow_modules.n, 4);
+	ck_assert_str_eq(pc->allow_modules.v[0], "json");
+	ck_assert_str_eq(pc->allow_modules.v[1], "os.path");
+	ck_assert_str_eq(pc->allow_modules.v[2], "_priv.x2");
+	ck_assert_str_eq(pc->allow_modules.v[3], "math");
+	ck_assert_uint_eq(pc->deny_modules.n, 1);
+	ck_assert_str_eq(pc->deny_modules.v[0], "os");
+	ck_assert_uint_eq(config_find_pool(c, "default")->allow_modules.n, 0);
+	ck_assert_uint_eq(config_find_pool(c, "default")->deny_modules.n, 0);
+	config_free(c);
+	c = cfg_ok("[pool default]\nallow_modules =\ndeny_modules = , ,\n");
+	ck_assert_uint_eq(c->pools[0].allow_modules.n, 0);
+	ck_assert_uint_eq(c->pools[0].deny_modules.n, 0);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(module_lists_bad_names)
+{
+	static const char *const bad[] = {
+		"1os", "os..path", ".os", "os.", "os-x", "os path", "os/path",
+		"os.1x", "os;x", "\xc3\xa9t\xc3\xa9", "*"
+	};
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "[pool p]\nsize = 1\n"
+		    "allow_modules = json, %s\n", bad[i]);
+		cfg_bad(text, 3, "allow_modules: bad module name");
+		snprintf(text, sizeof text, "[pool p]\ndeny_modules = %s\n",
+		    bad[i]);
+		cfg_bad(text, 2, "deny_modules: bad module name");
+	}
+}
+END_TEST
+
 START_TEST(affinity_names)
 {
 	enum affinity a;
@@ -352,6 +398,8 @@ config_suite(void)
 	tcase_add_test(tc, first_error_wins);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, affinity_names);
+	tcase_add_test(tc, module_lists);
+	tcase_add_test(tc, module_lists_bad_names);
 	suite_add_tcase(s, tc);
 	return (s);
 }
