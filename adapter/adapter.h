@@ -2,8 +2,9 @@
  * adapter.h: the internal interfaces of snakebridge-worker, one section per
  * file: Python start-up (pyinit.c), the channel loop (channel.c), the codec
  * (codec_encode.c, codec_decode.c), ref tables (refs.c), the cache of modules
- * and callables (cache.c), error capture (pyerr.c), callback proxies
- * (callback.c), streaming (stream.c) and request dispatch (dispatch.c).
+ * and callables (cache.c), the module policy (policy.c), error capture
+ * (pyerr.c), callback proxies (callback.c), streaming (stream.c) and
+ * request dispatch (dispatch.c).
  * Include it first in every file: Python.h must precede system headers.
  */
 #ifndef SB_ADAPTER_H
@@ -95,6 +96,23 @@ int		 refs_release(const void *, size_t, uint64_t);
 long long	 refs_drop_session(uint64_t);
 PyObject	*refs_stats(void);
 void		 refs_clear(void);
+
+/*
+ * policy.c: the module policy. policy_check(obj) is 0 for anything but a
+ * module the lists refuse (then -1 with ModuleNotAllowed set); without
+ * lists it costs one test of policy_active.
+ */
+extern int	 policy_active;
+int		 policy_add(int, const char *);
+int		 policy_check_name(const char *, size_t);
+int		 policy_check_module(PyObject *);
+static inline int
+policy_check(PyObject *obj)
+{
+	if (!policy_active || !PyModule_Check(obj))
+		return (0);
+	return (policy_check_module(obj));
+}
 
 /* cache.c */
 PyObject	*cache_module(const char *, size_t);

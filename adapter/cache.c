@@ -3,7 +3,10 @@
  * repeated `call math sqrt` costs one hash lookup: no import, no attribute
  * lookup. Keys are the raw UTF-8 names from the request; a table that grows
  * past CACHE_MAX entries is emptied and refilled on demand. Every lookup by
- * module name goes through here, so it is also where module policy belongs.
+ * module name goes through here, so the module policy (policy.c) is applied
+ * here: to a module name before it is imported, and to every module met on
+ * an attribute path. Only what passed is cached, and the policy never
+ * changes in a worker's life, so a cache hit needs no check.
  */
 #include "adapter.h"
 
@@ -168,6 +171,8 @@ cache_module(const char *name, size_t len)
 		return (mod);
 	if (cache_check_name("module", name, len) != 0)
 		return (NULL);
+	if (policy_active && policy_check_name(name, len) != 0)
+		return (NULL);
 	nameobj = PyUnicode_DecodeUTF8(name, (Py_ssize_t)len, "strict");
 	if (nameobj == NULL)
 		return (NULL);
@@ -178,7 +183,10 @@ cache_module(const char *name, size_t len)
 	return (mod);
 }
 
-/* obj.a.b.c for the dotted path "a.b.c" (new reference). */
+/*
+ * obj.a.b.c for the dotted path "a.b.c" (new reference). Every module met
+ * on the way, the value found included, must pass the module policy.
+ */
 PyObject *
 cache_getattr_path(PyObject *obj, const char *path, size_t len)
 {
@@ -196,6 +204,8 @@ cache_getattr_path(PyObject *obj, const char *path, size_t len)
 		name = PyUnicode_DecodeUTF8(path, dot - path, "strict");
 		next = name ? PyObject_GetAttr(cur, name) : NULL;
 		Py_XDECREF(name);
+		if (next != NULL && policy_check(next) != 0)
+			Py_CLEAR(next);
 		Py_DECREF(cur);
 		cur = next;
 		if (dot == end)

@@ -74,7 +74,7 @@ dispatch_name(struct req *r, uint32_t i)
 	return (PyUnicode_DecodeUTF8(s, (Py_ssize_t)len, "strict"));
 }
 
-/* params[0], the ref the request works on. */
+/* params[0], the ref the request works on (refs.c applies the policy). */
 static PyObject *
 dispatch_target(struct req *r)
 {
@@ -159,7 +159,7 @@ dispatch_get(struct req *r)
 	return (v);
 }
 
-/* The target's attribute named by params[1]. */
+/* The target's attribute named by params[1]; a module must pass policy. */
 static PyObject *
 dispatch_target_attr(struct req *r)
 {
@@ -169,6 +169,8 @@ dispatch_target_attr(struct req *r)
 		return (NULL);
 	if ((name = dispatch_name(r, 1)) != NULL)
 		v = PyObject_GetAttr(obj, name);
+	if (v != NULL && policy_check(v) != 0)
+		Py_CLEAR(v);
 	Py_XDECREF(name);
 	Py_DECREF(obj);
 	return (v);

@@ -3,7 +3,8 @@
  * object that keeps the objects alive until they are released or the session
  * is dropped. Ref ids are unique for the life of the worker, so a released
  * id is never found again. This file also checks that a ref payload names
- * this worker and the request's session.
+ * this worker and the request's session, and that what it names passes the
+ * module policy.
  */
 #include "adapter.h"
 
@@ -138,7 +139,11 @@ refs_check(const void *payload, size_t len, uint64_t sid,
 	return (0);
 }
 
-/* The object a ref payload names (new reference), or NULL and an error. */
+/*
+ * The object a ref payload names (new reference), or NULL and an error. A
+ * ref to a module the module policy refuses (one returned by an allowed
+ * function, say) resolves to the error, whatever the request does with it.
+ */
 PyObject *
 refs_resolve(const void *payload, size_t len, uint64_t sid)
 {
@@ -162,6 +167,8 @@ refs_resolve(const void *payload, size_t len, uint64_t sid)
 		    (unsigned long long)r.ref_id, (int)r.type_len,
 		    r.type_name));
 	Py_INCREF(obj);
+	if (policy_check(obj) != 0)
+		Py_CLEAR(obj);
 	return (obj);
 }
 

@@ -1,6 +1,7 @@
 /*
  * worker.c: main() of snakebridge-worker. Reads argv (docs/internals.md,
- * "The worker channel"), starts Python, preloads modules, announces itself
+ * "The worker channel"), starts Python, preloads modules (not subject to
+ * the module policy: the operator chose them), announces itself
  * with the "ready" notification and serves its channel until the daemon
  * closes it.
  *
@@ -19,7 +20,8 @@
 
 enum {
 	OPT_FD = 1, OPT_POOL, OPT_POOL_ID, OPT_SLOT, OPT_GENERATION,
-	OPT_PATH, OPT_PRELOAD, OPT_MAX_REFS, OPT_MAX_MESSAGE
+	OPT_PATH, OPT_PRELOAD, OPT_MAX_REFS, OPT_MAX_MESSAGE, OPT_ALLOW_MODULE,
+	OPT_DENY_MODULE
 };
 
 static const struct option worker_options[] = {
@@ -32,6 +34,8 @@ static const struct option worker_options[] = {
 	{ "preload", required_argument, NULL, OPT_PRELOAD },
 	{ "max-refs", required_argument, NULL, OPT_MAX_REFS },
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
+	{ "allow-module", required_argument, NULL, OPT_ALLOW_MODULE },
+	{ "deny-module", required_argument, NULL, OPT_DENY_MODULE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -42,7 +46,9 @@ worker_usage(const char *why)
 	    "usage: snakebridge-worker --fd N --pool NAME --pool-id N "
 	    "--slot N --generation N\n"
 	    "       [--path DIR]... [--preload MODULE]... [--max-refs N] "
-	    "[--max-message BYTES]\n", why);
+	    "[--max-message BYTES]\n"
+	    "       [--allow-module MODULE]... [--deny-module MODULE]...\n",
+	    why);
 	exit(2);
 }
 
@@ -143,6 +149,13 @@ main(int argc, char **argv)
 		case OPT_MAX_MESSAGE:
 			worker_id.max_message = worker_number(optarg,
 			    UINT32_MAX);
+			break;
+		case OPT_ALLOW_MODULE:
+		case OPT_DENY_MODULE:
+			if (*optarg == '\0')
+				worker_usage("empty module name");
+			if (policy_add(c == OPT_DENY_MODULE, optarg) != 0)
+				worker_usage("out of memory");
 			break;
 		default:
 			worker_usage("unknown option");

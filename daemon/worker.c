@@ -115,6 +115,18 @@ worker_arg(struct spawn *sp, const char *fmt, ...)
 	sp->argv[++sp->argc] = NULL;
 }
 
+/* The option opt once before each item of l. */
+static void
+worker_arg_each(struct spawn *sp, const char *opt, const struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		worker_arg(sp, "%s", opt);
+		worker_arg(sp, "%s", l->v[i]);
+	}
+}
+
 static void
 worker_spawn_free(struct spawn *sp)
 {
@@ -144,10 +156,8 @@ worker_build_argv(struct worker *w, struct spawn *sp)
 	worker_arg(sp, "%u", w->slot);
 	worker_arg(sp, "--generation");
 	worker_arg(sp, "%u", (unsigned)w->generation);
-	for (i = 0; pc != NULL && i < pc->path.n; i++) {
-		worker_arg(sp, "--path");
-		worker_arg(sp, "%s", pc->path.v[i]);
-	}
+	if (pc != NULL)
+		worker_arg_each(sp, "--path", &pc->path);
 	if (pc != NULL && pc->venv != NULL) {
 		if (asprintf(&pattern, "%s/lib/python3*/site-packages",
 		    pc->venv) == -1)
@@ -163,9 +173,10 @@ worker_build_argv(struct worker *w, struct spawn *sp)
 			    w->pool->name, pc->venv);
 		free(pattern);
 	}
-	for (i = 0; pc != NULL && i < pc->preload.n; i++) {
-		worker_arg(sp, "--preload");
-		worker_arg(sp, "%s", pc->preload.v[i]);
+	if (pc != NULL) {
+		worker_arg_each(sp, "--preload", &pc->preload);
+		worker_arg_each(sp, "--allow-module", &pc->allow_modules);
+		worker_arg_each(sp, "--deny-module", &pc->deny_modules);
 	}
 	worker_arg(sp, "--max-refs");
 	worker_arg(sp, "%llu",
