@@ -422,41 +422,22 @@ START_TEST(test_sigkill)
 }
 END_TEST
 
-/* snakebridged -n -f a file holding text; exit code and stderr. */
-static int
-config_check(const char *text, char **err)
-{
-	char	 path[] = "/tmp/sbt-conf-XXXXXX";
-	char	 daemon[4096];
-	char	*argv[] = { daemon, "-n", "-f", path, NULL };
-	int	 fd, code = -1;
-
-	snprintf(daemon, sizeof daemon, "%s",
-	    sbt_builddir_path("daemon/snakebridged"));
-	ck_assert_int_ne(fd = mkstemp(path), -1);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	ck_assert(sbt_run(argv, NULL, err, &code, 0) == 0);
-	unlink(path);
-	return (code);
-}
-
 START_TEST(test_config_check)
 {
 	char	*err;
 	int	 code;
 
-	code = config_check("[daemon]\nlog_level = info\n\n[sessions]\n"
+	code = sbt_config_check("[daemon]\nlog_level = info\n\n[sessions]\n"
 	    "idle_timeout = 5m\n\n[pool gpu]\nsize = 1\n", &err);
 	ck_assert_msg(code == 0, "a good config: exit %d: %s", code, err);
 	free(err);
-	code = config_check("[daemon]\nlog_level = info\n\n[sessions]\n"
+	code = sbt_config_check("[daemon]\nlog_level = info\n\n[sessions]\n"
 	    "idle_timeout = 5m\n\n[pool gpu]\nsize = many\n", &err);
 	ck_assert_msg(code != 0, "a bad config passed the check");
 	ck_assert_msg(strstr(err, ":8:") != NULL || strstr(err, "line 8") !=
 	    NULL, "the error does not name line 8: %s", err);
 	free(err);
-	code = config_check("[sessions]\nfrobnicate = 1\n", &err);
+	code = sbt_config_check("[sessions]\nfrobnicate = 1\n", &err);
 	ck_assert_msg(code != 0 && (strstr(err, ":2:") != NULL ||
 	    strstr(err, "line 2") != NULL), "an unknown key: exit %d: %s",
 	    code, err);

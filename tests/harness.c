@@ -1106,3 +1106,21 @@ sbt_run(char *const argv[], char **out, char **err, int *exit_code,
 		    timeout_ms);
 	return (pid == -1 || timed_out ? -1 : 0);
 }
+
+int
+sbt_config_check(const char *text, char **err)
+{
+	char	 path[] = "/tmp/sbt-conf-XXXXXX";
+	char	 daemon[PATH_MAX];
+	char	*argv[] = { daemon, "-n", "-f", path, NULL };
+	int	 fd, code = -1;
+
+	snprintf(daemon, sizeof daemon, "%s",
+	    sbt_builddir_path("daemon/snakebridged"));
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	ck_assert(sbt_run(argv, NULL, err, &code, 0) == 0);
+	unlink(path);
+	return (code);
+}

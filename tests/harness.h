@@ -146,6 +146,12 @@ const char	*sbt_obj_errtype(const msgpack_object *);
 int		 sbt_run(char *const argv[], char **out, char **err,
 		     int *exit_code, int timeout_ms);
 
+/*
+ * snakebridged -n -f FILE for a temporary FILE holding text: its exit code,
+ * with its stderr in *err (caller frees). Fails the test if it cannot run.
+ */
+int		 sbt_config_check(const char *text, char **err);
+
 /* Milliseconds on a monotonic clock. */
 int64_t		 sbt_now_ms(void);
 /* $SB_BUILDDIR or $SB_SRCDIR joined with rel into buf (static if NULL). */

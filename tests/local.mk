@@ -14,6 +14,7 @@ include tests/observe.mk
 include tests/supervision.mk
 include tests/stream.mk
 include tests/pipeworker.mk
+include tests/policy.mk
 endif
 
 # What every suite may read from its environment.
