@@ -4,7 +4,9 @@
  * [0, cid, "callback", [session_id, callback_id, args, kwargs]] goes to the
  * client of the request the worker is serving as
  * [0, msgid, "callback", [callback_id, args, kwargs]]; the client's answer
- * goes back as [1, cid, error, result], bytes as they are. While a worker
+ * goes back as [1, cid, error, result], bytes as they are. Only a request
+ * of the callback's own session may call it, so a callback Python kept
+ * never reaches another session's client. While a worker
  * waits for a callback it serves requests of that session: they are sent to
  * it although it is busy, and the request it was serving is kept on a
  * stack, to be current again once the nested one is answered.
@@ -116,6 +118,12 @@ callback_from_worker(struct worker *w, const char *msg, size_t len,
 	if (r == NULL || r->conn == NULL || r->conn->closing) {
 		callback_fail(w, cid, "the client that passed this callback "
 		    "is gone");
+		return;
+	}
+	if (r->session == NULL || r->session->id != sid) {
+		/* kept by Python and called for another session's request */
+		callback_fail(w, cid, "this callback belongs to another "
+		    "session: only that session's requests may call it");
 		return;
 	}
 	if ((cw = calloc(1, sizeof *cw)) == NULL)

@@ -777,6 +777,46 @@ START_TEST(test_callback_after_disconnect)
 }
 END_TEST
 
+/*
+ * A callback kept by Python belongs to its session: another session's
+ * request that calls it fails, and neither client is asked anything.
+ */
+START_TEST(test_callback_other_session)
+{
+	sb_client	*a = sbt_connect(&sbt_d);
+	sb_value	*args, *pair, *res = NULL;
+	sb_error	*err = NULL;
+	struct sb_opts	 opts;
+	int		 calls = 0, rc;
+
+	sb_opts_init(&opts);
+	opts.pool = "one";	/* one worker: both sessions meet there */
+	args = sbt_list(sb_callback_new(a, cb_add, &calls), NULL);
+	rc = sb_call(a, "sbstream", "keep", args, NULL, &opts, &res, &err);
+	sb_value_free(args);
+	sbt_ok("keep", rc, err);
+	sb_value_free(res);
+	pair = sbt_list(sb_int(1), sb_int(2), NULL);
+	rc = sb_call(sbt_c, "sbstream", "call_kept", pair, NULL, &opts, &res,
+	    &err);
+	sbt_expect_error("another session's callback", rc, err,
+	    "snakebridge.CallbackFailed");
+	ck_assert_msg(strstr(sb_error_message(err), "another session") !=
+	    NULL, "message: %s", sb_error_message(err));
+	sb_error_free(err);
+	ck_assert_int_eq(calls, 0);
+	/* its own session still calls it */
+	rc = sb_call(a, "sbstream", "call_kept", pair, NULL, &opts, &res,
+	    &err);
+	sbt_ok("call_kept in its session", rc, err);
+	ck_assert_int_eq(int_of(res), 3);
+	ck_assert_int_eq(calls, 1);
+	sb_value_free(res);
+	sb_value_free(pair);
+	sb_client_close(a);
+}
+END_TEST
+
 /* sbctl stream and iter print one JSON value per line; --limit. */
 static char *
 sbctl_out(const char *a1, const char *a2, const char *a3, const char *a4,
@@ -868,6 +908,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_callback_fails);
 	tcase_add_test(tc, test_callback_client_gone);
 	tcase_add_test(tc, test_callback_after_disconnect);
+	tcase_add_test(tc, test_callback_other_session);
 	tcase_add_test(tc, test_sbctl_stream_iter);
 	suite_add_tcase(s, tc);
 	return (s);
