@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,15 +133,71 @@ conn_flush(sb_client *c)
 }
 
 /*
+ * Give the read buffer to a large message (msglen bytes at rstart) as its
+ * block, so that its big values keep their data where it was read; a new
+ * buffer takes the bytes read after it. NULL when memory is short (the
+ * message then stays in the buffer and its values copy their data).
+ */
+static struct value_block *
+conn_give_block(sb_client *c, size_t msglen)
+{
+	struct value_block *b;
+	size_t tail = c->rlen - c->rstart - msglen, cap = 0;
+	char *nbuf = NULL;
+
+	if (conn_reserve(&nbuf, &cap, 0, tail > CONN_READ_CHUNK ? tail :
+	    CONN_READ_CHUNK) != 0)
+		return (NULL);
+	if ((b = block_take(c->rbuf)) == NULL) {
+		free(nbuf);
+		return (NULL);
+	}
+	memcpy(nbuf, c->rbuf + c->rstart + msglen, tail);
+	c->rbuf = nbuf;
+	c->rcap = cap;
+	c->rlen = tail;
+	c->rstart = 0;
+	return (b);
+}
+
+/*
+ * Move the partial message at rstart to the front of the buffer, a few
+ * bytes in when that puts the bin data it is receiving (an ndarray's) at a
+ * 16-byte aligned address, where it then stays; and make room at once for
+ * the element being received, so that a large one is not copied as the
+ * buffer grows.
+ */
+static void
+conn_compact(sb_client *c)
+{
+	size_t at = 0, bulk, end;
+
+	bulk = sb_scan_bulk(&c->scan, c->rbuf + c->rstart, c->rlen - c->rstart,
+	    &end);
+	if (end > c->rlen - c->rstart)
+		(void)conn_reserve(&c->rbuf, &c->rcap, c->rlen,
+		    end - (c->rlen - c->rstart) + 16);
+	if (bulk > 0 && conn_reserve(&c->rbuf, &c->rcap, c->rlen, 16) == 0)
+		at = -(uintptr_t)(c->rbuf + bulk) & 15;
+	if (c->rstart != at)
+		memmove(c->rbuf + at, c->rbuf + c->rstart,
+		    c->rlen - c->rstart);
+	c->rlen = c->rlen - c->rstart + at;
+	c->rstart = at;
+}
+
+/*
  * Dispatch every complete message in the read buffer. Returns how many were
  * dispatched, or SB_EPROTO after closing the connection. The read position
  * lives in the client and moves past a message before it is dispatched, so
  * a handler that waits on the connection itself (a callback that calls
- * Python again) can read and dispatch further messages safely.
+ * Python again) can read and dispatch further messages safely; a large
+ * message leaves the buffer altogether (conn_give_block).
  */
 static int
 conn_parse(sb_client *c)
 {
+	struct value_block *block;
 	size_t msglen;
 	const char *msg;
 	int r, count = 0;
@@ -155,19 +212,21 @@ conn_parse(sb_client *c)
 			return (SB_EPROTO);
 		}
 		msg = c->rbuf + c->rstart;
-		c->rstart += msglen;
+		block = NULL;
+		if (msglen < BLOCK_SHARE_MIN ||
+		    (block = conn_give_block(c, msglen)) == NULL)
+			c->rstart += msglen;
 		sb_scan_reset(&c->scan);
-		if (pending_dispatch(c, msg, msglen) == SB_EPROTO) {
+		r = pending_dispatch(c, msg, msglen, block);
+		block_drop(block);
+		if (r == SB_EPROTO) {
 			conn_lost(c, SB_EPROTO);
 			return (SB_EPROTO);
 		}
 		count++;
 	}
-	if (c->dead)
-		return (count);
-	memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
-	c->rlen -= c->rstart;
-	c->rstart = 0;
+	if (!c->dead)
+		conn_compact(c);
 	return (count);
 }
 

@@ -11,8 +11,17 @@
 #include "sbclient.h"
 #include "scan.h"
 
+/*
+ * Bytes and ndarray values of at least BLOCK_SHARE_MIN bytes decoded from a
+ * large message keep their data in the message's memory (block.c).
+ */
+#define BLOCK_SHARE_MIN		(256 * 1024)
+struct value_block;
+
 struct sb_value {
 	enum sb_type	 type;
+	/* Set: the bytes' or ndarray's data lies in this block, not its own. */
+	struct value_block *block;
 	union {
 		int		 b;
 		struct {
@@ -22,7 +31,7 @@ struct sb_value {
 		} n;
 		double		 f;
 		struct {		/* str, bytes, bigint, date, ... */
-			char	*p;	/* always NUL-terminated */
+			char	*p;	/* NUL-terminated unless in a block */
 			size_t	 len;
 			int8_t	 ext;	/* SB_EXT's code, SB_EXT_REF for refs */
 			char	*ref_type; /* SB_REF: decoded type name or NULL */
@@ -69,6 +78,7 @@ void		 value_borrow_str(sb_value *tmp, const char *s);
 void		 value_borrow_uint(sb_value *tmp, uint64_t u);
 sb_value	*value_new(enum sb_type);
 sb_value	*value_text(enum sb_type, const char *, size_t);
+sb_value	*value_bytes_in(const void *, size_t, struct value_block *);
 int		 value_is_seq(enum sb_type);
 int		 value_ndarray_check(const char *dtype, const int64_t *shape,
 		    size_t ndim, size_t len);
@@ -76,6 +86,11 @@ int		 value_bigint_check(const char *, size_t);
 int		 value_date_check(const char *, size_t);
 int		 value_datetime_check(const char *, size_t);
 int		 value_decimal_check(const char *, size_t);
+
+/* block.c */
+struct value_block *block_take(void *mem);
+struct value_block *block_hold(struct value_block *);
+void		 block_drop(struct value_block *);
 
 /* pack.c */
 int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth,
@@ -88,6 +103,7 @@ struct unpack_reader {
 	const uint8_t			*p;
 	const uint8_t			*end;
 	const struct unpack_limits	*lim;
+	struct value_block		*block;	/* holds the bytes, or NULL */
 };
 
 void		 unpack_reader_init(struct unpack_reader *, const void *, size_t,
@@ -129,7 +145,8 @@ void		 pending_init(struct pending_table *);
 void		 pending_clear(struct pending_table *);
 int		 pending_add(struct pending_table *, struct sb_pending **);
 void		 pending_fail_all(struct pending_table *, int rc);
-int		 pending_dispatch(sb_client *, const void *, size_t);
+int		 pending_dispatch(sb_client *, const void *, size_t,
+		    struct value_block *);
 int		 pending_send(sb_client *, const char *method,
 		    const sb_value *const *params, size_t nparams,
 		    const struct sb_opts *opts, sb_pending **out);

@@ -246,17 +246,20 @@ pending_notify(sb_client *c, struct unpack_reader *r)
 }
 
 /*
- * Route one whole incoming message (already scanned). SB_EPROTO when it is
- * not msgpack-rpc (the caller then closes the connection).
+ * Route one whole incoming message (already scanned). Its large bytes and
+ * ndarray data stay in block, when there is one (msg lies in it). SB_EPROTO
+ * when it is not msgpack-rpc (the caller then closes the connection).
  */
 int
-pending_dispatch(sb_client *c, const void *msg, size_t len)
+pending_dispatch(sb_client *c, const void *msg, size_t len,
+    struct value_block *block)
 {
 	struct unpack_reader r;
 	uint64_t kind;
 	size_t n;
 
 	unpack_reader_init(&r, msg, len, &c->limits);
+	r.block = block;
 	if (unpack_array(&r, &n) != 0 || unpack_uint(&r, &kind) != 0)
 		return (SB_EPROTO);
 	if (kind == SB_MSG_RESPONSE && n == 4)
