@@ -76,19 +76,6 @@ conn_reserve(char **buf, size_t *cap, size_t used, size_t want)
 	return (0);
 }
 
-/* msgpack_packer callback: append to the client's write buffer. */
-int
-conn_packer_write(void *data, const char *buf, size_t len)
-{
-	sb_client *c = data;
-
-	if (conn_reserve(&c->wbuf, &c->wcap, c->wlen, len) != 0)
-		return (-1);
-	memcpy(c->wbuf + c->wlen, buf, len);
-	c->wlen += len;
-	return (0);
-}
-
 /*
  * The connection is gone (rc: SB_ECLOSED or SB_EPROTO): close the socket and
  * finish every request still waiting with rc.
@@ -102,34 +89,15 @@ conn_lost(sb_client *c, int rc)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	c->wlen = c->woff = 0;
+	wq_clear(c);
 	pending_fail_all(&c->pending, rc);
 }
 
-/*
- * Write what the socket takes now. A write error does not end the
- * connection at once: the peer may have answered before it closed, so the
- * rest is dropped and reading finds the end.
- */
+/* Write what the socket takes now (wqueue.c). */
 void
 conn_flush(sb_client *c)
 {
-	ssize_t n;
-
-	while (c->woff < c->wlen && !c->wdead) {
-		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0)
-			c->woff += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		else
-			c->wdead = 1;
-	}
-	if (c->woff == c->wlen || c->wdead)
-		c->woff = c->wlen = 0;
+	wq_flush(c);
 }
 
 /*
@@ -305,9 +273,10 @@ conn_respond(sb_client *c, uint32_t msgid, const char *errtype,
     const char *message)
 {
 	msgpack_packer pk;
-	size_t start = c->wlen;
+	struct wq_mark start;
 
-	msgpack_packer_init(&pk, c, conn_packer_write);
+	wq_mark(c, &start);
+	msgpack_packer_init(&pk, c, wq_packer_write);
 	if (msgpack_pack_array(&pk, 4) != 0 ||
 	    msgpack_pack_uint8(&pk, SB_MSG_RESPONSE) != 0 ||
 	    msgpack_pack_uint32(&pk, msgid) != 0 ||
@@ -317,7 +286,7 @@ conn_respond(sb_client *c, uint32_t msgid, const char *errtype,
 	    msgpack_pack_str_with_body(&pk, "message", 7) != 0 ||
 	    msgpack_pack_str_with_body(&pk, message, strlen(message)) != 0 ||
 	    msgpack_pack_nil(&pk) != 0) {
-		c->wlen = start;
+		wq_rollback(c, &start);
 		return (SB_ENOMEM);
 	}
 	return (0);
@@ -440,6 +409,7 @@ sb_client_close(sb_client *c)
 	sb_value_free(c->server_info);
 	sb_error_free(c->last_error);
 	free(c->wbuf);
+	free(c->segs);
 	free(c->rbuf);
 	free(c->session);
 	free(c->pool);

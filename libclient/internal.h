@@ -149,7 +149,7 @@ int		 pending_dispatch(sb_client *, const void *, size_t,
 		    struct value_block *);
 int		 pending_send(sb_client *, const char *method,
 		    const sb_value *const *params, size_t nparams,
-		    const struct sb_opts *opts, sb_pending **out);
+		    const struct sb_opts *opts, int borrow, sb_pending **out);
 int		 pending_run(sb_client *, const char *method,
 		    const sb_value *const *params, size_t nparams,
 		    const struct sb_opts *opts, int timeout_ms, sb_value **result,
@@ -178,13 +178,37 @@ int		 callback_serve(sb_client *, uint32_t,
 		    struct unpack_reader *);
 void		 callback_clear(sb_client *);
 
+/* wqueue.c: a piece of the output: packed bytes, or borrowed data. */
+struct wq_seg {
+	const char	*p;	/* borrowed, or NULL: the bytes at wbuf + off */
+	size_t		 off, len;
+};
+
+struct wq_mark {
+	size_t		 wlen, wfill, nsegs, lastlen;
+};
+
+int		 wq_append(sb_client *, const char *, size_t);
+int		 wq_packer_write(void *, const char *, size_t);
+int		 wq_pack_data(msgpack_packer *, const void *, size_t);
+void		 wq_mark(const sb_client *, struct wq_mark *);
+void		 wq_rollback(sb_client *, const struct wq_mark *);
+void		 wq_clear(sb_client *);
+void		 wq_unborrow(sb_client *);
+void		 wq_flush(sb_client *);
+
 /* conn.c */
 struct sb_client {
 	int			 fd;
 	int			 dead;	/* SB_ECLOSED/SB_EPROTO once lost */
 	int			 wdead;	/* writing failed: read to the end */
-	char			*wbuf;
-	size_t			 wlen, woff, wcap;
+	int			 borrowing; /* packing a synchronous call */
+	size_t			 wlen, woff;	/* output queued, written */
+	char			*wbuf;		/* packed output */
+	size_t			 wfill, wcap;
+	struct wq_seg		*segs;		/* the output, in order */
+	size_t			 nsegs, segcap;
+	size_t			 sdone, soff;	/* pieces written, and bytes */
 	char			*rbuf;
 	size_t			 rstart, rlen, rcap; /* rstart: next message */
 	struct sb_scan		 scan;
@@ -203,8 +227,6 @@ struct sb_client {
 	int64_t			 timeout_ms;
 };
 
-int		 conn_write_msg(sb_client *, const char *, size_t);
-int		 conn_packer_write(void *, const char *, size_t);
 int		 conn_io(sb_client *, int timeout_ms);
 void		 conn_flush(sb_client *);
 void		 conn_lost(sb_client *, int rc);

@@ -9,6 +9,7 @@ libclient_libsbclient_la_SOURCES = \
 	libclient/pack.c \
 	libclient/unpack.c \
 	libclient/conn.c \
+	libclient/wqueue.c \
 	libclient/pending.c \
 	libclient/calls.c \
 	libclient/stream.c \
