@@ -6,6 +6,7 @@
  * may not declare more elements than bytes remain, nesting is bounded, and
  * every known ext payload is checked; anything invalid is SB_EPROTO.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,11 +286,19 @@ unpack_ext_ndarray(const struct unpack_reader *r, const uint8_t *p,
 	nd->u.nd.ndim = ndim;
 	nd->u.nd.dtype = f[0]->u.s.p;
 	f[0]->u.s.p = NULL;
-	nd->u.nd.data = f[2]->u.s.p;
 	nd->u.nd.len = f[2]->u.s.len;
-	nd->block = f[2]->block;
-	f[2]->u.s.p = NULL;
-	f[2]->block = NULL;
+	if (f[2]->block != NULL && (uintptr_t)f[2]->u.s.p % 16 != 0) {
+		/* Data as aligned as malloc's: copy what the block holds. */
+		rc = SB_ENOMEM;
+		if ((nd->u.nd.data = malloc(nd->u.nd.len)) == NULL)
+			goto out;
+		memcpy(nd->u.nd.data, f[2]->u.s.p, nd->u.nd.len);
+	} else {
+		nd->u.nd.data = f[2]->u.s.p;
+		nd->block = f[2]->block;
+		f[2]->u.s.p = NULL;
+		f[2]->block = NULL;
+	}
 	*out = nd;
 	nd = NULL;
 	rc = 0;
