@@ -1,7 +1,8 @@
 /*
  * conn.c: the client's connection: the default socket path, connect and
- * hello, buffered non-blocking reads and writes driven by poll(2), and the
- * framing of incoming messages (scanned, then decoded and dispatched).
+ * hello, buffered non-blocking reads and writes (queued by wqueue.c) driven
+ * by poll(2), and the framing of incoming messages (scanned, then decoded
+ * and dispatched; a large one keeps its buffer as a block, block.c).
  */
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -127,6 +127,7 @@ wq_pack_data(msgpack_packer *pk, const void *p, size_t len)
 	return (pk->callback(pk->data, p, len) == 0 ? 0 : SB_ENOMEM);
 }
 
+/* Remember where the queue ends now, to roll back to. */
 void
 wq_mark(const sb_client *c, struct wq_mark *m)
 {
