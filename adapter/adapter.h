@@ -82,11 +82,29 @@ int		 codec_encode_direct(msgpack_sbuffer *, struct codec_holes *,
 		    PyObject *, uint64_t);
 void		 codec_holes_release(struct codec_holes *, size_t);
 
+/*
+ * The received message being decoded: an ndarray of at least
+ * CODEC_DIRECT_MIN bytes in it, aligned for its dtype, becomes an array over
+ * the message's memory, which then moves into a msgbuf that the array keeps
+ * alive (mem is NULL afterwards).
+ */
+struct codec_msg {
+	char		*mem;	/* malloc'd, holding the message */
+	char		*p;	/* the message: len bytes in mem */
+	size_t		 len;
+	PyObject	*buf;	/* the msgbuf, once made */
+};
+
 /* codec_decode.c */
+struct codec_msg *codec_msg_enter(struct codec_msg *);
+void		 codec_msg_leave(struct codec_msg *);
 PyObject	*codec_decode(const msgpack_object *, uint64_t);
 PyObject	*codec_decode_args(const msgpack_object *, uint64_t);
 PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);
+
+/* msgbuf.c */
+PyObject	*msgbuf_new(char *, char *, size_t);
 
 /* refs.c */
 int		 refs_add(uint64_t, PyObject *, uint64_t *);

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -48,8 +49,8 @@ struct channel_reply {
 struct channel_pend {
 	uint32_t		 id;
 	int			 dropped;
-	char			*msg;
-	size_t			 len;
+	char			*msg;	/* malloc'd; the message is at msg + at */
+	size_t			 at, len;
 	struct channel_pend	*next;
 };
 
@@ -85,6 +86,7 @@ static msgpack_zone	*channel_zones[CHANNEL_ZONES];
 static int		 channel_nzones;
 
 static void	channel_process(struct channel *);
+static void	channel_message(struct channel *, char *, size_t, size_t, int);
 static void	channel_answer_error(struct channel *, uint32_t,
 		    enum sb_errtype, const char *);
 
@@ -534,22 +536,23 @@ channel_notification(struct channel *ch, const msgpack_object *method,
 
 /*
  * Keep a request sent ahead (or one behind it) for the outermost loop;
- * 0 when it was kept (msg is the channel's now).
+ * 0 when it was kept (mem, holding it at mem + at, is the channel's now).
  */
 static int
-channel_defer(struct channel *ch, char *msg, size_t len)
+channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 {
 	struct channel_pend	*pe;
 	uint32_t		 id;
 
-	if (channel_peek_msgid(msg, len, &id) != 0 ||
+	if (channel_peek_msgid(mem + at, len, &id) != 0 ||
 	    (!(id & CHANNEL_WID_AHEAD) &&
 	    (ch->pend == NULL || channel_waits > 0)))
 		return (-1);
 	if ((pe = calloc(1, sizeof *pe)) == NULL)
 		return (-1);
 	pe->id = id;
-	pe->msg = msg;
+	pe->msg = mem;
+	pe->at = at;
 	pe->len = len;
 	*ch->pend_tail = pe;
 	ch->pend_tail = &pe->next;
@@ -580,18 +583,25 @@ channel_zone_put(msgpack_zone *z)
 		msgpack_zone_free(z);
 }
 
-/* One complete message (msg is ours to free); run: never defer it. */
+/*
+ * One complete message, len bytes at mem + at (mem is ours to free); run:
+ * never defer it. Large ndarrays of a request may be decoded in place: mem
+ * then goes to the arrays (codec_msg).
+ */
 static void
-channel_message(struct channel *ch, char *msg, size_t len, int run)
+channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 {
+	struct codec_msg	 cm, *outer_msg;
 	msgpack_zone		*z = NULL;
 	msgpack_object		 top, *f;
+	char			*msg = mem + at;
 	size_t			 off = 0;
 	uint32_t		 id, n, outer;
 	uint64_t		 kind;
 
-	if (!run && channel_defer(ch, msg, len) == 0)
+	if (!run && channel_defer(ch, mem, at, len) == 0)
 		return;
+	cm.buf = NULL;
 	if ((z = channel_zone_take()) == NULL ||
 	    msgpack_unpack(msg, len, &off, z, &top) != MSGPACK_UNPACK_SUCCESS) {
 		/* Scanned fine, so the stream goes on; msgpack-c refused it. */
@@ -622,8 +632,10 @@ channel_message(struct channel *ch, char *msg, size_t len, int run)
 		goto out;
 	}
 	if (kind == SB_MSG_RESPONSE) {
-		channel_keep_reply(ch, id, msg, len);
-		msg = NULL;
+		if (at > 0)
+			memmove(mem, msg, len);
+		channel_keep_reply(ch, id, mem, len);
+		mem = NULL;
 		goto out;
 	}
 	if (f[2].type != MSGPACK_OBJECT_STR ||
@@ -636,11 +648,18 @@ channel_message(struct channel *ch, char *msg, size_t len, int run)
 	if (channel_waits == 0 && PyErr_CheckSignals() != 0)
 		PyErr_Clear();
 	outer = interrupt_running(id);
+	cm.mem = mem;
+	cm.p = msg;
+	cm.len = len;
+	outer_msg = codec_msg_enter(&cm);
 	dispatch_request(ch, id, &f[2], &f[3]);
+	codec_msg_leave(outer_msg);
+	mem = cm.mem;		/* NULL when arrays took it */
 	interrupt_running(outer);
 out:
 	channel_zone_put(z);
-	free(msg);
+	Py_XDECREF(cm.buf);
+	free(mem);
 }
 
 /* Make room to read: compact, then grow up to what one message may need. */
@@ -701,45 +720,99 @@ channel_read(struct channel *ch)
 	}
 }
 
+/*
+ * The partial message at rstart waits for an element: make room for all of
+ * it at once, so that a large one is not copied as the buffer grows, and
+ * move the message a few bytes so that the bin data it carries (an
+ * ndarray's) lands at a 16-byte aligned address, where it then stays.
+ */
+static void
+channel_prepare(struct channel *ch)
+{
+	size_t	 have = ch->rend - ch->rstart, bulk, end, at, cap;
+	char	*n;
+
+	bulk = sb_scan_bulk(&ch->scan, ch->rbuf + ch->rstart, have, &end);
+	if (end < CHANNEL_READ_MIN)
+		return;
+	cap = ch->rstart + end + 16 + CHANNEL_READ_MIN;
+	if (ch->rcap < cap) {
+		if ((n = realloc(ch->rbuf, cap)) == NULL)
+			return;		/* channel_room tries again */
+		ch->rbuf = n;
+		ch->rcap = cap;
+	}
+	if (bulk == 0)
+		return;
+	at = -(uintptr_t)(ch->rbuf + bulk) & 15;
+	if (at != ch->rstart && at + end + CHANNEL_READ_MIN <= ch->rcap) {
+		memmove(ch->rbuf + at, ch->rbuf + ch->rstart, have);
+		ch->rstart = at;
+		ch->rend = at + have;
+	}
+}
+
+/*
+ * Detach the complete message of len bytes at rstart (dispatch may re-enter
+ * the loop): a large one takes the buffer itself (and a new buffer the
+ * bytes after it), a small one is copied, so the buffer stays for the next
+ * read. Sets *mem to free and *at to where the message is in it; -1 when
+ * memory ran out.
+ */
+static int
+channel_detach(struct channel *ch, size_t len, char **mem, size_t *at)
+{
+	size_t	 tail = ch->rend - ch->rstart - len;
+	char	*n = NULL;
+
+	if (len >= CHANNEL_READ_MIN) {
+		if (tail > 0 && (n = malloc(tail + CHANNEL_READ_MIN)) == NULL)
+			return (-1);
+		if (n != NULL)
+			memcpy(n, ch->rbuf + ch->rstart + len, tail);
+		*mem = ch->rbuf;
+		*at = ch->rstart;
+		ch->rbuf = n;
+		ch->rcap = n != NULL ? tail + CHANNEL_READ_MIN : 0;
+		ch->rstart = 0;
+		ch->rend = tail;
+		return (0);
+	}
+	if ((*mem = malloc(len)) == NULL)
+		return (-1);
+	memcpy(*mem, ch->rbuf + ch->rstart, len);
+	*at = 0;
+	ch->rstart += len;
+	if (ch->rstart == ch->rend)
+		ch->rstart = ch->rend = 0;
+	return (0);
+}
+
 /* Hand every complete message in the read buffer to channel_message. */
 static void
 channel_process(struct channel *ch)
 {
-	size_t	 len = 0;
-	char	*msg;
+	size_t	 len = 0, at;
+	char	*mem;
 	int	 r;
 
 	while (!ch->dead && !ch->broken && ch->rend > ch->rstart) {
 		r = sb_scan_feed(&ch->scan, ch->rbuf + ch->rstart,
 		    ch->rend - ch->rstart, &len);
-		if (r == SB_SCAN_MORE)
+		if (r == SB_SCAN_MORE) {
+			channel_prepare(ch);
 			return;
+		}
 		if (r != SB_SCAN_DONE) {
 			channel_violation(ch, sb_scan_strerror(r), 1);
 			return;
 		}
-		/*
-		 * Detach the message first: dispatch may re-enter the loop.
-		 * A large one takes the buffer itself; a small one is copied,
-		 * so the buffer stays for the next read.
-		 */
-		if (ch->rstart == 0 && len == ch->rend &&
-		    len >= CHANNEL_READ_MIN) {
-			msg = ch->rbuf;
-			ch->rbuf = NULL;
-			ch->rcap = ch->rend = 0;
-		} else {
-			if ((msg = malloc(len)) == NULL) {
-				channel_violation(ch, "out of memory", 1);
-				return;
-			}
-			memcpy(msg, ch->rbuf + ch->rstart, len);
-			ch->rstart += len;
-			if (ch->rstart == ch->rend)
-				ch->rstart = ch->rend = 0;
+		if (channel_detach(ch, len, &mem, &at) != 0) {
+			channel_violation(ch, "out of memory", 1);
+			return;
 		}
 		sb_scan_reset(&ch->scan);
-		channel_message(ch, msg, len, 0);
+		channel_message(ch, mem, at, len, 0);
 	}
 }
 
@@ -912,7 +985,8 @@ channel_run_pending(void)
 				    "started");
 				free(pe->msg);
 			} else
-				channel_message(ch, pe->msg, pe->len, 1);
+				channel_message(ch, pe->msg, pe->at, pe->len,
+				    1);
 			free(pe);
 		}
 		ch->hold = 0;

@@ -16,8 +16,28 @@ struct dec {
 };
 
 static PyObject	*dec_numpy, *dec_decimal, *dec_epoch;
+static struct codec_msg	*dec_msg;	/* the message being dispatched */
 
 static PyObject	*dec_value(struct dec *, const msgpack_object *, unsigned);
+
+/*
+ * Decode from message m until codec_msg_leave(the returned outer one):
+ * dispatching a message may serve another one meanwhile.
+ */
+struct codec_msg *
+codec_msg_enter(struct codec_msg *m)
+{
+	struct codec_msg	*outer = dec_msg;
+
+	dec_msg = m;
+	return (outer);
+}
+
+void
+codec_msg_leave(struct codec_msg *outer)
+{
+	dec_msg = outer;
+}
 
 /* numpy, imported on first need; borrowed. */
 PyObject *
@@ -284,6 +304,44 @@ dec_shape(const msgpack_object *o, uint64_t *count)
 	return (shape);
 }
 
+/*
+ * An array of dtype and shape over data where it lies in the message being
+ * decoded (writable: the message is the array's own). NULL without an
+ * exception when data is small, not aligned for dtype or not in that
+ * message: the caller copies it then.
+ */
+static PyObject *
+dec_ndarray_share(PyObject *np, PyObject *dtype, PyObject *shape,
+    uint64_t count, const msgpack_object_bin *data)
+{
+	struct codec_msg	*m = dec_msg;
+	PyObject		*align, *flat, *arr;
+	long			 a;
+
+	if (m == NULL || data->size < CODEC_DIRECT_MIN ||
+	    data->ptr < m->p || (size_t)(data->ptr - m->p) > m->len ||
+	    data->size > m->len - (size_t)(data->ptr - m->p))
+		return (NULL);
+	if ((align = PyObject_GetAttrString(dtype, "alignment")) == NULL)
+		return (NULL);
+	a = PyLong_AsLong(align);
+	Py_DECREF(align);
+	if (a <= 0 || (uintptr_t)data->ptr % (unsigned long)a != 0)
+		return (NULL);
+	if (m->buf == NULL) {
+		if ((m->buf = msgbuf_new(m->mem, m->p, m->len)) == NULL)
+			return (NULL);
+		m->mem = NULL;
+	}
+	flat = PyObject_CallMethod(np, "frombuffer", "OOKn", m->buf, dtype,
+	    (unsigned long long)count, (Py_ssize_t)(data->ptr - m->p));
+	if (flat == NULL)
+		return (NULL);
+	arr = PyObject_CallMethod(flat, "reshape", "O", shape);
+	Py_DECREF(flat);
+	return (arr);
+}
+
 /* Build an array of dtype and shape from exactly its bytes (one copy). */
 static PyObject *
 dec_ndarray_fill(PyObject *dtype, PyObject *shape, uint64_t count,
@@ -317,6 +375,9 @@ dec_ndarray_fill(PyObject *dtype, PyObject *shape, uint64_t count,
 		dec_bad_ext(SB_EXT_NDARRAY, msg);
 		goto out;
 	}
+	if ((arr = dec_ndarray_share(np, dtype, shape, count, data)) != NULL ||
+	    PyErr_Occurred())
+		goto out;
 	arr = PyObject_CallMethod(np, "empty", "OO", shape, dtype);
 	if (arr == NULL)
 		goto out;

@@ -10,6 +10,7 @@ adapter_libsbadapter_la_SOURCES = \
 	adapter/codec_encode.c \
 	adapter/dispatch.c \
 	adapter/interrupt.c \
+	adapter/msgbuf.c \
 	adapter/policy.c \
 	adapter/pyerr.c \
 	adapter/pyinit.c \

@@ -140,6 +140,63 @@ sb_scan_feed(struct sb_scan *s, const void *buf, size_t len, size_t *msg_len)
 	return (SB_SCAN_MORE);
 }
 
+/*
+ * The offset in buf of the first byte of bin data inside the element at
+ * off: a bin's body, or the bin of an ndarray ext ([dtype, shape, bin]) when
+ * its head is there. 0 when the element is neither or its headers are not
+ * all in buf[0..len).
+ */
+static size_t
+scan_bin_at(const uint8_t *p, size_t len, size_t off, int in_ndarray)
+{
+	size_t hdr, i;
+	uint64_t body, count, n;
+
+	if (off >= len || decode_header(p + off, len - off, &hdr, &body,
+	    &count) != 1)
+		return (0);
+	if (p[off] >= 0xc4 && p[off] <= 0xc6)
+		return (off + hdr);
+	if (in_ndarray || p[off] < 0xc7 || p[off] > 0xc9 ||
+	    off + hdr >= len || p[off + hdr] != SB_EXT_NDARRAY)
+		return (0);
+	off += hdr + 1;			/* the ext's payload */
+	if (off + 1 >= len || p[off] != 0x93)
+		return (0);
+	off++;
+	/* dtype (a str), then shape (an array of ints). */
+	if (decode_header(p + off, len - off, &hdr, &body, &count) != 1 ||
+	    count != 0 || off + hdr + body >= len)
+		return (0);
+	off += hdr + body;
+	if ((p[off] & 0xf0) != 0x90 && p[off] != 0xdc && p[off] != 0xdd)
+		return (0);
+	if (decode_header(p + off, len - off, &hdr, &body, &n) != 1)
+		return (0);
+	for (off += hdr, i = 0; i < n; i++) {
+		if (off >= len || decode_header(p + off, len - off, &hdr, &body,
+		    &count) != 1 || count != 0 || off + hdr + body > len)
+			return (0);
+		off += hdr + body;
+	}
+	return (scan_bin_at(p, len, off, 1));
+}
+
+size_t
+sb_scan_bulk(const struct sb_scan *s, const void *buf, size_t len,
+    size_t *end)
+{
+	const uint8_t *p = buf;
+	size_t hdr;
+	uint64_t body, count;
+
+	*end = 0;
+	if (s->off < len && decode_header(p + s->off, len - s->off, &hdr,
+	    &body, &count) == 1 && count == 0)
+		*end = s->off + hdr + body;
+	return (scan_bin_at(p, len, s->off, 0));
+}
+
 const char *
 sb_scan_strerror(int r)
 {

@@ -50,6 +50,16 @@ void	sb_scan_reset(struct sb_scan *);
  * O(size). On SB_SCAN_DONE, *msg_len is the object's length in buf.
  */
 int	sb_scan_feed(struct sb_scan *, const void *buf, size_t len, size_t *msg_len);
+/*
+ * After SB_SCAN_MORE, about the element the scan waits for: *end is where
+ * it ends in the message (0 while its header is incomplete), so a reader
+ * can make room for all of it at once; the return value is where its bin
+ * data begins when it is a bin or an ndarray ext (docs/protocol.md) whose
+ * headers are all in buf (len bytes of the message so far), else 0, so a
+ * reader can place a large payload at an aligned address.
+ */
+size_t	sb_scan_bulk(const struct sb_scan *, const void *buf, size_t len,
+	    size_t *end);
 /* A short English description of a scan result. */
 const char *sb_scan_strerror(int);
 

@@ -76,13 +76,14 @@ static int
 callback_reply(sb_client *c, uint32_t msgid, const sb_value *result)
 {
 	msgpack_packer pk;
-	size_t start = c->wlen;
+	struct wq_mark start;
 	sb_value nil;
 	int rc;
 
 	memset(&nil, 0, sizeof(nil));
 	nil.type = SB_NIL;
-	msgpack_packer_init(&pk, c, conn_packer_write);
+	wq_mark(c, &start);
+	msgpack_packer_init(&pk, c, wq_packer_write);
 	if (msgpack_pack_array(&pk, 4) != 0 ||
 	    msgpack_pack_uint8(&pk, SB_MSG_RESPONSE) != 0 ||
 	    msgpack_pack_uint32(&pk, msgid) != 0 ||
@@ -91,11 +92,11 @@ callback_reply(sb_client *c, uint32_t msgid, const sb_value *result)
 	else
 		rc = pack_value(&pk, result != NULL ? result : &nil, 1,
 		    c->limits.max_depth);
-	if (rc == 0 && c->wlen - start > c->limits.max_size)
+	if (rc == 0 && c->wlen - start.wlen > c->limits.max_size)
 		rc = SB_ERANGE;
 	if (rc == 0)
 		return (0);
-	c->wlen = start;
+	wq_rollback(c, &start);
 	return (conn_respond(c, msgid, "snakebridge.CallbackFailed",
 	    rc == SB_ENOMEM ? "the client ran out of memory" :
 	    "the callback's result cannot be sent (too large or too deep)"));

@@ -147,10 +147,11 @@ calls_check(const struct calls_param *p)
 /*
  * Check the params and send: with OPTS to send, every slot before it is
  * sent (nil where absent); without, trailing absent params are dropped.
+ * borrow: as for pending_send (synchronous calls only).
  */
 static int
-calls_submit(sb_client *c, const struct calls_req *r, int *wait_ms,
-    sb_pending **out)
+calls_submit(sb_client *c, const struct calls_req *r, int borrow,
+    int *wait_ms, sb_pending **out)
 {
 	const sb_value *params[CALLS_MAX_PARAMS];
 	struct sb_opts m;
@@ -178,7 +179,7 @@ calls_submit(sb_client *c, const struct calls_req *r, int *wait_ms,
 		while (n > 0 && params[n - 1] == NULL)
 			n--;
 	return (pending_send(c, r->method, params, n, use_opts ? &m : NULL,
-	    out));
+	    borrow, out));
 }
 
 /* Submit and wait; the one body of every synchronous call. */
@@ -194,7 +195,7 @@ calls_run(sb_client *c, const struct calls_req *r, sb_value **result,
 		*result = NULL;
 	if (err != NULL)
 		*err = NULL;
-	if ((rc = calls_submit(c, r, &wait_ms, &p)) != 0)
+	if ((rc = calls_submit(c, r, 1, &wait_ms, &p)) != 0)
 		return (rc);
 	rc = sb_wait(c, p, wait_ms, result != NULL ? result : &discard, err);
 	sb_value_free(discard);
@@ -202,6 +203,7 @@ calls_run(sb_client *c, const struct calls_req *r, sb_value **result,
 		sb_pending_free(c, p);
 		rc = SB_ETIMEDOUT;
 	}
+	wq_unborrow(c);
 	return (rc);
 }
 
@@ -243,7 +245,7 @@ sb_call_async(sb_client *c, const char *module, const char *func,
 
 	if (out == NULL)
 		return (SB_EINVAL);
-	return (calls_submit(c, &r, &wait_ms, out));
+	return (calls_submit(c, &r, 0, &wait_ms, out));
 }
 
 int
@@ -410,9 +412,11 @@ calls_stream(sb_client *c, const struct calls_req *r, sb_item_fn fn, void *ud,
 		*err = NULL;
 	if (fn == NULL)
 		return (SB_EINVAL);
-	if ((rc = calls_submit(c, r, &wait_ms, &p)) != 0)
+	if ((rc = calls_submit(c, r, 1, &wait_ms, &p)) != 0)
 		return (rc);
-	return (stream_run(c, p, fn, ud, count, err));
+	rc = stream_run(c, p, fn, ud, count, err);
+	wq_unborrow(c);
+	return (rc);
 }
 
 int
@@ -513,7 +517,7 @@ sb_session_list(sb_client *c, sb_value **result, sb_error **err)
 /* sb_request and sb_request_async: params as given, no OPTS. */
 static int
 calls_generic(sb_client *c, const char *method, const sb_value *params,
-    sb_pending **out)
+    int borrow, sb_pending **out)
 {
 	*out = NULL;
 	if (c == NULL || method == NULL || (params != NULL &&
@@ -521,7 +525,7 @@ calls_generic(sb_client *c, const char *method, const sb_value *params,
 		return (SB_EINVAL);
 	return (pending_send(c, method, params != NULL ?
 	    (const sb_value *const *)params->u.seq.items : NULL,
-	    sb_value_len(params), NULL, out));
+	    sb_value_len(params), NULL, borrow, out));
 }
 
 int
@@ -537,9 +541,11 @@ sb_request(sb_client *c, const char *method, const sb_value *params,
 		*err = NULL;
 	if (result == NULL)
 		return (SB_EINVAL);
-	if ((rc = calls_generic(c, method, params, &p)) != 0)
+	if ((rc = calls_generic(c, method, params, 1, &p)) != 0)
 		return (rc);
-	return (sb_wait(c, p, -1, result, err));
+	rc = sb_wait(c, p, -1, result, err);
+	wq_unborrow(c);
+	return (rc);
 }
 
 int
@@ -548,5 +554,5 @@ sb_request_async(sb_client *c, const char *method, const sb_value *params,
 {
 	if (out == NULL)
 		return (SB_EINVAL);
-	return (calls_generic(c, method, params, out));
+	return (calls_generic(c, method, params, 0, out));
 }

@@ -1,7 +1,8 @@
 /*
  * conn.c: the client's connection: the default socket path, connect and
- * hello, buffered non-blocking reads and writes driven by poll(2), and the
- * framing of incoming messages (scanned, then decoded and dispatched).
+ * hello, buffered non-blocking reads and writes (queued by wqueue.c) driven
+ * by poll(2), and the framing of incoming messages (scanned, then decoded
+ * and dispatched; a large one keeps its buffer as a block, block.c).
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,19 +77,6 @@ conn_reserve(char **buf, size_t *cap, size_t used, size_t want)
 	return (0);
 }
 
-/* msgpack_packer callback: append to the client's write buffer. */
-int
-conn_packer_write(void *data, const char *buf, size_t len)
-{
-	sb_client *c = data;
-
-	if (conn_reserve(&c->wbuf, &c->wcap, c->wlen, len) != 0)
-		return (-1);
-	memcpy(c->wbuf + c->wlen, buf, len);
-	c->wlen += len;
-	return (0);
-}
-
 /*
  * The connection is gone (rc: SB_ECLOSED or SB_EPROTO): close the socket and
  * finish every request still waiting with rc.
@@ -101,34 +90,69 @@ conn_lost(sb_client *c, int rc)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	c->wlen = c->woff = 0;
+	wq_clear(c);
 	pending_fail_all(&c->pending, rc);
 }
 
-/*
- * Write what the socket takes now. A write error does not end the
- * connection at once: the peer may have answered before it closed, so the
- * rest is dropped and reading finds the end.
- */
+/* Write what the socket takes now (wqueue.c). */
 void
 conn_flush(sb_client *c)
 {
-	ssize_t n;
+	wq_flush(c);
+}
 
-	while (c->woff < c->wlen && !c->wdead) {
-		n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0)
-			c->woff += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		else
-			c->wdead = 1;
+/*
+ * Give the read buffer to a large message (msglen bytes at rstart) as its
+ * block, so that its big values keep their data where it was read; a new
+ * buffer takes the bytes read after it. NULL when memory is short (the
+ * message then stays in the buffer and its values copy their data).
+ */
+static struct value_block *
+conn_give_block(sb_client *c, size_t msglen)
+{
+	struct value_block *b;
+	size_t tail = c->rlen - c->rstart - msglen, cap = 0;
+	char *nbuf = NULL;
+
+	if (conn_reserve(&nbuf, &cap, 0, tail > CONN_READ_CHUNK ? tail :
+	    CONN_READ_CHUNK) != 0)
+		return (NULL);
+	if ((b = block_take(c->rbuf)) == NULL) {
+		free(nbuf);
+		return (NULL);
 	}
-	if (c->woff == c->wlen || c->wdead)
-		c->woff = c->wlen = 0;
+	memcpy(nbuf, c->rbuf + c->rstart + msglen, tail);
+	c->rbuf = nbuf;
+	c->rcap = cap;
+	c->rlen = tail;
+	c->rstart = 0;
+	return (b);
+}
+
+/*
+ * Move the partial message at rstart to the front of the buffer, a few
+ * bytes in when that puts the bin data it is receiving (an ndarray's) at a
+ * 16-byte aligned address, where it then stays; and make room at once for
+ * the element being received, so that a large one is not copied as the
+ * buffer grows.
+ */
+static void
+conn_compact(sb_client *c)
+{
+	size_t at = 0, bulk, end;
+
+	bulk = sb_scan_bulk(&c->scan, c->rbuf + c->rstart, c->rlen - c->rstart,
+	    &end);
+	if (end > c->rlen - c->rstart)
+		(void)conn_reserve(&c->rbuf, &c->rcap, c->rlen,
+		    end - (c->rlen - c->rstart) + 16);
+	if (bulk > 0 && conn_reserve(&c->rbuf, &c->rcap, c->rlen, 16) == 0)
+		at = -(uintptr_t)(c->rbuf + bulk) & 15;
+	if (c->rstart != at)
+		memmove(c->rbuf + at, c->rbuf + c->rstart,
+		    c->rlen - c->rstart);
+	c->rlen = c->rlen - c->rstart + at;
+	c->rstart = at;
 }
 
 /*
@@ -136,11 +160,13 @@ conn_flush(sb_client *c)
  * dispatched, or SB_EPROTO after closing the connection. The read position
  * lives in the client and moves past a message before it is dispatched, so
  * a handler that waits on the connection itself (a callback that calls
- * Python again) can read and dispatch further messages safely.
+ * Python again) can read and dispatch further messages safely; a large
+ * message leaves the buffer altogether (conn_give_block).
  */
 static int
 conn_parse(sb_client *c)
 {
+	struct value_block *block;
 	size_t msglen;
 	const char *msg;
 	int r, count = 0;
@@ -155,19 +181,21 @@ conn_parse(sb_client *c)
 			return (SB_EPROTO);
 		}
 		msg = c->rbuf + c->rstart;
-		c->rstart += msglen;
+		block = NULL;
+		if (msglen < BLOCK_SHARE_MIN ||
+		    (block = conn_give_block(c, msglen)) == NULL)
+			c->rstart += msglen;
 		sb_scan_reset(&c->scan);
-		if (pending_dispatch(c, msg, msglen) == SB_EPROTO) {
+		r = pending_dispatch(c, msg, msglen, block);
+		block_drop(block);
+		if (r == SB_EPROTO) {
 			conn_lost(c, SB_EPROTO);
 			return (SB_EPROTO);
 		}
 		count++;
 	}
-	if (c->dead)
-		return (count);
-	memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
-	c->rlen -= c->rstart;
-	c->rstart = 0;
+	if (!c->dead)
+		conn_compact(c);
 	return (count);
 }
 
@@ -246,9 +274,10 @@ conn_respond(sb_client *c, uint32_t msgid, const char *errtype,
     const char *message)
 {
 	msgpack_packer pk;
-	size_t start = c->wlen;
+	struct wq_mark start;
 
-	msgpack_packer_init(&pk, c, conn_packer_write);
+	wq_mark(c, &start);
+	msgpack_packer_init(&pk, c, wq_packer_write);
 	if (msgpack_pack_array(&pk, 4) != 0 ||
 	    msgpack_pack_uint8(&pk, SB_MSG_RESPONSE) != 0 ||
 	    msgpack_pack_uint32(&pk, msgid) != 0 ||
@@ -258,7 +287,7 @@ conn_respond(sb_client *c, uint32_t msgid, const char *errtype,
 	    msgpack_pack_str_with_body(&pk, "message", 7) != 0 ||
 	    msgpack_pack_str_with_body(&pk, message, strlen(message)) != 0 ||
 	    msgpack_pack_nil(&pk) != 0) {
-		c->wlen = start;
+		wq_rollback(c, &start);
 		return (SB_ENOMEM);
 	}
 	return (0);
@@ -381,6 +410,7 @@ sb_client_close(sb_client *c)
 	sb_value_free(c->server_info);
 	sb_error_free(c->last_error);
 	free(c->wbuf);
+	free(c->segs);
 	free(c->rbuf);
 	free(c->session);
 	free(c->pool);

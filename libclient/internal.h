@@ -11,8 +11,17 @@
 #include "sbclient.h"
 #include "scan.h"
 
+/*
+ * Bytes and ndarray values of at least BLOCK_SHARE_MIN bytes decoded from a
+ * large message keep their data in the message's memory (block.c).
+ */
+#define BLOCK_SHARE_MIN		(256 * 1024)
+struct value_block;
+
 struct sb_value {
 	enum sb_type	 type;
+	/* Set: the bytes' or ndarray's data lies in this block, not its own. */
+	struct value_block *block;
 	union {
 		int		 b;
 		struct {
@@ -22,7 +31,7 @@ struct sb_value {
 		} n;
 		double		 f;
 		struct {		/* str, bytes, bigint, date, ... */
-			char	*p;	/* always NUL-terminated */
+			char	*p;	/* NUL-terminated unless in a block */
 			size_t	 len;
 			int8_t	 ext;	/* SB_EXT's code, SB_EXT_REF for refs */
 			char	*ref_type; /* SB_REF: decoded type name or NULL */
@@ -69,6 +78,7 @@ void		 value_borrow_str(sb_value *tmp, const char *s);
 void		 value_borrow_uint(sb_value *tmp, uint64_t u);
 sb_value	*value_new(enum sb_type);
 sb_value	*value_text(enum sb_type, const char *, size_t);
+sb_value	*value_bytes_in(const void *, size_t, struct value_block *);
 int		 value_is_seq(enum sb_type);
 int		 value_ndarray_check(const char *dtype, const int64_t *shape,
 		    size_t ndim, size_t len);
@@ -76,6 +86,11 @@ int		 value_bigint_check(const char *, size_t);
 int		 value_date_check(const char *, size_t);
 int		 value_datetime_check(const char *, size_t);
 int		 value_decimal_check(const char *, size_t);
+
+/* block.c */
+struct value_block *block_take(void *mem);
+struct value_block *block_hold(struct value_block *);
+void		 block_drop(struct value_block *);
 
 /* pack.c */
 int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth,
@@ -88,6 +103,7 @@ struct unpack_reader {
 	const uint8_t			*p;
 	const uint8_t			*end;
 	const struct unpack_limits	*lim;
+	struct value_block		*block;	/* holds the bytes, or NULL */
 };
 
 void		 unpack_reader_init(struct unpack_reader *, const void *, size_t,
@@ -129,10 +145,11 @@ void		 pending_init(struct pending_table *);
 void		 pending_clear(struct pending_table *);
 int		 pending_add(struct pending_table *, struct sb_pending **);
 void		 pending_fail_all(struct pending_table *, int rc);
-int		 pending_dispatch(sb_client *, const void *, size_t);
+int		 pending_dispatch(sb_client *, const void *, size_t,
+		    struct value_block *);
 int		 pending_send(sb_client *, const char *method,
 		    const sb_value *const *params, size_t nparams,
-		    const struct sb_opts *opts, sb_pending **out);
+		    const struct sb_opts *opts, int borrow, sb_pending **out);
 int		 pending_run(sb_client *, const char *method,
 		    const sb_value *const *params, size_t nparams,
 		    const struct sb_opts *opts, int timeout_ms, sb_value **result,
@@ -161,13 +178,37 @@ int		 callback_serve(sb_client *, uint32_t,
 		    struct unpack_reader *);
 void		 callback_clear(sb_client *);
 
+/* wqueue.c: a piece of the output: packed bytes, or borrowed data. */
+struct wq_seg {
+	const char	*p;	/* borrowed, or NULL: the bytes at wbuf + off */
+	size_t		 off, len;
+};
+
+struct wq_mark {
+	size_t		 wlen, wfill, nsegs, lastlen;
+};
+
+int		 wq_append(sb_client *, const char *, size_t);
+int		 wq_packer_write(void *, const char *, size_t);
+int		 wq_pack_data(msgpack_packer *, const void *, size_t);
+void		 wq_mark(const sb_client *, struct wq_mark *);
+void		 wq_rollback(sb_client *, const struct wq_mark *);
+void		 wq_clear(sb_client *);
+void		 wq_unborrow(sb_client *);
+void		 wq_flush(sb_client *);
+
 /* conn.c */
 struct sb_client {
 	int			 fd;
 	int			 dead;	/* SB_ECLOSED/SB_EPROTO once lost */
 	int			 wdead;	/* writing failed: read to the end */
-	char			*wbuf;
-	size_t			 wlen, woff, wcap;
+	int			 borrowing; /* packing a synchronous call */
+	size_t			 wlen, woff;	/* output queued, written */
+	char			*wbuf;		/* packed output */
+	size_t			 wfill, wcap;
+	struct wq_seg		*segs;		/* the output, in order */
+	size_t			 nsegs, segcap;
+	size_t			 sdone, soff;	/* pieces written, and bytes */
 	char			*rbuf;
 	size_t			 rstart, rlen, rcap; /* rstart: next message */
 	struct sb_scan		 scan;
@@ -186,8 +227,6 @@ struct sb_client {
 	int64_t			 timeout_ms;
 };
 
-int		 conn_write_msg(sb_client *, const char *, size_t);
-int		 conn_packer_write(void *, const char *, size_t);
 int		 conn_io(sb_client *, int timeout_ms);
 void		 conn_flush(sb_client *);
 void		 conn_lost(sb_client *, int rc);

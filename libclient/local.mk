@@ -5,9 +5,11 @@ pkgconfig_DATA += libclient/sbclient.pc
 libclient_libsbclient_la_SOURCES = \
 	libclient/internal.h \
 	libclient/value.c \
+	libclient/block.c \
 	libclient/pack.c \
 	libclient/unpack.c \
 	libclient/conn.c \
+	libclient/wqueue.c \
 	libclient/pending.c \
 	libclient/calls.c \
 	libclient/stream.c \

@@ -70,7 +70,8 @@ pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
 
 /*
  * An ndarray: only the small [dtype, shape, bin header] goes through a
- * scratch buffer; the data is written once, straight after it.
+ * scratch buffer; the data is written once, straight after it (or not at
+ * all: a synchronous call's large data is borrowed, wqueue.c).
  */
 static int
 pack_ndarray(msgpack_packer *pk, const sb_value *v)
@@ -93,7 +94,7 @@ pack_ndarray(msgpack_packer *pk, const sb_value *v)
 		goto out;
 	if (msgpack_pack_ext(pk, sb.size + v->u.nd.len, SB_EXT_NDARRAY) != 0 ||
 	    msgpack_pack_ext_body(pk, sb.data, sb.size) != 0 ||
-	    msgpack_pack_ext_body(pk, v->u.nd.data, v->u.nd.len) != 0)
+	    wq_pack_data(pk, v->u.nd.data, v->u.nd.len) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -145,8 +146,7 @@ pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth,
 		return (pack_str(pk, v->u.s.p, v->u.s.len));
 	case SB_BYTES:
 		PACK(msgpack_pack_bin(pk, v->u.s.len));
-		PACK(msgpack_pack_bin_body(pk, v->u.s.p, v->u.s.len));
-		return (0);
+		return (wq_pack_data(pk, v->u.s.p, v->u.s.len));
 	case SB_LIST:
 		PACK(msgpack_pack_array(pk, v->u.seq.len));
 		return (pack_items(pk, v, depth, max));

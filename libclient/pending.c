@@ -246,17 +246,20 @@ pending_notify(sb_client *c, struct unpack_reader *r)
 }
 
 /*
- * Route one whole incoming message (already scanned). SB_EPROTO when it is
- * not msgpack-rpc (the caller then closes the connection).
+ * Route one whole incoming message (already scanned). Its large bytes and
+ * ndarray data stay in block, when there is one (msg lies in it). SB_EPROTO
+ * when it is not msgpack-rpc (the caller then closes the connection).
  */
 int
-pending_dispatch(sb_client *c, const void *msg, size_t len)
+pending_dispatch(sb_client *c, const void *msg, size_t len,
+    struct value_block *block)
 {
 	struct unpack_reader r;
 	uint64_t kind;
 	size_t n;
 
 	unpack_reader_init(&r, msg, len, &c->limits);
+	r.block = block;
 	if (unpack_array(&r, &n) != 0 || unpack_uint(&r, &kind) != 0)
 		return (SB_EPROTO);
 	if (kind == SB_MSG_RESPONSE && n == 4)
@@ -271,15 +274,18 @@ pending_dispatch(sb_client *c, const void *msg, size_t len)
 /*
  * Queue [0, msgid, method, [params..., opts?]] (NULL params are nil; opts
  * NULL: no OPTS map) and write what the socket takes. The request is
- * refused with SB_ERANGE when it exceeds the daemon's message size.
+ * refused with SB_ERANGE when it exceeds the daemon's message size. borrow:
+ * the params' large data is written from their own memory (wqueue.c): the
+ * caller keeps them unchanged and calls wq_unborrow() before it returns.
  */
 int
 pending_send(sb_client *c, const char *method, const sb_value *const *params,
-    size_t nparams, const struct sb_opts *opts, sb_pending **out)
+    size_t nparams, const struct sb_opts *opts, int borrow, sb_pending **out)
 {
 	struct sb_pending *p;
+	struct wq_mark start;
 	msgpack_packer pk;
-	size_t start, i;
+	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -287,8 +293,9 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 		return (SB_ECLOSED);
 	if ((rc = pending_add(&c->pending, &p)) != 0)
 		return (rc);
-	start = c->wlen;
-	msgpack_packer_init(&pk, c, conn_packer_write);
+	wq_mark(c, &start);
+	msgpack_packer_init(&pk, c, wq_packer_write);
+	c->borrowing = borrow;
 	rc = SB_ENOMEM;
 	if (msgpack_pack_array(&pk, 4) != 0 ||
 	    msgpack_pack_uint8(&pk, SB_MSG_REQUEST) != 0 ||
@@ -303,15 +310,17 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 			goto fail;
 	if (opts != NULL && (rc = pack_opts(&pk, opts)) != 0)
 		goto fail;
-	if (c->wlen - start > c->limits.max_size) {
+	if (c->wlen - start.wlen > c->limits.max_size) {
 		rc = SB_ERANGE;
 		goto fail;
 	}
+	c->borrowing = 0;
 	*out = p;
 	conn_flush(c);
 	return (0);
 fail:
-	c->wlen = start;
+	c->borrowing = 0;
+	wq_rollback(c, &start);
 	pending_remove(&c->pending, p);
 	pending_free_one(p);
 	return (rc);
@@ -326,12 +335,13 @@ pending_run(sb_client *c, const char *method, const sb_value *const *params,
 	sb_pending *p;
 	int rc;
 
-	if ((rc = pending_send(c, method, params, nparams, opts, &p)) != 0)
+	if ((rc = pending_send(c, method, params, nparams, opts, 1, &p)) != 0)
 		return (rc);
 	if ((rc = sb_wait(c, p, timeout_ms, result, err)) == SB_EAGAIN) {
 		sb_pending_free(c, p);
-		return (SB_ETIMEDOUT);
+		rc = SB_ETIMEDOUT;
 	}
+	wq_unborrow(c);
 	return (rc);
 }
 

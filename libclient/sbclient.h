@@ -362,7 +362,10 @@ int		 sb_client_set_affinity(sb_client *c, const char *name);
  * err may be.
  *
  * Refs are passed as the SB_REF values received. args must be a list (or
- * NULL for none), kwargs a map with str keys (or NULL). A call waits for the
+ * NULL for none), kwargs a map with str keys (or NULL). The arguments stay
+ * the caller's; they must not be changed or freed until the call returns
+ * (callbacks served meanwhile included): large bytes and ndarray data are
+ * written to the socket from the values' own memory, not copied. A call waits for the
  * daemon's answer (which the daemon guarantees); when a timeout applies
  * (opts or client default) it gives up with SB_ETIMEDOUT after that timeout
  * plus 10 s. Incoming daemon requests and notifications are served while a
@@ -524,8 +527,10 @@ sb_error	*sb_error_new(const char *type, const char *message);
  * socket takes it at once; the rest is written by sb_client_poll() and
  * sb_wait(). On success *out is a handle owned by the caller, to be consumed
  * by sb_wait() or dropped with sb_pending_free(). Any number may be in flight;
- * responses are matched by msgid in whatever order they come. Codes as for
- * the synchronous calls (never SB_EREMOTE).
+ * responses are matched by msgid in whatever order they come. The request
+ * is copied: the caller may change or free its params, args and kwargs as
+ * soon as the call returns. Codes as for the synchronous calls (never
+ * SB_EREMOTE).
  */
 int	sb_request_async(sb_client *c, const char *method,
 	    const sb_value *params, sb_pending **out);

@@ -20,7 +20,7 @@ stream_cancel(sb_client *c, uint32_t msgid)
 
 	value_borrow_uint(&id, msgid);
 	params[0] = &id;
-	if (pending_send(c, "cancel", params, 1, NULL, &p) == 0)
+	if (pending_send(c, "cancel", params, 1, NULL, 0, &p) == 0)
 		sb_pending_free(c, p);
 }
 

@@ -6,6 +6,7 @@
  * may not declare more elements than bytes remain, nesting is bounded, and
  * every known ext payload is checked; anything invalid is SB_EPROTO.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@ unpack_reader_init(struct unpack_reader *r, const void *buf, size_t len,
 	r->p = buf;
 	r->end = r->p + len;
 	r->lim = lim;
+	r->block = NULL;
 }
 
 static int
@@ -172,15 +174,16 @@ unpack_container(struct unpack_reader *r, enum sb_type t, uint64_t n,
 	return (0);
 }
 
-/* Decode exactly one value filling buf[0..len). */
+/* Decode exactly one value filling buf[0..len), which lies in outer's. */
 static int
-unpack_whole(const void *buf, size_t len, const struct unpack_limits *lim,
+unpack_whole(const struct unpack_reader *outer, const void *buf, size_t len,
     unsigned depth, sb_value **out)
 {
 	struct unpack_reader r;
 	int rc;
 
-	unpack_reader_init(&r, buf, len, lim);
+	unpack_reader_init(&r, buf, len, outer->lim);
+	r.block = outer->block;
 	if ((rc = unpack_value(&r, depth, out)) != 0)
 		return (rc);
 	if (r.p != r.end) {
@@ -193,13 +196,13 @@ unpack_whole(const void *buf, size_t len, const struct unpack_limits *lim,
 
 /* tuple, set, frozenset: the payload is a msgpack array. */
 static int
-unpack_ext_seq(enum sb_type type, const uint8_t *p, size_t len,
-    const struct unpack_limits *lim, unsigned depth, sb_value **out)
+unpack_ext_seq(const struct unpack_reader *r, enum sb_type type,
+    const uint8_t *p, size_t len, unsigned depth, sb_value **out)
 {
 	sb_value *v;
 	int rc;
 
-	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
+	if ((rc = unpack_whole(r, p, len, depth, &v)) != 0)
 		return (rc);
 	if (v->type != SB_LIST) {
 		sb_value_free(v);
@@ -211,14 +214,14 @@ unpack_ext_seq(enum sb_type type, const uint8_t *p, size_t len,
 }
 
 static int
-unpack_ext_complex(const uint8_t *p, size_t len,
-    const struct unpack_limits *lim, unsigned depth, sb_value **out)
+unpack_ext_complex(const struct unpack_reader *r, const uint8_t *p,
+    size_t len, unsigned depth, sb_value **out)
 {
 	sb_value *v;
 	double re, im;
 	int rc;
 
-	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
+	if ((rc = unpack_whole(r, p, len, depth, &v)) != 0)
 		return (rc);
 	rc = SB_EPROTO;
 	if (v->type == SB_LIST && v->u.seq.len == 2 &&
@@ -230,14 +233,14 @@ unpack_ext_complex(const uint8_t *p, size_t len,
 }
 
 static int
-unpack_ext_callback(const uint8_t *p, size_t len,
-    const struct unpack_limits *lim, unsigned depth, sb_value **out)
+unpack_ext_callback(const struct unpack_reader *r, const uint8_t *p,
+    size_t len, unsigned depth, sb_value **out)
 {
 	sb_value *v;
 	uint64_t id;
 	int rc;
 
-	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
+	if ((rc = unpack_whole(r, p, len, depth, &v)) != 0)
 		return (rc);
 	rc = SB_EPROTO;
 	if (sb_value_get_uint(v, &id) == 0)
@@ -248,17 +251,18 @@ unpack_ext_callback(const uint8_t *p, size_t len,
 
 /*
  * An ndarray payload [dtype, shape, bin]. The decoded str and bin buffers
- * move into the ndarray, so the data is copied once, from the wire.
+ * move into the ndarray, so the data is copied at most once, from the wire
+ * (not at all when the bin stays in the message's block).
  */
 static int
-unpack_ext_ndarray(const uint8_t *p, size_t len,
-    const struct unpack_limits *lim, unsigned depth, sb_value **out)
+unpack_ext_ndarray(const struct unpack_reader *r, const uint8_t *p,
+    size_t len, unsigned depth, sb_value **out)
 {
 	sb_value *v, *nd = NULL, **f;
 	size_t i, ndim;
 	int rc;
 
-	if ((rc = unpack_whole(p, len, lim, depth, &v)) != 0)
+	if ((rc = unpack_whole(r, p, len, depth, &v)) != 0)
 		return (rc);
 	rc = SB_EPROTO;
 	f = v->u.seq.items;
@@ -282,9 +286,19 @@ unpack_ext_ndarray(const uint8_t *p, size_t len,
 	nd->u.nd.ndim = ndim;
 	nd->u.nd.dtype = f[0]->u.s.p;
 	f[0]->u.s.p = NULL;
-	nd->u.nd.data = f[2]->u.s.p;
 	nd->u.nd.len = f[2]->u.s.len;
-	f[2]->u.s.p = NULL;
+	if (f[2]->block != NULL && (uintptr_t)f[2]->u.s.p % 16 != 0) {
+		/* Data as aligned as malloc's: copy what the block holds. */
+		rc = SB_ENOMEM;
+		if ((nd->u.nd.data = malloc(nd->u.nd.len)) == NULL)
+			goto out;
+		memcpy(nd->u.nd.data, f[2]->u.s.p, nd->u.nd.len);
+	} else {
+		nd->u.nd.data = f[2]->u.s.p;
+		nd->block = f[2]->block;
+		f[2]->u.s.p = NULL;
+		f[2]->block = NULL;
+	}
 	*out = nd;
 	nd = NULL;
 	rc = 0;
@@ -341,30 +355,31 @@ unpack_ext_timestamp(const uint8_t *p, size_t len, sb_value **out)
 }
 
 static int
-unpack_ext(int8_t type, const uint8_t *p, size_t len,
-    const struct unpack_limits *lim, unsigned depth, sb_value **out)
+unpack_ext(const struct unpack_reader *r, int8_t type, const uint8_t *p,
+    size_t len, unsigned depth, sb_value **out)
 {
 	switch (type) {
 	case SB_EXT_TUPLE:
-		return (unpack_ext_seq(SB_TUPLE, p, len, lim, depth, out));
+		return (unpack_ext_seq(r, SB_TUPLE, p, len, depth, out));
 	case SB_EXT_SET:
-		return (unpack_ext_seq(SB_SET, p, len, lim, depth, out));
+		return (unpack_ext_seq(r, SB_SET, p, len, depth, out));
 	case SB_EXT_FROZENSET:
-		return (unpack_ext_seq(SB_FROZENSET, p, len, lim, depth, out));
+		return (unpack_ext_seq(r, SB_FROZENSET, p, len, depth,
+		    out));
 	case SB_EXT_BIGINT:
 		return (unpack_ext_text(SB_BIGINT, p, len, value_bigint_check,
 		    out));
 	case SB_EXT_COMPLEX:
-		return (unpack_ext_complex(p, len, lim, depth, out));
+		return (unpack_ext_complex(r, p, len, depth, out));
 	case SB_EXT_REF:
 		if (len == 0)
 			return (SB_EPROTO);
 		*out = sb_ref_from_bytes(p, len);
 		return (*out == NULL ? SB_ENOMEM : 0);
 	case SB_EXT_CALLBACK:
-		return (unpack_ext_callback(p, len, lim, depth, out));
+		return (unpack_ext_callback(r, p, len, depth, out));
 	case SB_EXT_NDARRAY:
-		return (unpack_ext_ndarray(p, len, lim, depth, out));
+		return (unpack_ext_ndarray(r, p, len, depth, out));
 	case SB_EXT_DATE:
 		return (unpack_ext_text(SB_DATE, p, len, value_date_check, out));
 	case SB_EXT_DATETIME:
@@ -423,8 +438,12 @@ unpack_value(struct unpack_reader *r, unsigned depth, sb_value **out)
 	case KIND_BIN:
 		if (unpack_take(r, h.n, &b) != 0)
 			return (SB_EPROTO);
-		*out = h.kind == KIND_STR ? sb_strn((const char *)b, h.n) :
-		    sb_bytes(b, h.n);
+		if (h.kind == KIND_STR)
+			*out = sb_strn((const char *)b, h.n);
+		else if (r->block != NULL && h.n >= BLOCK_SHARE_MIN)
+			*out = value_bytes_in(b, h.n, r->block);
+		else
+			*out = sb_bytes(b, h.n);
 		break;
 	case KIND_ARRAY:
 		return (unpack_container(r, SB_LIST, h.n, depth, out));
@@ -433,7 +452,7 @@ unpack_value(struct unpack_reader *r, unsigned depth, sb_value **out)
 	case KIND_EXT:
 		if (unpack_take(r, h.n, &b) != 0)
 			return (SB_EPROTO);
-		return (unpack_ext(h.ext, b, h.n, r->lim, depth, out));
+		return (unpack_ext(r, h.ext, b, h.n, depth, out));
 	}
 	return (*out == NULL ? SB_ENOMEM : 0);
 }
@@ -494,6 +513,7 @@ sb_value_unpack(const void *buf, size_t len, sb_value **out)
 {
 	struct unpack_limits lim = { SB_SCAN_DEFAULT_SIZE,
 	    SB_SCAN_DEFAULT_DEPTH };
+	struct unpack_reader outer;
 	struct sb_scan scan;
 	size_t msglen = 0;
 
@@ -505,5 +525,6 @@ sb_value_unpack(const void *buf, size_t len, sb_value **out)
 	if (sb_scan_feed(&scan, buf, len, &msglen) != SB_SCAN_DONE ||
 	    msglen != len)
 		return (SB_EPROTO);
-	return (unpack_whole(buf, len, &lim, 0, out));
+	unpack_reader_init(&outer, buf, len, &lim);
+	return (unpack_whole(&outer, buf, len, 0, out));
 }

@@ -42,6 +42,23 @@ value_text(enum sb_type type, const char *p, size_t len)
 	return (v);
 }
 
+/*
+ * A bytes value whose len bytes at p lie in block b, which it holds (the
+ * bytes are not NUL-terminated).
+ */
+sb_value *
+value_bytes_in(const void *p, size_t len, struct value_block *b)
+{
+	sb_value *v;
+
+	if ((v = value_new(SB_BYTES)) == NULL)
+		return (NULL);
+	v->u.s.p = (char *)p;
+	v->u.s.len = len;
+	v->block = block_hold(b);
+	return (v);
+}
+
 /* A str value on the caller's stack that points at s; never freed. */
 void
 value_borrow_str(sb_value *tmp, const char *s)
@@ -427,17 +444,20 @@ sb_value_free(sb_value *v)
 	case SB_DATETIME:
 	case SB_DECIMAL:
 	case SB_EXT:
-		free(v->u.s.p);
+		if (v->block == NULL)
+			free(v->u.s.p);
 		free(v->u.s.ref_type);
 		break;
 	case SB_NDARRAY:
 		free(v->u.nd.dtype);
 		free(v->u.nd.shape);
-		free(v->u.nd.data);
+		if (v->block == NULL)
+			free(v->u.nd.data);
 		break;
 	default:
 		break;
 	}
+	block_drop(v->block);
 	free(v);
 }
 

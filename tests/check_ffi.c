@@ -1072,6 +1072,163 @@ START_TEST(test_large_values)
 }
 END_TEST
 
+/* A rows x cols float64 array holding i * 0.25 + k. */
+static sb_value *
+bulk_array(int64_t rows, int64_t cols, double k)
+{
+	int64_t		 shape[2] = { rows, cols };
+	size_t		 i, n = (size_t)(rows * cols);
+	double		*d;
+	sb_value	*v;
+
+	ck_assert_ptr_nonnull(d = malloc(n * sizeof *d));
+	for (i = 0; i < n; i++)
+		d[i] = (double)i * 0.25 + k;
+	v = sb_ndarray("<f8", shape, 2, d, n * sizeof *d);
+	free(d);
+	ck_assert_ptr_nonnull(v);
+	return (v);
+}
+
+/* len bytes of a pattern that depends on seed. */
+static sb_value *
+bulk_bytes(size_t len, unsigned seed)
+{
+	unsigned char	*b;
+	sb_value	*v;
+	size_t		 i;
+
+	ck_assert_ptr_nonnull(b = malloc(len));
+	for (i = 0; i < len; i++)
+		b[i] = (unsigned char)(i * 31 + i / 509 + seed);
+	v = sb_bytes(b, len);
+	free(b);
+	ck_assert_ptr_nonnull(v);
+	return (v);
+}
+
+/*
+ * A large array arrives in Python as an ordinary array (writable, aligned)
+ * that can be changed in place, and comes back changed and aligned.
+ */
+START_TEST(test_bulk_array_changed_in_python)
+{
+	const int64_t	*shape;
+	const double	*data;
+	sb_value	*r, *flags;
+	size_t		 i, ndim, len;
+
+	flags = call_ok("sbfixtures", "array_flags",
+	    sbt_list(bulk_array(512, 1024, 0), NULL));
+	ck_assert_uint_eq(sb_value_len(flags), 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(sb_value_type(sb_value_item(flags, i)), SB_BOOL);
+	for (i = 0; i < 3; i++) {
+		int	 b = 0;
+
+		ck_assert_int_eq(sb_value_get_bool(sb_value_item(flags, i), &b),
+		    0);
+		ck_assert_msg(b, "array flag %zu is false", i);
+	}
+	sb_value_free(flags);
+
+	r = call_ok("sbfixtures", "bump", sbt_list(bulk_array(512, 1024, 0),
+	    NULL));
+	ck_assert_int_eq(sb_value_get_ndarray(r, NULL, &shape, &ndim,
+	    (const void **)&data, &len), 0);
+	ck_assert_uint_eq(ndim, 2);
+	ck_assert_int_eq(shape[0], 512);
+	ck_assert_int_eq(shape[1], 1024);
+	ck_assert_uint_eq(len, 512 * 1024 * sizeof(double));
+	ck_assert_uint_eq((uintptr_t)data % sizeof(double), 0);
+	for (i = 0; i < 512 * 1024; i++)
+		if (data[i] != (double)i * 0.25 + 1)
+			ck_abort_msg("element %zu is %g", i, data[i]);
+	sb_value_free(r);
+}
+END_TEST
+
+/* Several large args of one call, in args and kwargs, arrive intact. */
+START_TEST(test_bulk_many_args)
+{
+	sb_value	*args, *kwargs, *want, *r = NULL;
+	sb_error	*err = NULL;
+	int		 rc;
+
+	args = sbt_list(sbt_list(bulk_bytes(3 << 20, 1), sb_int(7),
+	    bulk_array(300, 700, 2), bulk_bytes(300 * 1024, 3), NULL), NULL);
+	want = sb_value_copy(sb_value_item(args, 0));
+	kwargs = sb_map_new();
+	ck_assert_int_eq(sb_map_set(kwargs, sb_str("value"),
+	    bulk_bytes(1 << 20, 4)), 0);
+	rc = sb_call(sbt_c, "sbfixtures", "identity", NULL, kwargs, NULL, &r,
+	    &err);
+	sbt_ok("identity(value=bytes)", rc, err);
+	ck_assert_msg(sb_value_equal(r, sb_map_value(kwargs, 0)),
+	    "kwargs bytes changed");
+	sb_value_free(r);
+	r = call_ok("sbfixtures", "identity", args);
+	ck_assert_msg(sb_value_equal(r, want), "list changed on its way");
+	sb_value_free(r);
+	sb_value_free(want);
+	sb_value_free(kwargs);
+}
+END_TEST
+
+/* The args of an async call may be freed at once: they were copied. */
+START_TEST(test_bulk_async_args_freed)
+{
+	sb_pending	*p[2];
+	sb_value	*args, *want[2], *r;
+	sb_error	*err = NULL;
+	int		 i;
+
+	want[0] = bulk_bytes(5 << 20, 9);
+	want[1] = bulk_array(1000, 1000, 5);
+	for (i = 0; i < 2; i++) {
+		args = sbt_list(sb_value_copy(want[i]), NULL);
+		ck_assert_int_eq(sb_call_async(sbt_c, "sbfixtures", "identity",
+		    args, NULL, NULL, &p[i]), 0);
+		/* Scribble over the freed memory's neighbours too. */
+		sb_value_free(args);
+		args = bulk_bytes(5 << 20, 0xee);
+		sb_value_free(args);
+	}
+	for (i = 0; i < 2; i++) {
+		r = NULL;
+		sbt_ok("sb_wait", sb_wait(sbt_c, p[i], 60000, &r, &err), err);
+		ck_assert_msg(sb_value_equal(r, want[i]), "call %d changed", i);
+		sb_value_free(r);
+		sb_value_free(want[i]);
+	}
+}
+END_TEST
+
+/* A large ndarray whose shape does not match its data is refused. */
+START_TEST(test_bulk_array_lying_shape)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	sb_error	*err;
+	char		*data;
+	size_t		 n = 512 * 1024;
+
+	ck_assert_ptr_nonnull(data = calloc(1, n));
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "<f8", 3);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_uint64(&pk, n / 8 + 1);
+	msgpack_pack_bin_with_body(&pk, data, n);
+	err = call_err("sbfixtures", "identity", sbt_list(sb_ext(8, sb.data,
+	    sb.size), NULL), "snakebridge.BadRequest");
+	sb_error_free(err);
+	msgpack_sbuffer_destroy(&sb);
+	free(data);
+}
+END_TEST
+
 START_TEST(test_getitem_errors)
 {
 	sb_value	*rng, *key, *r = NULL;
@@ -1170,6 +1327,10 @@ ffi_suite(void)
 	tcase_add_test(tc, test_graceful_lambda);
 	tcase_add_test(tc, test_numpy_mean_axis);
 	tcase_add_test(tc, test_numpy_ndarray_arg);
+	tcase_add_test(tc, test_bulk_array_changed_in_python);
+	tcase_add_test(tc, test_bulk_many_args);
+	tcase_add_test(tc, test_bulk_async_args_freed);
+	tcase_add_test(tc, test_bulk_array_lying_shape);
 	tcase_add_test(tc, test_large_payloads);
 	tcase_add_test(tc, test_error_value_error);
 	tcase_add_test(tc, test_error_missing_module);

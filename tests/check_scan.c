@@ -330,6 +330,87 @@ START_TEST(test_large_bin_chunks)
 }
 END_TEST
 
+/*
+ * sb_scan_bulk finds where an ndarray's or a bin's data begins as soon as
+ * their headers are there, and never reads past what it is given.
+ */
+START_TEST(test_bulk_offset)
+{
+	static const int8_t	 types[2] = { 8, 9 };
+	msgpack_sbuffer		 sb, inner;
+	msgpack_packer		 pk, ipk;
+	size_t			 data_at[2], n, bulk, end, used;
+	unsigned char		*buf;
+	struct sb_scan		 s;
+	int			 k, r;
+
+	for (k = 0; k < 2; k++) {
+		msgpack_sbuffer_init(&sb);
+		msgpack_sbuffer_init(&inner);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_packer_init(&ipk, &inner, msgpack_sbuffer_write);
+		msgpack_pack_array(&ipk, 3);
+		msgpack_pack_str_with_body(&ipk, "<f8", 3);
+		msgpack_pack_array(&ipk, 2);
+		msgpack_pack_uint64(&ipk, 300);
+		msgpack_pack_uint64(&ipk, 70000);
+		msgpack_pack_bin(&ipk, 1000);
+		msgpack_pack_array(&pk, 3);
+		msgpack_pack_str_with_body(&pk, "call", 4);
+		msgpack_pack_ext(&pk, inner.size + 1000, types[k]);
+		data_at[k] = sb.size + inner.size;
+		msgpack_pack_ext_body(&pk, inner.data, inner.size);
+		msgpack_pack_bin(&pk, 0);	/* an element after it */
+		for (n = 1; n < data_at[k] + 8; n++) {
+			buf = malloc(n);	/* exact size: ASan sees overruns */
+			ck_assert_ptr_nonnull(buf);
+			memcpy(buf, sb.data, n < sb.size ? n : sb.size);
+			sb_scan_init(&s, 1 << 20, 8);
+			r = sb_scan_feed(&s, buf, n, &used);
+			ck_assert_int_eq(r, SB_SCAN_MORE);
+			bulk = sb_scan_bulk(&s, buf, n, &end);
+			if (k == 0 && n >= data_at[k])
+				ck_assert_uint_eq(bulk, data_at[k]);
+			else
+				ck_assert_uint_eq(bulk, 0);
+			if (n >= 9)	/* the ext's header is there */
+				ck_assert_uint_eq(end, data_at[k] + 1000);
+			free(buf);
+		}
+		msgpack_sbuffer_destroy(&inner);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+END_TEST
+
+/* On garbage, sb_scan_bulk stays within the bytes it is given. */
+START_TEST(test_bulk_garbage)
+{
+	unsigned char *buf;
+	unsigned i, j, n;
+	size_t used, bulk, end;
+	struct sb_scan s;
+
+	srand(54321);
+	for (i = 0; i < 20000; i++) {
+		n = 1 + (unsigned)rand() % 48;
+		ck_assert_ptr_nonnull(buf = malloc(n));
+		for (j = 0; j < n; j++)
+			buf[j] = (unsigned char)rand();
+		if (i % 2)
+			buf[0] = 0xc9;	/* ext32, often an ndarray */
+		if (i % 4 == 1 && n > 5)
+			buf[5] = 8;
+		sb_scan_init(&s, 1u << 30, 16);
+		if (sb_scan_feed(&s, buf, n, &used) == SB_SCAN_MORE) {
+			bulk = sb_scan_bulk(&s, buf, n, &end);
+			ck_assert_uint_le(bulk, n);
+		}
+		free(buf);
+	}
+}
+END_TEST
+
 START_TEST(test_strerror)
 {
 	int r;
@@ -359,6 +440,8 @@ scan_suite(void)
 	tcase_add_test(tc, test_empty_containers_complete);
 	tcase_add_test(tc, test_random_garbage);
 	tcase_add_test(tc, test_large_bin_chunks);
+	tcase_add_test(tc, test_bulk_offset);
+	tcase_add_test(tc, test_bulk_garbage);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
 	return (s);

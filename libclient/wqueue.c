@@ -1,0 +1,246 @@
+/*
+ * wqueue.c: the client's output queue. Messages are packed into one write
+ * buffer, except that a synchronous call's large bytes and ndarray data are
+ * not copied: the queue borrows them from the caller's values (which stay
+ * valid and unchanged until the call returns) and writes them from there
+ * with the packed pieces around them in one sendmsg(2). Before a call that
+ * borrowed returns, whatever is still unwritten is copied in (wq_unborrow).
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define WQ_IOV	64	/* pieces per sendmsg */
+
+/* The piece's first byte. */
+static const char *
+wq_ptr(const sb_client *c, const struct wq_seg *s)
+{
+	return (s->p != NULL ? s->p : c->wbuf + s->off);
+}
+
+/* Make room for n more pieces. */
+static int
+wq_seg_reserve(sb_client *c, size_t n)
+{
+	struct wq_seg *ns;
+	size_t ncap;
+
+	if (c->segcap - c->nsegs >= n)
+		return (0);
+	ncap = c->segcap ? 2 * c->segcap : 16;
+	while (ncap - c->nsegs < n)
+		ncap *= 2;
+	if ((ns = realloc(c->segs, ncap * sizeof(*ns))) == NULL)
+		return (SB_ENOMEM);
+	c->segs = ns;
+	c->segcap = ncap;
+	return (0);
+}
+
+/* Make room for len more bytes in the write buffer. */
+static int
+wq_buf_reserve(sb_client *c, size_t len)
+{
+	size_t ncap;
+	char *nbuf;
+
+	if (c->wcap - c->wfill >= len)
+		return (0);
+	if (len > SIZE_MAX / 2 - c->wfill)
+		return (SB_ENOMEM);
+	for (ncap = c->wcap ? c->wcap : 4096; ncap - c->wfill < len;)
+		ncap *= 2;
+	if ((nbuf = realloc(c->wbuf, ncap)) == NULL)
+		return (SB_ENOMEM);
+	c->wbuf = nbuf;
+	c->wcap = ncap;
+	return (0);
+}
+
+/* Copy len bytes at p to the end of the queue. */
+int
+wq_append(sb_client *c, const char *p, size_t len)
+{
+	struct wq_seg *last;
+
+	if (len == 0)
+		return (0);
+	if (wq_buf_reserve(c, len) != 0)
+		return (SB_ENOMEM);
+	last = c->nsegs > 0 ? &c->segs[c->nsegs - 1] : NULL;
+	if (last == NULL || last->p != NULL ||
+	    last->off + last->len != c->wfill) {
+		if (wq_seg_reserve(c, 1) != 0)
+			return (SB_ENOMEM);
+		last = &c->segs[c->nsegs++];
+		last->p = NULL;
+		last->off = c->wfill;
+		last->len = 0;
+	}
+	memcpy(c->wbuf + c->wfill, p, len);
+	c->wfill += len;
+	last->len += len;
+	c->wlen += len;
+	return (0);
+}
+
+/* Queue len bytes at p without copying them: the caller keeps them valid. */
+static int
+wq_borrow(sb_client *c, const char *p, size_t len)
+{
+	struct wq_seg *s;
+
+	if (wq_seg_reserve(c, 1) != 0)
+		return (SB_ENOMEM);
+	s = &c->segs[c->nsegs++];
+	s->p = p;
+	s->off = 0;
+	s->len = len;
+	c->wlen += len;
+	return (0);
+}
+
+/* msgpack_packer callback: append to the queue. */
+int
+wq_packer_write(void *data, const char *buf, size_t len)
+{
+	return (wq_append(data, buf, len) == 0 ? 0 : -1);
+}
+
+/*
+ * Pack the body of a bin or ext: large data is borrowed when pk writes to
+ * the queue of a client packing a synchronous call's request (borrowing),
+ * else copied.
+ */
+int
+wq_pack_data(msgpack_packer *pk, const void *p, size_t len)
+{
+	if (pk->callback == wq_packer_write && len >= BLOCK_SHARE_MIN &&
+	    ((sb_client *)pk->data)->borrowing)
+		return (wq_borrow(pk->data, p, len));
+	return (pk->callback(pk->data, p, len) == 0 ? 0 : SB_ENOMEM);
+}
+
+/* Remember where the queue ends now, to roll back to. */
+void
+wq_mark(const sb_client *c, struct wq_mark *m)
+{
+	m->wlen = c->wlen;
+	m->wfill = c->wfill;
+	m->nsegs = c->nsegs;
+	m->lastlen = c->nsegs > 0 ? c->segs[c->nsegs - 1].len : 0;
+}
+
+/* Drop what was queued since m (nothing of it was written yet). */
+void
+wq_rollback(sb_client *c, const struct wq_mark *m)
+{
+	c->wlen = m->wlen;
+	c->wfill = m->wfill;
+	c->nsegs = m->nsegs;
+	if (c->nsegs > 0)
+		c->segs[c->nsegs - 1].len = m->lastlen;
+}
+
+/* Empty the queue (written, or dropped). */
+void
+wq_clear(sb_client *c)
+{
+	c->wlen = c->woff = c->wfill = 0;
+	c->nsegs = c->sdone = c->soff = 0;
+}
+
+/*
+ * Copy the unwritten borrowed pieces into the write buffer: their owners
+ * may free them once the call returns. When memory runs out, the output
+ * cannot go on: the connection is closed.
+ */
+void
+wq_unborrow(sb_client *c)
+{
+	struct wq_seg *s;
+	size_t i;
+
+	for (i = c->sdone; i < c->nsegs; i++) {
+		s = &c->segs[i];
+		if (s->p == NULL)
+			continue;
+		if (i == c->sdone) {	/* drop what was written */
+			s->p += c->soff;
+			s->len -= c->soff;
+			c->soff = 0;
+		}
+		if (wq_buf_reserve(c, s->len) != 0) {
+			conn_lost(c, SB_ECLOSED);
+			return;
+		}
+		memcpy(c->wbuf + c->wfill, s->p, s->len);
+		s->p = NULL;
+		s->off = c->wfill;
+		c->wfill += s->len;
+	}
+}
+
+/* Move the written position n bytes on. */
+static void
+wq_advance(sb_client *c, size_t n)
+{
+	size_t left;
+
+	c->woff += n;
+	while (n > 0) {
+		left = c->segs[c->sdone].len - c->soff;
+		if (n < left) {
+			c->soff += n;
+			return;
+		}
+		n -= left;
+		c->sdone++;
+		c->soff = 0;
+	}
+}
+
+/*
+ * Write what the socket takes now. A write error does not end the
+ * connection at once: the peer may have answered before it closed, so the
+ * rest is dropped and reading finds the end.
+ */
+void
+wq_flush(sb_client *c)
+{
+	struct iovec iov[WQ_IOV];
+	struct msghdr mh;
+	size_t i;
+	ssize_t n;
+	int k;
+
+	while (c->woff < c->wlen && !c->wdead) {
+		for (k = 0, i = c->sdone; i < c->nsegs && k < WQ_IOV; i++) {
+			iov[k].iov_base = (char *)wq_ptr(c, &c->segs[i]) +
+			    (i == c->sdone ? c->soff : 0);
+			iov[k].iov_len = c->segs[i].len -
+			    (i == c->sdone ? c->soff : 0);
+			k++;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)k;
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			wq_advance(c, (size_t)n);
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		else
+			c->wdead = 1;
+	}
+	if (c->woff == c->wlen || c->wdead)
+		wq_clear(c);
+}
