@@ -528,8 +528,10 @@ channel_notification(struct channel *ch, const msgpack_object *method,
 		return;
 	if (name->size == 10 && memcmp(name->ptr, "stream.ack", 10) == 0)
 		stream_ack(wid);
-	else if (name->size == 4 && memcmp(name->ptr, "drop", 4) == 0)
+	else if (name->size == 4 && memcmp(name->ptr, "drop", 4) == 0) {
+		dropsig_notice();
 		channel_drop(ch, wid);
+	}
 }
 
 /*
@@ -888,7 +890,8 @@ channel_reap(void)
 
 /*
  * Run the requests sent ahead, in order (outermost loop only). Before each,
- * read what arrived meanwhile: a drop for it may be there.
+ * when the daemon signalled a drop notice not read yet, read what arrived
+ * meanwhile: the drop may be for it (dropsig.c).
  */
 static void
 channel_run_pending(void)
@@ -898,8 +901,10 @@ channel_run_pending(void)
 
 	for (ch = channels; ch != NULL; ch = ch->next) {
 		while (ch->pend != NULL && !ch->dead && !ch->eof) {
-			channel_read(ch);
-			channel_process(ch);
+			if (dropsig_pending()) {
+				channel_read(ch);
+				channel_process(ch);
+			}
 			if ((pe = ch->pend) == NULL || ch->dead)
 				break;
 			if ((ch->pend = pe->next) == NULL)
