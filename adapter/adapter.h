@@ -173,6 +173,11 @@ int		 channel_depth(void);
 int		 interrupt_init(void);
 uint32_t	 interrupt_running(uint32_t);
 
+/* dropsig.c: the daemon's signal that a drop notice follows. */
+int		 dropsig_init(void);
+void		 dropsig_notice(void);
+int		 dropsig_pending(void);
+
 /* dispatch.c */
 void		 dispatch_request(struct channel *, uint32_t,
 		     const msgpack_object *, const msgpack_object *);

@@ -30,6 +30,7 @@
 #define CHANNEL_SLACK		65536	/* envelope room beyond max message */
 #define CHANNEL_WAIT_ROUND	100	/* ms per poll while waiting */
 #define CHANNEL_IOV		64	/* queued pieces per writev */
+#define CHANNEL_COPY_MAX	1024	/* a smaller queued message is copied */
 
 struct channel_out {
 	char			*data;	/* ours, or the view's memory */
@@ -253,9 +254,11 @@ channel_has_output(struct channel *ch)
  * Send a whole message: written at once when nothing waits before it and the
  * socket takes it, else queued. The caller keeps sb's memory when it was
  * written at once (sb is left empty, ready to be reused); a queued message
- * takes it. While ch holds the main thread's output, its messages are only
- * queued; any other thread's send writes the whole queue. Safe from the
- * stream flusher thread (it touches no Python object).
+ * takes it, unless it is small: then it is copied, and sb's buffer serves
+ * the next answer (a run of answers held for one writev costs no large
+ * allocation each). While ch holds the main thread's output, its messages
+ * are only queued; any other thread's send writes the whole queue. Safe from
+ * the stream flusher thread (it touches no Python object).
  */
 int
 channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
@@ -289,7 +292,11 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 		} else {
 			o->len = sb->size;
 			o->off = off;
-			o->data = msgpack_sbuffer_release(sb);
+			if (sb->size <= CHANNEL_COPY_MAX &&
+			    (o->data = malloc(sb->size)) != NULL)
+				memcpy(o->data, sb->data, sb->size);
+			else
+				o->data = msgpack_sbuffer_release(sb);
 			*ch->out_tail = o;
 			ch->out_tail = &o->next;
 			if (!hold)
@@ -530,8 +537,10 @@ channel_notification(struct channel *ch, const msgpack_object *method,
 		return;
 	if (name->size == 10 && memcmp(name->ptr, "stream.ack", 10) == 0)
 		stream_ack(wid);
-	else if (name->size == 4 && memcmp(name->ptr, "drop", 4) == 0)
+	else if (name->size == 4 && memcmp(name->ptr, "drop", 4) == 0) {
+		dropsig_notice();
 		channel_drop(ch, wid);
+	}
 }
 
 /*
@@ -961,7 +970,8 @@ channel_reap(void)
 
 /*
  * Run the requests sent ahead, in order (outermost loop only). Before each,
- * read what arrived meanwhile: a drop for it may be there.
+ * when the daemon signalled a drop notice not read yet, read what arrived
+ * meanwhile: the drop may be for it (dropsig.c).
  */
 static void
 channel_run_pending(void)
@@ -971,8 +981,10 @@ channel_run_pending(void)
 
 	for (ch = channels; ch != NULL; ch = ch->next) {
 		while (ch->pend != NULL && !ch->dead && !ch->eof) {
-			channel_read(ch);
-			channel_process(ch);
+			if (dropsig_pending()) {
+				channel_read(ch);
+				channel_process(ch);
+			}
 			if ((pe = ch->pend) == NULL || ch->dead)
 				break;
 			if ((ch->pend = pe->next) == NULL)

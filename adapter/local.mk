@@ -9,6 +9,7 @@ adapter_libsbadapter_la_SOURCES = \
 	adapter/codec_decode.c \
 	adapter/codec_encode.c \
 	adapter/dispatch.c \
+	adapter/dropsig.c \
 	adapter/interrupt.c \
 	adapter/msgbuf.c \
 	adapter/policy.c \

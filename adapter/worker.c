@@ -167,7 +167,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (pyinit_start(&po) != 0)
 		return (1);
-	if (interrupt_init() != 0) {
+	if (interrupt_init() != 0 || dropsig_init() != 0) {
 		perror("snakebridge-worker: sigaction");
 		return (1);
 	}

@@ -13,6 +13,12 @@
 #define SB_PROTOCOL_VERSION	1
 #define SB_PROTOCOL_MIN		1
 
+/*
+ * The signal the daemon sends a worker along with each drop notice
+ * (docs/internals.md, "Pipelining"); needs <signal.h>.
+ */
+#define SB_SIG_DROP		(SIGRTMIN + 1)
+
 /* msgpack-rpc message kinds (element 0 of every message). */
 #define SB_MSG_REQUEST		0
 #define SB_MSG_RESPONSE		1

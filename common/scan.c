@@ -2,7 +2,6 @@
  * scan.c: the validating msgpack scanner (see scan.h). It never allocates;
  * its whole state is a fixed array of per-level element counts.
  */
-#include <string.h>
 
 #include "sbproto.h"
 #include "scan.h"
@@ -10,7 +9,10 @@
 void
 sb_scan_init(struct sb_scan *s, size_t max_size, unsigned max_depth)
 {
-	memset(s, 0, sizeof(*s));
+	/* left[] is written as each level opens: only the rest is cleared. */
+	s->off = 0;
+	s->depth = 0;
+	s->pending = 0;
 	/* Per-level counts are 32-bit: no message may owe more elements. */
 	s->max_size = max_size > UINT32_MAX ? UINT32_MAX : max_size;
 	s->max_depth = max_depth > SB_SCAN_DEPTH_CEILING ?

@@ -6,8 +6,12 @@
  * the next request sent ahead becomes current without another send. One
  * answered before it started (timeout, client gone) is dropped in the
  * worker with [2, "drop", [wid]]; when the worker dies, the ones that never
- * ran go back to the front of the pool's queue.
+ * ran go back to the front of the pool's queue. Each drop notice comes with
+ * the signal SB_SIG_DROP, which tells the worker to read before it starts
+ * the next request sent ahead (it does not read otherwise).
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +84,20 @@ ahead_next(struct worker *w)
 	return (1);
 }
 
+/* Tell w that the drop notice for wid is on its way. */
+static void
+ahead_signal_drop(const struct worker *w, uint32_t wid)
+{
+	union sigval v;
+
+	if (w->pid <= 0)
+		return;
+	v.sival_int = (int)wid;
+	if (sigqueue(w->pid, SB_SIG_DROP, v) == -1)
+		log_debug("worker %s/%u: drop signal: %s", w->pool->name,
+		    w->slot, strerror(errno));
+}
+
 /* r, sent ahead to w, is being freed unstarted: w drops it. */
 void
 ahead_forget(struct worker *w, struct request *r)
@@ -104,6 +122,10 @@ ahead_forget(struct worker *w, struct request *r)
 		msgpack_pack_uint32(&pk, w->ahead[i].wid);
 		worker_write(w, sb.data, sb.size);
 		msgpack_sbuffer_destroy(&sb);
+		/* the notice is in the socket before the signal arrives */
+		if (w->bev != NULL)
+			io_flush_peer(w->bev);
+		ahead_signal_drop(w, w->ahead[i].wid);
 	}
 }
 

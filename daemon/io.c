@@ -1,18 +1,16 @@
 /*
  * io.c: writing a message (a header and a body) to a peer, batched per pass
- * of the event loop. The first message a peer gets in a pass, with nothing
- * waiting in its output buffer, goes out at once with one writev, which keeps
- * a lone call's latency low and spares the event loop a write event. Later
- * messages to the same peer in the same pass are held in a pending buffer
- * and written together by one flush event that runs at the end of the pass,
- * so a burst of pipelined messages costs one system call per peer, not one
- * per message. What the socket does not take is queued in the bufferevent as
- * usual. A body that lies in a malloc'd block is referenced, not copied, and
- * the block freed once sent. A peer with held output is referenced, so it
- * stays valid until the flush even when its owner frees it meanwhile.
+ * of the event loop. The messages a peer gets in a pass, with nothing waiting
+ * in its output buffer, are held in a pending buffer and written together by
+ * one flush event that runs at the end of the pass (for a lone call, at once
+ * after its callback), so a burst of pipelined messages costs one system call
+ * per peer, not one per message, and the peer is woken once. What the socket
+ * does not take is queued in the bufferevent as usual; while something waits
+ * there, later messages are queued behind it. A body that lies in a malloc'd
+ * block is referenced, not copied, and the block freed once sent. A peer with
+ * held output is referenced, so it stays valid until the flush even when its
+ * owner frees it meanwhile. The pending buffers are kept for the next pass.
  */
-#include <sys/uio.h>
-
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -48,10 +46,13 @@ io_find(struct bufferevent *bev)
 	return (NULL);
 }
 
-/* Note bev as written in this pass; the flush event ends the pass. */
-static void
+/* Note bev as written in this pass (the flush event ends the pass). */
+static struct io_peer *
 io_note(struct bufferevent *bev)
 {
+	struct io_peer	*p;
+	size_t		 i;
+
 	if (io_flush_ev == NULL &&
 	    (io_flush_ev = event_new(sbd.base, -1, 0, io_flush_cb, NULL)) ==
 	    NULL)
@@ -61,13 +62,18 @@ io_note(struct bufferevent *bev)
 		io_peers = reallocarray(io_peers, io_cap, sizeof *io_peers);
 		if (io_peers == NULL)
 			abort();
+		for (i = io_npeers; i < io_cap; i++)
+			io_peers[i].held = NULL;
 	}
+	p = &io_peers[io_npeers];
+	if (p->held == NULL && (p->held = evbuffer_new()) == NULL)
+		abort();
 	bufferevent_incref(bev);
-	io_peers[io_npeers].bev = bev;
-	io_peers[io_npeers].held = NULL;
+	p->bev = bev;
 	io_npeers++;
 	if (io_npeers == 1)
 		event_active(io_flush_ev, EV_TIMEOUT, 0);
+	return (p);
 }
 
 /* Add len bytes at p to buf, referencing block (which it takes) if set. */
@@ -88,10 +94,22 @@ io_push(struct bufferevent *bev, struct evbuffer *buf)
 {
 	struct evbuffer	*out = bufferevent_get_output(bev);
 
+	if (evbuffer_get_length(buf) == 0)
+		return;
 	if (evbuffer_get_length(out) == 0)
 		(void)evbuffer_write(buf, bufferevent_getfd(bev));
 	if (evbuffer_get_length(buf) > 0)
 		evbuffer_add_buffer(out, buf);
+}
+
+/* Write what is held for bev now, before the pass ends. */
+void
+io_flush_peer(struct bufferevent *bev)
+{
+	struct io_peer	*p;
+
+	if ((p = io_find(bev)) != NULL)
+		io_push(bev, p->held);
 }
 
 /* Write what is held for each peer and forget the peers: a pass ends. */
@@ -103,29 +121,11 @@ io_flush(void)
 
 	for (i = 0; i < io_npeers; i++) {
 		p = &io_peers[i];
-		if (p->held != NULL) {
-			io_push(p->bev, p->held);
-			evbuffer_free(p->held);
-		}
+		io_push(p->bev, p->held);
 		bufferevent_decref(p->bev);
+		p->bev = NULL;
 	}
 	io_npeers = 0;
-}
-
-/*
- * Write now what is held for bev in this pass: a signal that follows (an
- * interrupt) must not overtake the messages written before it.
- */
-void
-io_flush_peer(struct bufferevent *bev)
-{
-	struct io_peer	*p = io_find(bev);
-
-	if (p != NULL && p->held != NULL) {
-		io_push(p->bev, p->held);
-		evbuffer_free(p->held);
-		p->held = NULL;
-	}
 }
 
 /* The flush event, activated by the first write of a pass. */
@@ -142,51 +142,42 @@ io_flush_cb(evutil_socket_t fd, short what, void *arg)
 void
 io_shutdown(void)
 {
+	size_t	 i;
+
 	io_flush();
 	if (io_flush_ev != NULL)
 		event_free(io_flush_ev);
 	io_flush_ev = NULL;
+	for (i = 0; i < io_cap; i++) {
+		if (io_peers[i].held != NULL)
+			evbuffer_free(io_peers[i].held);
+	}
 	free(io_peers);
 	io_peers = NULL;
 	io_cap = 0;
 }
 
+/* Hold a message for bev until the pass ends, or queue it behind output. */
 void
 io_write(struct bufferevent *bev, const void *hdr, size_t hlen,
     const void *body, size_t blen, char *block)
 {
 	struct evbuffer *out = bufferevent_get_output(bev);
 	struct io_peer	*p;
-	struct iovec	 iov[2];
-	ssize_t		 n = 0;
-	size_t		 done;
 
-	if ((p = io_find(bev)) != NULL) {
-		/* Written in this pass already: hold it for the flush. */
-		if (p->held == NULL && (p->held = evbuffer_new()) == NULL)
-			abort();
-		io_add(p->held, hdr, hlen, NULL);
-		io_add(p->held, body, blen, block);
+	if (hlen + blen == 0) {
+		free(block);
 		return;
 	}
-	if (evbuffer_get_length(out) == 0 && hlen + blen > 0) {
-		iov[0].iov_base = (void *)(uintptr_t)hdr;
-		iov[0].iov_len = hlen;
-		iov[1].iov_base = (void *)(uintptr_t)body;
-		iov[1].iov_len = blen;
-		n = writev(bufferevent_getfd(bev), iov, 2);
-		if (n < 0)
-			n = 0;	/* full or broken: the bufferevent finds out */
-		io_note(bev);
+	if ((p = io_find(bev)) == NULL) {
+		if (evbuffer_get_length(out) > 0) {
+			/* queued: the bufferevent writes it later */
+			io_add(out, hdr, hlen, NULL);
+			io_add(out, body, blen, block);
+			return;
+		}
+		p = io_note(bev);
 	}
-	done = (size_t)n;
-	if (done < hlen) {
-		evbuffer_add(out, (const char *)hdr + done, hlen - done);
-		done = 0;
-	} else
-		done -= hlen;
-	if (done < blen)
-		io_add(out, (const char *)body + done, blen - done, block);
-	else
-		free(block);
+	io_add(p->held, hdr, hlen, NULL);
+	io_add(p->held, body, blen, block);
 }

@@ -6,8 +6,12 @@
  * -v -v and emit events); the `stats []` result (docs/protocol.md, "Stats").
  * Nothing here allocates on the path of a successful call.
  */
+#include <sys/time.h>
+
 #include <string.h>
 #include <time.h>
+
+#include <event2/event.h>
 
 #include "config.h"
 #include "snakebridged.h"
@@ -53,14 +57,26 @@ static struct {
 	uint64_t		 sessions_ended;
 } metrics;
 
-/* Seconds on the monotonic clock. */
+/*
+ * Seconds on the monotonic clock, read once per pass of the event loop: a
+ * pass is known by the time the loop cached for it, which changes with every
+ * pass (outside the loop it is read afresh, and so is the clock).
+ */
 double
 metrics_clock(void)
 {
-	struct timespec ts;
+	static struct timeval	 pass;
+	static double		 at;
+	struct timeval		 tv = { 0, 0 };
+	struct timespec		 ts;
 
+	if (sbd.base != NULL && event_base_gettimeofday_cached(sbd.base,
+	    &tv) == 0 && timercmp(&tv, &pass, ==))
+		return (at);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	pass = tv;
+	return (at);
 }
 
 static void

@@ -9,6 +9,50 @@
 #include "config.h"
 #include "snakebridged.h"
 
+/* Decoding zones kept for reuse (mpk_unpack): a request costs none. */
+#define MPK_ZONES	16
+#define MPK_ZONE_KEEP	(64 * 1024)	/* a larger one is freed */
+static msgpack_zone	*mpk_zones[MPK_ZONES];
+static unsigned		 mpk_nzones;
+
+/*
+ * Decode the message at p (scanned bytes) into up, in a zone kept for
+ * reuse; 0 on success. up must be empty; give it back with mpk_unpacked_done.
+ */
+int
+mpk_unpack(msgpack_unpacked *up, const char *p, size_t len)
+{
+	msgpack_unpack_return rc;
+	size_t off = 0;
+
+	if (mpk_nzones > 0)
+		up->zone = mpk_zones[--mpk_nzones];
+	else if ((up->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) ==
+	    NULL)
+		abort();
+	rc = msgpack_unpack(p, len, &off, up->zone, &up->data);
+	return (rc == MSGPACK_UNPACK_SUCCESS ||
+	    rc == MSGPACK_UNPACK_EXTRA_BYTES ? 0 : -1);
+}
+
+/*
+ * Release what mpk_unpack decoded into up; its zone is kept for reuse unless
+ * it grew large (a clear zone keeps one chunk, free is its size).
+ */
+void
+mpk_unpacked_done(msgpack_unpacked *up)
+{
+	if (up->zone == NULL)
+		return;
+	msgpack_zone_clear(up->zone);
+	if (mpk_nzones < MPK_ZONES &&
+	    up->zone->chunk_list.free <= MPK_ZONE_KEEP)
+		mpk_zones[mpk_nzones++] = up->zone;
+	else
+		msgpack_zone_free(up->zone);
+	up->zone = NULL;
+}
+
 /* The length of the msgpack object at p (scanned bytes); 0 if incomplete. */
 size_t
 mpk_skip(const char *p, size_t len)

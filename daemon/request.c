@@ -42,7 +42,7 @@ request_free(struct request *r)
 	stream_free(r);
 	if (r->worker != NULL)
 		callback_forget(r->worker, r);
-	msgpack_unpacked_destroy(&r->up);
+	mpk_unpacked_done(&r->up);
 	free(r->raw);
 	free(r->opts.session);
 	free(r->opts.pool);
@@ -341,7 +341,6 @@ int
 request_handle(struct conn *c, char *msg, size_t len, int owned)
 {
 	struct request *r = request_new();
-	size_t off = 0;
 	int rc;
 
 	if (owned)
@@ -352,8 +351,7 @@ request_handle(struct conn *c, char *msg, size_t len, int owned)
 		memcpy(r->raw, msg, len);
 	}
 	r->rawlen = len;
-	if (msgpack_unpack_next(&r->up, r->raw, len, &off) !=
-	    MSGPACK_UNPACK_SUCCESS) {
+	if (mpk_unpack(&r->up, r->raw, len) != 0) {
 		request_free(r);
 		conn_protocol_error(c, -1, "undecodable message");
 		return (-1);

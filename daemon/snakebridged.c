@@ -57,13 +57,19 @@ usage(int status)
 	exit(status);
 }
 
+/*
+ * Seconds since the epoch, as the event loop took them at the start of its
+ * pass (read afresh outside the loop): no clock read per request.
+ */
 double
 sbd_now(void)
 {
-	struct timespec ts;
+	struct timeval tv;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	if (sbd.base == NULL || event_base_gettimeofday_cached(sbd.base,
+	    &tv) != 0)
+		gettimeofday(&tv, NULL);
+	return ((double)tv.tv_sec + (double)tv.tv_usec / 1e6);
 }
 
 /* Arm a timer for ms milliseconds. */

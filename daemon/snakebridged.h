@@ -101,6 +101,8 @@ void		 io_write(struct bufferevent *, const void *, size_t,
 		    const void *, size_t, char *block);
 
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */
+int		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
+void		 mpk_unpacked_done(msgpack_unpacked *);
 size_t		 mpk_skip(const char *, size_t);
 int		 mpk_array_header(const char *, size_t, uint32_t *,
 		    size_t *);

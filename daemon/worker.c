@@ -742,6 +742,9 @@ worker_restart(struct worker *w)
 {
 	if (w->pid > 0) {
 		w->stop_reason = "restart";
+		/* an idle one takes no request while it dies */
+		if (w->state == WORKER_IDLE)
+			w->state = WORKER_STOPPING;
 		worker_kill(w, SIGTERM);
 	} else if (w->state == WORKER_DOWN) {
 		event_del(w->restart_ev);

@@ -183,6 +183,31 @@ START_TEST(test_timeout_ahead)
 }
 END_TEST
 
+/*
+ * The request that times out was already read by the worker, behind a slow
+ * one, when its drop arrives: the worker still finds the drop before it.
+ */
+START_TEST(test_timeout_read_ahead)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	const char	*path = temp_path();
+	sb_pending	*first, *slow, *quick;
+
+	first = start_note(c, path, 0.5, "first", -1);
+	slow = start_note(c, path, 3.0, "slow", -1);
+	quick = start_note(c, path, 0, "quick", 1500);
+	finish_error(c, quick, "queued behind a 3 s call",
+	    "snakebridge.Timeout");
+	ck_assert_int_eq(finish_ok(c, first, "the first call"), 1);
+	ck_assert_int_eq(finish_ok(c, slow, "the 3 s call"), 2);
+	ck_assert_int_eq(finish_ok(c, start_note(c, path, 0, "after", -1),
+	    "note after"), 3);
+	ck_assert_str_eq(file_lines(path), "first,slow,after,");
+	sb_client_close(c);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_timeout_running)
 {
 	sb_client	*c = sbt_connect(&sbt_d);
@@ -323,6 +348,7 @@ pipeworker_suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_order);
 	tcase_add_test(tc, test_timeout_ahead);
+	tcase_add_test(tc, test_timeout_read_ahead);
 	tcase_add_test(tc, test_timeout_running);
 	tcase_add_test(tc, test_callback_ahead);
 	tcase_add_test(tc, test_disconnect_ahead);
