@@ -32,8 +32,9 @@ int
 ahead_open(const struct worker *w)
 {
 	if (w->state != WORKER_BUSY || w->pid <= 0 || w->bev == NULL ||
-	    w->draining || w->retire || sbd.shutting_down ||
-	    w->nahead >= SBD_AHEAD_MAX || callback_active(w))
+	    w->draining || w->retire || w->expect_exit ||
+	    sbd.shutting_down || w->nahead >= SBD_AHEAD_MAX ||
+	    callback_active(w))
 		return (0);
 	return (!ahead_barrier(w->cur));
 }

@@ -418,6 +418,11 @@ worker_idle(struct worker *w)
 		pool_dispatch(w->pool);
 		return;
 	}
+	if (w->expect_exit) {
+		/* told to stop (worker.restart): it takes nothing more */
+		w->state = WORKER_STOPPING;
+		return;
+	}
 	worker_check_recycle(w);
 	if (w->state == WORKER_IDLE || w->draining)
 		pool_dispatch(w->pool);
@@ -742,7 +747,7 @@ worker_restart(struct worker *w)
 {
 	if (w->pid > 0) {
 		w->stop_reason = "restart";
-		/* an idle one takes no request while it dies */
+		/* it takes no request while it dies (busy: see worker_idle) */
 		if (w->state == WORKER_IDLE)
 			w->state = WORKER_STOPPING;
 		worker_kill(w, SIGTERM);

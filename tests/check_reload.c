@@ -202,6 +202,55 @@ START_TEST(test_worker_restart)
 }
 END_TEST
 
+/*
+ * A worker told to restart while busy: the request it answers meanwhile
+ * gets its answer, and a request that comes after the restart waits for
+ * the new process instead of running in the one that is going.
+ */
+START_TEST(test_worker_restart_busy)
+{
+	sb_client	*c = sbt_connect(&sbt_d);
+	sb_value	*info, *params, *res = NULL;
+	sb_error	*err = NULL;
+	sb_pending	*term, *after;
+	struct sb_opts	 opts;
+	int64_t		 pid0, slot;
+	size_t		 len;
+	const char	*s;
+
+	info = sup_open(c, "restart-busy", -1, NULL);
+	sb_value_free(info);
+	pid0 = sup_pid(c, "restart-busy");
+	for (slot = 0; slot < 2 && sup_worker_pid(c, "default", slot) != pid0;
+	    slot++)
+		;
+	ck_assert_msg(slot < 2, "the session's worker is not in the pool");
+	sb_value_free(sup_call_ok(c, "restart-busy", "on_term_answer", NULL));
+	sb_opts_init(&opts);
+	opts.session = "restart-busy";
+	ck_assert_int_eq(sb_call_async(c, "sbsuper", "answer_on_term", NULL,
+	    NULL, &opts, &term), 0);
+	ck_assert_int_ge(sb_client_poll(c, 100), 0);	/* it is sent */
+	params = sup_args("si", "default", slot);
+	sbt_ok("worker.restart", admin(c, "worker.restart", params, &err),
+	    err);
+	params = sup_args("f", 1.0);
+	ck_assert_int_eq(sb_call_async(c, "sbsuper", "slow", params, NULL,
+	    &opts, &after), 0);
+	sb_value_free(params);
+	sbt_ok("answer_on_term", sb_wait(c, term, 30000, &res, &err), err);
+	ck_assert_ptr_nonnull(s = sb_value_str(res, &len));
+	ck_assert_str_eq(s, "answered");
+	sb_value_free(res);
+	sbt_ok("the call after the restart", sb_wait(c, after, 30000, &res, &err),
+	    err);
+	sb_value_free(res);
+	ck_assert(sup_pid(c, "restart-busy") != pid0);
+	sup_close(c, "restart-busy");
+	sb_client_close(c);
+}
+END_TEST
+
 /* As nobody: each admin method is PermissionDenied; the rest works. */
 static int
 nobody_admin(void *arg, char *why, size_t len)
@@ -456,6 +505,7 @@ main(void)
 	tcase_add_test(tc, test_reload_method);
 	tcase_add_test(tc, test_reload_broken);
 	tcase_add_test(tc, test_worker_restart);
+	tcase_add_test(tc, test_worker_restart_busy);
 	tcase_add_test(tc, test_admin_denied);
 	tcase_add_test(tc, test_sbctl_admin);
 
