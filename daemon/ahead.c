@@ -5,8 +5,8 @@
  * another one, up to SBD_AHEAD_MAX deep; the worker answers in order and
  * the next request sent ahead becomes current without another send. One
  * answered before it started (timeout, client gone) is dropped in the
- * worker with [2, "drop", [wid]]; when the worker dies, the ones that never
- * ran go back to the front of the pool's queue. Each drop notice comes with
+ * worker with [2, "drop", [wid]]; when the worker dies, they fail with
+ * WorkerCrashed (ahead_lost). Each drop notice comes with
  * the signal SB_SIG_DROP, which tells the worker to read before it starts
  * the next request sent ahead (it does not read otherwise).
  */
@@ -57,7 +57,6 @@ ahead_send(struct worker *w, struct request *r)
 	struct wahead *a = &w->ahead[w->nahead++];
 
 	a->r = r;
-	a->pinned = r->worker != NULL;
 	a->wid = worker_new_wid(w) | SBD_WID_AHEAD;
 	r->ahead = 1;
 	r->state = REQUEST_RUNNING;
@@ -159,32 +158,29 @@ ahead_count(const struct worker *w)
 }
 
 /*
- * w is gone: its requests sent ahead never ran. They go back to the front
- * of the queue, in order (their refs may be lost now: the new process says
- * so), or fail when the daemon is shutting down.
+ * w is gone with requests sent ahead unanswered: they fail. The worker holds
+ * its answers while more requests sent ahead wait, so any of them may have
+ * run (and the one the daemon took for current may have been answered):
+ * running them again elsewhere could run a request twice.
  */
 void
-ahead_requeue(struct worker *w)
+ahead_lost(struct worker *w)
 {
-	struct pool *p = w->pool;
-	struct request *r;
-	unsigned i = w->nahead;
+	struct wahead lost[SBD_AHEAD_MAX];
+	unsigned i, n = w->nahead;
 
+	memcpy(lost, w->ahead, n * sizeof lost[0]);
 	w->nahead = 0;
-	while (i-- > 0) {
-		if ((r = w->ahead[i].r) == NULL)
+	for (i = 0; i < n; i++) {
+		if (lost[i].r == NULL)
 			continue;
-		r->ahead = 0;
-		if (!w->ahead[i].pinned)
-			r->worker = NULL;
-		if (sbd.shutting_down) {
-			r->state = REQUEST_NEW;
-			request_error(r, SB_ERRTYPE_SHUTTING_DOWN, "the daemon "
-			    "is shutting down");
-			continue;
-		}
-		r->state = REQUEST_QUEUED;
-		TAILQ_INSERT_HEAD(&p->queue, r, qentry);
-		p->queued++;
+		lost[i].r->ahead = 0;
+		if (sbd.shutting_down)
+			request_error(lost[i].r, SB_ERRTYPE_SHUTTING_DOWN,
+			    "the daemon is shutting down");
+		else
+			request_error(lost[i].r, SB_ERRTYPE_WORKER_CRASHED,
+			    "worker %s/%u died before answering it (it may "
+			    "have run)", w->pool->name, w->slot);
 	}
 }

@@ -366,7 +366,6 @@ enum worker_state {
 struct wahead {
 	struct request		*r;		/* NULL: answered early */
 	uint32_t		 wid;
-	int			 pinned;	/* r->worker was set by its refs */
 };
 struct worker {
 	struct pool		*pool;
@@ -441,7 +440,7 @@ void		 ahead_forget(struct worker *, struct request *);
 void		 ahead_fail(struct worker *, const struct session *,
 		    enum sb_errtype, const char *);
 unsigned	 ahead_count(const struct worker *);
-void		 ahead_requeue(struct worker *);
+void		 ahead_lost(struct worker *);
 
 /* cleanup.c: dropping ended sessions' objects, bounded by a timeout. */
 struct cleanup_totals {

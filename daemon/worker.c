@@ -637,7 +637,7 @@ worker_exited(struct worker *w, int status)
 	worker_close_channels(w);
 	event_del(w->grace_ev);
 	worker_fail_current(w, status);
-	ahead_requeue(w);
+	ahead_lost(w);
 	pool_fail_internal(w);
 	callback_worker_gone(w);
 	w->state = WORKER_DOWN;
@@ -765,7 +765,7 @@ worker_free(struct worker *w)
 		kill(w->pid, SIGKILL);
 	}
 	worker_close_channels(w);
-	ahead_requeue(w);
+	ahead_lost(w);
 	callback_worker_gone(w);
 	event_free(w->restart_ev);
 	event_free(w->grace_ev);
