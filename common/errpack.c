@@ -34,12 +34,18 @@ sb_pack_error_response(msgpack_packer *pk, uint64_t msgid, enum sb_errtype t,
 }
 
 void
-sb_pack_error_notice(msgpack_packer *pk, enum sb_errtype t,
-    const char *message)
+sb_pack_notify_head(msgpack_packer *pk, const char *method, uint32_t nparams)
 {
 	msgpack_pack_array(pk, 3);
 	msgpack_pack_int(pk, SB_MSG_NOTIFY);
-	pack_cstr(pk, "error");
-	msgpack_pack_array(pk, 1);
+	pack_cstr(pk, method);
+	msgpack_pack_array(pk, nparams);
+}
+
+void
+sb_pack_error_notice(msgpack_packer *pk, enum sb_errtype t,
+    const char *message)
+{
+	sb_pack_notify_head(pk, "error", 1);
 	sb_pack_error(pk, t, message);
 }

@@ -115,10 +115,7 @@ ahead_forget(struct worker *w, struct request *r)
 		    w->pool->name, w->slot, (unsigned long long)r->id);
 		msgpack_sbuffer_init(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_array(&pk, 3);
-		msgpack_pack_int(&pk, SB_MSG_NOTIFY);
-		mpk_str(&pk, "drop");
-		msgpack_pack_array(&pk, 1);
+		sb_pack_notify_head(&pk, "drop", 1);
 		msgpack_pack_uint32(&pk, w->ahead[i].wid);
 		worker_write(w, sb.data, sb.size);
 		msgpack_sbuffer_destroy(&sb);

@@ -79,10 +79,7 @@ events_begin(const char *type, uint32_t nfields)
 		msgpack_sbuffer_init(&events_buf);
 	msgpack_sbuffer_clear(&events_buf);
 	msgpack_packer_init(&events_pk, &events_buf, msgpack_sbuffer_write);
-	msgpack_pack_array(&events_pk, 3);
-	msgpack_pack_int(&events_pk, SB_MSG_NOTIFY);
-	mpk_str(&events_pk, "event");
-	msgpack_pack_array(&events_pk, 1);
+	sb_pack_notify_head(&events_pk, "event", 1);
 	msgpack_pack_map(&events_pk, nfields + 2);
 	mpk_str(&events_pk, "type");
 	mpk_str(&events_pk, type);
@@ -106,10 +103,7 @@ events_report_lost(struct events_sub *s)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_int(&pk, SB_MSG_NOTIFY);
-	mpk_str(&pk, "event");
-	msgpack_pack_array(&pk, 1);
+	sb_pack_notify_head(&pk, "event", 1);
 	msgpack_pack_map(&pk, 3);
 	mpk_str(&pk, "type");
 	mpk_str(&pk, "dropped");

@@ -146,10 +146,7 @@ relay_stream_items(struct worker *w, const char *msg, size_t len, size_t off)
 		return;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_int(&pk, SB_MSG_NOTIFY);
-	mpk_str(&pk, "stream.items");
-	msgpack_pack_array(&pk, 2);
+	sb_pack_notify_head(&pk, "stream.items", 2);
 	msgpack_pack_uint32(&pk, r->msgid);
 	conn_write2(r->conn, sb.data, sb.size, msg + off, len - off, NULL);
 	msgpack_sbuffer_destroy(&sb);

@@ -87,10 +87,7 @@ stream_ack(struct request *r, unsigned n)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	for (i = 0; i < n; i++) {
-		msgpack_pack_array(&pk, 3);
-		msgpack_pack_int(&pk, SB_MSG_NOTIFY);
-		mpk_str(&pk, "stream.ack");
-		msgpack_pack_array(&pk, 1);
+		sb_pack_notify_head(&pk, "stream.ack", 1);
 		msgpack_pack_uint32(&pk, r->stream->wid);
 	}
 	worker_write(r->worker, sb.data, sb.size);
