@@ -699,7 +699,11 @@ channel_room(struct channel *ch)
 	return (0);
 }
 
-/* Read what is there; sets eof on EOF or error (the channel ends). */
+/*
+ * Read what is there; sets eof on EOF or error (the channel ends). A buffer
+ * at its full size holds more than the scanner lets one message have: the
+ * rest waits in the socket until channel_process has made room.
+ */
 static void
 channel_read(struct channel *ch)
 {
@@ -708,7 +712,9 @@ channel_read(struct channel *ch)
 
 	for (;;) {
 		if (channel_room(ch) != 0) {
-			channel_violation(ch, "out of buffer space", 1);
+			if (ch->rend - ch->rstart <= ch->max_message +
+			    CHANNEL_SLACK)
+				channel_violation(ch, "out of buffer space", 1);
 			return;
 		}
 		room = ch->rcap - ch->rend;
