@@ -104,6 +104,7 @@ PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);
 
 /* msgbuf.c */
+int		 msgbuf_init(void);
 PyObject	*msgbuf_new(char *, char *, size_t);
 
 /* refs.c */

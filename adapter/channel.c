@@ -238,18 +238,6 @@ channel_flush(struct channel *ch)
 	return (rv);
 }
 
-/* Whether ch has output waiting. */
-static int
-channel_has_output(struct channel *ch)
-{
-	int	 rv;
-
-	pthread_mutex_lock(&channel_out_mtx);
-	rv = ch->out != NULL;
-	pthread_mutex_unlock(&channel_out_mtx);
-	return (rv);
-}
-
 /*
  * Send a whole message: written at once when nothing waits before it and the
  * socket takes it, else queued. The caller keeps sb's memory when it was
@@ -699,7 +687,11 @@ channel_room(struct channel *ch)
 	return (0);
 }
 
-/* Read what is there; sets eof on EOF or error (the channel ends). */
+/*
+ * Read what is there; sets eof on EOF or error (the channel ends). A buffer
+ * at its full size holds more than the scanner lets one message have: the
+ * rest waits in the socket until channel_process has made room.
+ */
 static void
 channel_read(struct channel *ch)
 {
@@ -708,7 +700,9 @@ channel_read(struct channel *ch)
 
 	for (;;) {
 		if (channel_room(ch) != 0) {
-			channel_violation(ch, "out of buffer space", 1);
+			if (ch->rend - ch->rstart <= ch->max_message +
+			    CHANNEL_SLACK)
+				channel_violation(ch, "out of buffer space", 1);
 			return;
 		}
 		room = ch->rcap - ch->rend;
@@ -835,17 +829,19 @@ channel_pump(int timeout)
 	struct pollfd	 pfd[16];
 	struct channel	*chs[16], *ch;
 	nfds_t		 n = 0, i;
-	int		 r;
+	int		 r, out;
 
 	for (ch = channels; ch != NULL && n < 16; ch = ch->next) {
 		/* Held output goes out before the wait. */
-		if (!ch->dead && channel_has_output(ch))
-			channel_flush(ch);
-		if (ch->dead || (ch->eof && !channel_has_output(ch)))
+		pthread_mutex_lock(&channel_out_mtx);
+		if (!ch->dead && ch->out != NULL)
+			channel_flush_locked(ch);
+		out = ch->out != NULL;
+		pthread_mutex_unlock(&channel_out_mtx);
+		if (ch->dead || (ch->eof && !out))
 			continue;
 		pfd[n].fd = ch->fd;
-		pfd[n].events = (ch->eof ? 0 : POLLIN) |
-		    (channel_has_output(ch) ? POLLOUT : 0);
+		pfd[n].events = (ch->eof ? 0 : POLLIN) | (out ? POLLOUT : 0);
 		pfd[n].revents = 0;
 		chs[n++] = ch;
 	}
@@ -1002,7 +998,7 @@ channel_run_pending(void)
 			free(pe);
 		}
 		ch->hold = 0;
-		if (!ch->dead && channel_has_output(ch))
+		if (!ch->dead)
 			channel_flush(ch);
 	}
 }

@@ -42,6 +42,12 @@ static PyTypeObject msgbuf_type = {
 	.tp_as_buffer = &msgbuf_as_buffer,
 };
 
+int
+msgbuf_init(void)
+{
+	return (PyType_Ready(&msgbuf_type));
+}
+
 /*
  * A writable buffer over len bytes at p inside mem, which it takes (freed
  * with the object). NULL with an exception set on failure (mem is then
@@ -52,10 +58,10 @@ msgbuf_new(char *mem, char *p, size_t len)
 {
 	struct msgbuf	*b;
 
-	if (len > PY_SSIZE_T_MAX || (!PyType_HasFeature(&msgbuf_type,
-	    Py_TPFLAGS_READY) && PyType_Ready(&msgbuf_type) != 0) ||
-	    (b = PyObject_New(struct msgbuf, &msgbuf_type)) == NULL)
-		return (PyErr_Occurred() ? NULL : PyErr_NoMemory());
+	if (len > PY_SSIZE_T_MAX)
+		return (PyErr_NoMemory());
+	if ((b = PyObject_New(struct msgbuf, &msgbuf_type)) == NULL)
+		return (NULL);
 	b->mem = mem;
 	b->p = p;
 	b->len = (Py_ssize_t)len;

@@ -83,6 +83,7 @@ pyinit_start(const struct pyinit_options *o)
 	}
 	pyinit_line_buffering();
 	if (pyerr_init() != 0 || callback_init() != 0 ||
+	    msgbuf_init() != 0 ||
 	    (o != NULL && pyinit_paths(o->paths, o->npaths) != 0)) {
 		PyErr_Print();
 		return (-1);

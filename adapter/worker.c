@@ -64,6 +64,18 @@ worker_number(const char *s, unsigned long long max)
 	return (v);
 }
 
+/* Append s to the argv strings *v (n of them); exits without memory. */
+static void
+worker_push(const char ***v, size_t *n, const char *s)
+{
+	const char	**nv;
+
+	if ((nv = reallocarray(*v, *n + 1, sizeof *nv)) == NULL)
+		worker_usage("out of memory");
+	nv[(*n)++] = s;
+	*v = nv;
+}
+
 /* The ready notification: {pid, python, numpy[, preload_failed]}. */
 static int
 worker_ready(struct channel *ch, PyObject *failed)
@@ -130,18 +142,10 @@ main(int argc, char **argv)
 			    UINT32_MAX);
 			break;
 		case OPT_PATH:
-			po.paths = reallocarray(po.paths, po.npaths + 1,
-			    sizeof *po.paths);
-			if (po.paths == NULL)
-				worker_usage("out of memory");
-			po.paths[po.npaths++] = optarg;
+			worker_push(&po.paths, &po.npaths, optarg);
 			break;
 		case OPT_PRELOAD:
-			preload = reallocarray(preload, npreload + 1,
-			    sizeof *preload);
-			if (preload == NULL)
-				worker_usage("out of memory");
-			preload[npreload++] = optarg;
+			worker_push(&preload, &npreload, optarg);
 			break;
 		case OPT_MAX_REFS:
 			worker_id.max_refs = worker_number(optarg, SIZE_MAX);

@@ -1372,6 +1372,78 @@ START_TEST(test_channel_wait_serves_requests)
 }
 END_TEST
 
+/*
+ * Requests queued beyond what the read buffer may grow to (the peer wrote
+ * them while the channel was busy) are all served: the channel reads what
+ * fits, serves it and reads on, instead of calling its input broken.
+ */
+START_TEST(test_channel_reads_past_full_buffer)
+{
+	enum { NREQ = 160, ARG = 900, MAXMSG = 1000 };
+	struct channel		*ch;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	msgpack_unpacker	 up;
+	msgpack_unpacked	 u;
+	msgpack_object		*a;
+	char			 arg[ARG];
+	ssize_t			 n;
+	uint32_t		 i, got = 0;
+	int			 sv[2], sz = 1 << 20;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	ch = channel_open(sv[0], MAXMSG);
+	ck_assert_ptr_nonnull(ch);
+	memset(arg, 'x', sizeof arg);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < NREQ; i++) {
+		msgpack_pack_array(&pk, 4);
+		msgpack_pack_int(&pk, 0);
+		msgpack_pack_uint32(&pk, i + 1);
+		msgpack_pack_str_with_body(&pk, "call", 4);
+		msgpack_pack_array(&pk, 4);
+		msgpack_pack_int(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "builtins", 8);
+		msgpack_pack_str_with_body(&pk, "len", 3);
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_bin_with_body(&pk, arg, sizeof arg);
+	}
+	/* More than the buffer's limit (MAXMSG + 128 KiB) waits at once. */
+	ck_assert_uint_gt(sb.size, MAXMSG + 2 * 65536 + 4096);
+	ck_assert_int_eq(send(sv[1], sb.data, sb.size, MSG_DONTWAIT),
+	    (ssize_t)sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	shutdown(sv[1], SHUT_WR);
+	ck_assert_int_eq(channel_loop(), 0);
+
+	/* Every request answered in order: [1, id, nil, ARG]. */
+	msgpack_unpacker_init(&up, 1 << 16);
+	msgpack_unpacked_init(&u);
+	for (;;) {
+		msgpack_unpacker_reserve_buffer(&up, 65536);
+		n = read(sv[1], msgpack_unpacker_buffer(&up), 65536);
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			break;
+		msgpack_unpacker_buffer_consumed(&up, (size_t)n);
+		while (msgpack_unpacker_next(&up, &u) ==
+		    MSGPACK_UNPACK_SUCCESS) {
+			a = u.data.via.array.ptr;
+			ck_assert_uint_eq(a[1].via.u64, got + 1);
+			ck_assert_int_eq(a[2].type, MSGPACK_OBJECT_NIL);
+			ck_assert_uint_eq(a[3].via.u64, ARG);
+			got++;
+		}
+	}
+	ck_assert_uint_eq(got, NREQ);
+	msgpack_unpacked_destroy(&u);
+	msgpack_unpacker_destroy(&up);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *
 codec_suite(void)
 {
@@ -1399,6 +1471,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_python_error_map);
 	tcase_add_test(tc, test_nested_ext_depth);
 	tcase_add_test(tc, test_channel_wait_serves_requests);
+	tcase_add_test(tc, test_channel_reads_past_full_buffer);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tw, 60);
 	tcase_add_test(tw, test_worker_sqrt_and_garbage);
