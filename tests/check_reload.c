@@ -343,7 +343,7 @@ START_TEST(test_sigterm)
 {
 	struct sbt_daemon d;
 	sb_client	*a, *b, *c;
-	sb_value	*args = sup_args("f", 2.0), *r = NULL;
+	sb_value	*args = sup_args("f", 4.0), *r = NULL;
 	sb_error	*err = NULL;
 	sb_pending	*pa, *pb;
 	struct sb_opts	 o;
@@ -351,7 +351,9 @@ START_TEST(test_sigterm)
 	size_t		 n;
 	int		 status, rca, rcb;
 
-	sup_private_start(&d, "[pool solo]\nsize = 1\npath = @FIX@\n");
+	/* The running call's 4 s fit well within the grace it has. */
+	sup_private_start(&d, "[timeouts]\ngrace = 10s\n\n"
+	    "[pool solo]\nsize = 1\npath = @FIX@\n");
 	a = sbt_connect(&d);
 	b = sbt_connect(&d);
 	c = sbt_connect(&d);
