@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -897,6 +898,42 @@ wk_finish(struct wk *w, int want)
 	msgpack_unpacker_destroy(&w->up);
 }
 
+/*
+ * A path for Python in a worker to create when it reaches a point, in a new
+ * temporary directory; marker_wait waits for it, marker_done removes both.
+ */
+static void
+marker_new(char *buf, size_t len)
+{
+	char	 dir[] = "/tmp/sbcodec-XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(buf, len, "%s/marker", dir);
+}
+
+/* Wait up to 20 s for a marker to exist; 1 if it did. */
+static int
+marker_wait(const char *path)
+{
+	struct stat	 st;
+	int		 i;
+
+	for (i = 0; i < 400; i++) {
+		if (stat(path, &st) == 0)
+			return (1);
+		usleep(50000);
+	}
+	return (0);
+}
+
+static void
+marker_done(char *path)
+{
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+}
+
 /* Pack params from a Python expression through the codec. */
 static void
 params(msgpack_sbuffer *sb, const char *expr)
@@ -1195,6 +1232,7 @@ START_TEST(test_worker_interrupt)
 {
 	struct wk	 w;
 	msgpack_object	*err, *res;
+	char		 marker[64], expr[256];
 
 	wk_start(&w, NULL);
 	wk_ready(&w);
@@ -1203,9 +1241,13 @@ START_TEST(test_worker_interrupt)
 	usleep(200000);
 	err = wk_call(&w, 1, "call", "[1, 'math', 'sqrt', [16]]", &res);
 	ck_assert(err == NULL && res->via.f64 == 4.0);
-	/* One during a request interrupts it. */
-	params_send(&w, 2, "call", "[1, 'time', 'sleep', [30]]");
-	usleep(500000);
+	/* One during a request (once it has begun) interrupts it. */
+	marker_new(marker, sizeof marker);
+	snprintf(expr, sizeof expr, "[1, 'builtins', 'exec', [\"open('%s', "
+	    "'w').close(); __import__('time').sleep(30)\", {}]]", marker);
+	params_send(&w, 2, "call", expr);
+	ck_assert_msg(marker_wait(marker), "the request did not begin");
+	marker_done(marker);
 	kill(w.pid, SIGINT);
 	err = wk_response(&w, 2, &res);
 	map_str_is(err, "type", "KeyboardInterrupt");
@@ -1220,15 +1262,21 @@ START_TEST(test_worker_threads_run_while_idle)
 {
 	struct wk	 w;
 	msgpack_object	*err, *res;
+	char		 marker[64], expr[512];
 
 	wk_start(&w, NULL);
 	wk_ready(&w);
-	err = wk_call(&w, 1, "call", "[1, 'builtins', 'exec', ["
+	marker_new(marker, sizeof marker);
+	snprintf(expr, sizeof expr, "[1, 'builtins', 'exec', ["
 	    "'import builtins, threading, time\\n'"
 	    "'def f():\\n    time.sleep(0.2)\\n    builtins.sb_probe = 42\\n'"
-	    "'threading.Thread(target=f).start()', {}]]", &res);
+	    "'    open(\"%s\", \"w\").close()\\n'"
+	    "'threading.Thread(target=f).start()', {}]]", marker);
+	err = wk_call(&w, 1, "call", expr, &res);
 	ck_assert_ptr_null(err);
-	sleep(2);
+	/* No request meanwhile: the thread runs while the worker is idle. */
+	ck_assert_msg(marker_wait(marker), "the thread did not run");
+	marker_done(marker);
 	err = wk_call(&w, 2, "get", "[1, 'builtins', 'sb_probe']", &res);
 	ck_assert(err == NULL && res->via.u64 == 42);
 	wk_finish(&w, 0);

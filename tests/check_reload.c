@@ -391,8 +391,8 @@ reap_daemon(struct sbt_daemon *d, int ms)
 START_TEST(test_sigterm)
 {
 	struct sbt_daemon d;
-	sb_client	*a, *b;
-	sb_value	*args = sup_args("f", 1.0), *r = NULL;
+	sb_client	*a, *b, *c;
+	sb_value	*args = sup_args("f", 4.0), *r = NULL;
 	sb_error	*err = NULL;
 	sb_pending	*pa, *pb;
 	struct sb_opts	 o;
@@ -400,9 +400,12 @@ START_TEST(test_sigterm)
 	size_t		 n;
 	int		 status, rca, rcb;
 
-	sup_private_start(&d, "[pool solo]\nsize = 1\npath = @FIX@\n");
+	/* The running call's 4 s fit well within the grace it has. */
+	sup_private_start(&d, "[timeouts]\ngrace = 10s\n\n"
+	    "[pool solo]\nsize = 1\npath = @FIX@\n");
 	a = sbt_connect(&d);
 	b = sbt_connect(&d);
+	c = sbt_connect(&d);
 	n = worker_pids(a, pids, 16);
 	sb_opts_init(&o);
 	o.pool = "solo";
@@ -410,18 +413,18 @@ START_TEST(test_sigterm)
 	ck_assert_int_eq(sb_call_async(a, "sbsuper", "slow", args, NULL, &o,
 	    &pa), 0);
 	sb_client_poll(a, 0);
-	sup_sleep_ms(300);
+	sup_wait_pool_load(c, "solo", 1, 0);
 	ck_assert_int_eq(sb_call_async(b, "sbsuper", "pid", NULL, NULL, &o,
 	    &pb), 0);
 	sb_client_poll(b, 0);
-	sup_sleep_ms(300);
+	sup_wait_pool_load(c, "solo", 1, 1);
 	kill(d.pid, SIGTERM);
-	rcb = sb_wait(b, pb, 5000, &r, &err);
+	rcb = sb_wait(b, pb, 10000, &r, &err);
 	if (rcb == SB_EAGAIN)
 		sb_pending_free(b, pb);
 	sb_value_free(r);
 	r = NULL;
-	rca = sb_wait(a, pa, 5000, &r, NULL);
+	rca = sb_wait(a, pa, 10000, &r, NULL);
 	if (rca == SB_EAGAIN)
 		sb_pending_free(a, pa);
 	sb_value_free(r);
@@ -429,6 +432,7 @@ START_TEST(test_sigterm)
 	left = wait_all_gone(pids, n, 1000);
 	sb_client_close(a);
 	sb_client_close(b);
+	sb_client_close(c);
 	sbt_daemon_stop(&d);
 	sb_value_free(args);
 	ck_assert_msg(rcb == SB_EREMOTE && strcmp(sb_error_type(err),

@@ -765,7 +765,6 @@ START_TEST(test_callback_after_disconnect)
 	ck_assert_int_ge(sb_client_poll(a, 100), 0);
 	sb_client_close(a);
 	ck_assert_msg(marker_wait(marker), "the call did not finish");
-	usleep(100000);		/* the file is written in one go */
 	ck_assert_ptr_nonnull(f = fopen(marker, "r"));
 	n = fread(text, 1, sizeof text - 1, f);
 	fclose(f);

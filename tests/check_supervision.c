@@ -79,6 +79,15 @@ wait_call(sb_client *c, sb_pending *p, int timeout_ms, sb_value **r,
 	return (rc);
 }
 
+/* The call p of c is still unanswered when what was answered. */
+static void
+expect_unanswered(sb_client *c, sb_pending *p, const char *what)
+{
+	ck_assert_int_ge(sb_client_poll(c, 0), 0);
+	ck_assert_msg(!sb_pending_done(p), "%s came only once the running "
+	    "call had ended", what);
+}
+
 START_TEST(test_exit_crash)
 {
 	sb_client	*c = sbt_connect(&sbt_d);
@@ -262,25 +271,30 @@ START_TEST(test_profiles)
 }
 END_TEST
 
-START_TEST(test_parallel_sleeps)
+START_TEST(test_parallel_calls)
 {
 	sb_client	*a = sbt_connect(&sbt_d), *b = sbt_connect(&sbt_d);
-	sb_value	*args = sup_args("f", 1.0), *r = NULL;
+	sb_value	*aa, *ab, *r = NULL;
 	sb_error	*err = NULL;
 	sb_pending	*pa, *pb;
-	int64_t		 t0, dt;
+	char		 fa[PATH_MAX + 8], fb[PATH_MAX + 8];
+	int		 met;
 
-	t0 = sbt_now_ms();
-	pa = call_async(a, NULL, NULL, "slow", args);
-	pb = call_async(b, NULL, NULL, "slow", args);
-	sbt_ok("slow(1) a", wait_call(a, pa, 10000, &r, &err), err);
+	/* Each call waits for the other to have begun: both run at once. */
+	snprintf(fa, sizeof fa, "%s/par.a", sbt_d.dir);
+	snprintf(fb, sizeof fb, "%s/par.b", sbt_d.dir);
+	aa = sup_args("ssf", fa, fb, 20.0);
+	ab = sup_args("ssf", fb, fa, 20.0);
+	pa = call_async(a, NULL, NULL, "rendezvous", aa);
+	pb = call_async(b, NULL, NULL, "rendezvous", ab);
+	sbt_ok("rendezvous a", wait_call(a, pa, 30000, &r, &err), err);
+	ck_assert_msg(sb_value_get_bool(r, &met) == 0 && met, "a ran alone");
 	sb_value_free(r);
-	sbt_ok("slow(1) b", wait_call(b, pb, 10000, &r, &err), err);
+	sbt_ok("rendezvous b", wait_call(b, pb, 30000, &r, &err), err);
+	ck_assert_msg(sb_value_get_bool(r, &met) == 0 && met, "b ran alone");
 	sb_value_free(r);
-	dt = sbt_now_ms() - t0;
-	ck_assert_msg(dt < 1900, "two 1 s sleeps on 2 workers took %lld ms",
-	    (long long)dt);
-	sb_value_free(args);
+	sb_value_free(aa);
+	sb_value_free(ab);
 	sb_client_close(a);
 	sb_client_close(b);
 }
@@ -289,28 +303,26 @@ END_TEST
 START_TEST(test_cancel_on_disconnect)
 {
 	sb_client	*a = sbt_connect(&sbt_d), *b;
-	sb_value	*args = sup_args("f", 30.0), *r = NULL;
+	sb_value	*args, *r = NULL;
 	sb_error	*err = NULL;
 	sb_pending	*p;
-	int64_t		 t0, dt, pid0;
+	int64_t		 pid0;
 	int		 rc;
+	char		 marker[PATH_MAX + 16];
 
+	snprintf(marker, sizeof marker, "%s/slow.begun", sbt_d.dir);
+	args = sup_args("fs", 30.0, marker);
 	b = sbt_connect(&sbt_d);
 	sb_client_set_pool(b, "solo");
 	pid0 = sup_pid(b, NULL);
-	sb_client_close(b);
 	/* A 30 s call in the one worker of solo, then its client leaves. */
 	p = call_async(a, NULL, "solo", "slow", args);
-	sup_sleep_ms(500);
+	ck_assert_msg(sup_wait_exists(marker, 20000), "slow did not begin");
 	sb_pending_free(a, p);
 	sb_client_close(a);
-	b = sbt_connect(&sbt_d);
-	t0 = sbt_now_ms();
+	/* Answered within 8 s, so the 30 s call was not left running. */
 	rc = sup_call(b, NULL, "solo", 8000, "pid", NULL, &r, &err);
-	dt = sbt_now_ms() - t0;
 	sbt_ok("a call after the client left", rc, err);
-	ck_assert_msg(dt < 4000, "the worker was free only after %lld ms",
-	    (long long)dt);
 	ck_assert_msg(sup_int(r) == pid0, "the worker was replaced rather "
 	    "than interrupted");
 	sb_value_free(r);
@@ -322,50 +334,43 @@ END_TEST
 START_TEST(test_fail_fast)
 {
 	sb_client	*c = sbt_connect(&sbt_d), *d = sbt_connect(&sbt_d);
-	sb_value	*args = sup_args("f", 1.5), *r = NULL;
+	sb_value	*args = sup_args("f", 2.5), *r = NULL;
 	sb_error	*err = NULL;
 	sb_pending	*p;
 	struct sb_opts	 o;
-	int64_t		 t0, dt;
 	int		 rc;
 
 	/* The pool's affinity. */
 	sb_value_free(sup_open(c, "ffs", -1, "ff"));
 	p = call_async(c, "ffs", NULL, "slow", args);
-	sup_sleep_ms(300);
-	t0 = sbt_now_ms();
+	sup_wait_pool_load(d, "ff", 1, 0);
 	rc = sup_call(d, "ffs", NULL, 10000, "pid", NULL, &r, &err);
-	dt = sbt_now_ms() - t0;
 	sbt_expect_error("a call while the session's worker is busy", rc, err,
 	    "snakebridge.WorkerBusy");
 	sb_error_free(err);
-	ck_assert_msg(dt < 1000, "WorkerBusy came after %lld ms",
-	    (long long)dt);
-	sbt_ok("slow(1.5)", wait_call(c, p, 10000, &r, &err), err);
+	expect_unanswered(c, p, "WorkerBusy");
+	sbt_ok("slow(2.5)", wait_call(c, p, 10000, &r, &err), err);
 	sb_value_free(r);
 	sup_close(c, "ffs");
 
 	/* Per call, in a strict_queue pool. */
 	sb_value_free(sup_open(c, "pcs", -1, "solo"));
 	p = call_async(c, "pcs", NULL, "slow", args);
-	sup_sleep_ms(300);
+	sup_wait_pool_load(d, "solo", 1, 0);
 	sb_opts_init(&o);
 	o.session = "pcs";
 	o.affinity = "strict_fail_fast";
-	t0 = sbt_now_ms();
 	rc = sb_call(d, "sbsuper", "pid", NULL, NULL, &o, &r, &err);
-	dt = sbt_now_ms() - t0;
 	sbt_expect_error("a fail-fast call while busy", rc, err,
 	    "snakebridge.WorkerBusy");
 	sb_error_free(err);
-	ck_assert_msg(dt < 1000, "WorkerBusy came after %lld ms",
-	    (long long)dt);
+	expect_unanswered(c, p, "WorkerBusy");
 	/* Without the option it waits its turn. */
 	o.affinity = NULL;
 	sbt_ok("a queued call", sb_call(d, "sbsuper", "pid", NULL, NULL, &o,
 	    &r, &err), err);
 	sb_value_free(r);
-	sbt_ok("slow(1.5)", wait_call(c, p, 10000, &r, &err), err);
+	sbt_ok("slow(2.5)", wait_call(c, p, 10000, &r, &err), err);
 	sb_value_free(r);
 	sup_close(c, "pcs");
 	sb_value_free(args);
@@ -378,25 +383,21 @@ START_TEST(test_overload)
 {
 	sb_client	*a = sbt_connect(&sbt_d), *b = sbt_connect(&sbt_d);
 	sb_client	*c = sbt_connect(&sbt_d);
-	sb_value	*args = sup_args("f", 1.5), *r = NULL;
+	sb_value	*args = sup_args("f", 2.5), *r = NULL;
 	sb_error	*err = NULL;
 	sb_pending	*pa, *pb;
-	int64_t		 t0, dt;
 	int		 rc;
 
 	/* tight: one worker, a queue of one. */
 	pa = call_async(a, NULL, "tight", "slow", args);
-	sup_sleep_ms(300);
+	sup_wait_pool_load(c, "tight", 1, 0);
 	pb = call_async(b, NULL, "tight", "pid", NULL);
-	sup_sleep_ms(300);
-	t0 = sbt_now_ms();
+	sup_wait_pool_load(c, "tight", 1, 1);
 	rc = sup_call(c, NULL, "tight", 10000, "pid", NULL, &r, &err);
-	dt = sbt_now_ms() - t0;
 	sbt_expect_error("a call past the queue limit", rc, err,
 	    "snakebridge.Overloaded");
 	sb_error_free(err);
-	ck_assert_msg(dt < 1000, "Overloaded came after %lld ms",
-	    (long long)dt);
+	expect_unanswered(a, pa, "Overloaded");
 	sbt_ok("the running call", wait_call(a, pa, 10000, &r, &err), err);
 	sb_value_free(r);
 	sbt_ok("the queued call", wait_call(b, pb, 10000, &r, &err), err);
@@ -630,7 +631,7 @@ main(void)
 	tcase_add_test(tc, test_timeout_answered);
 	tcase_add_test(tc, test_timeout_grace_kill);
 	tcase_add_test(tc, test_profiles);
-	tcase_add_test(tc, test_parallel_sleeps);
+	tcase_add_test(tc, test_parallel_calls);
 	tcase_add_test(tc, test_cancel_on_disconnect);
 
 	tc = sup_tcase(s, "pools", setup_pools, 60);

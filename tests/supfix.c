@@ -22,6 +22,7 @@
 
 #define SUP_CONFIG_MAX	16384
 #define SUP_NOBODY_MS	60000
+#define SUP_WAIT_MS	20000	/* bound of sup_wait_pool_load */
 
 static int	sup_stop_failed;
 
@@ -356,6 +357,47 @@ sup_worker_pid(sb_client *c, const char *pool, int64_t slot)
 	return (pid);
 }
 
+/* Workers of a pool map in state busy. */
+static int64_t
+sup_pool_busy(const sb_value *pool)
+{
+	const sb_value	*ws = sb_map_get(pool, "workers");
+	const char	*state;
+	size_t		 i;
+	int64_t		 n = 0;
+
+	for (i = 0; i < sb_value_len(ws); i++) {
+		state = sb_value_str(sb_map_get(sb_value_item(ws, i), "state"),
+		    NULL);
+		n += state != NULL && strcmp(state, "busy") == 0;
+	}
+	return (n);
+}
+
+void
+sup_wait_pool_load(sb_client *c, const char *pool, int64_t busy,
+    int64_t queue)
+{
+	int64_t		 deadline = sbt_now_ms() + SUP_WAIT_MS, nbusy, nqueue;
+	sb_value	*st;
+	const sb_value	*p;
+
+	for (;;) {
+		st = sup_status(c);
+		p = sup_status_pool(st, pool);
+		nbusy = sup_pool_busy(p);
+		nqueue = sup_map_int(p, "queue", -1);
+		sb_value_free(st);
+		if ((nbusy >= busy && nqueue >= queue) ||
+		    sbt_now_ms() >= deadline)
+			break;
+		sup_sleep_ms(20);
+	}
+	ck_assert_msg(nbusy >= busy && nqueue >= queue, "pool %s: %lld busy "
+	    "and %lld queued, want %lld and %lld", pool, (long long)nbusy,
+	    (long long)nqueue, (long long)busy, (long long)queue);
+}
+
 const sb_value *
 sup_find_key(const sb_value *v, const char *key)
 {
@@ -453,17 +495,30 @@ sup_exists(const char *path)
 	return (stat(path, &st) == 0);
 }
 
-int
-sup_wait_gone(const char *path, int timeout_ms)
+/* Wait up to timeout_ms for path to exist (or not); 1 once it does. */
+static int
+sup_wait_path(const char *path, int exists, int timeout_ms)
 {
 	int64_t	 deadline = sbt_now_ms() + timeout_ms;
 
-	while (sup_exists(path)) {
+	while (sup_exists(path) != exists) {
 		if (sbt_now_ms() >= deadline)
 			return (0);
 		sup_sleep_ms(50);
 	}
 	return (1);
+}
+
+int
+sup_wait_gone(const char *path, int timeout_ms)
+{
+	return (sup_wait_path(path, 0, timeout_ms));
+}
+
+int
+sup_wait_exists(const char *path, int timeout_ms)
+{
+	return (sup_wait_path(path, 1, timeout_ms));
 }
 
 /* In the forked child: become nobody, run fn, report through fd. */

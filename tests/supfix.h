@@ -100,6 +100,13 @@ const sb_value	*sup_pool_worker(const sb_value *pool, int64_t slot);
 /* The pid of a pool's slot as status shows it now (-1 if none). */
 int64_t		 sup_worker_pid(sb_client *, const char *pool,
 		    int64_t slot);
+/*
+ * Wait (bounded) until status shows pool with at least busy workers in
+ * state busy and at least queue requests waiting; fails the test if not.
+ * Use a connection with no call of its own in flight.
+ */
+void		 sup_wait_pool_load(sb_client *, const char *pool,
+		    int64_t busy, int64_t queue);
 /* Find key anywhere in v (maps within maps and lists); NULL if absent. */
 const sb_value	*sup_find_key(const sb_value *v, const char *key);
 
@@ -113,6 +120,8 @@ void		 sup_sleep_ms(int ms);
 int		 sup_exists(const char *path);
 /* Wait up to timeout_ms for path to be gone; 1 if it went. */
 int		 sup_wait_gone(const char *path, int timeout_ms);
+/* Wait up to timeout_ms for path to exist; 1 if it came. */
+int		 sup_wait_exists(const char *path, int timeout_ms);
 
 /*
  * Run fn in a forked child that became uid/gid SUP_NOBODY. fn returns 0 if
