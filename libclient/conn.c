@@ -319,8 +319,10 @@ conn_take_limits(sb_client *c)
 static int
 conn_hello(sb_client *c)
 {
-	sb_value *params, *info, *k, *v, *result = NULL;
+	sb_value *params, *k, *v, *result = NULL;
+	const sb_value *param;
 	sb_error *err = NULL;
+	sb_pending *p;
 	int rc;
 
 	if ((params = sb_map_new()) == NULL)
@@ -332,10 +334,10 @@ conn_hello(sb_client *c)
 		v = sb_str("libsbclient/" PACKAGE_VERSION);
 		rc = sb_map_set(params, k, v);
 	}
-	info = params;
-	if (rc == 0)
-		rc = pending_run(c, "hello", (const sb_value *const *)&info, 1,
-		    NULL, CONN_HELLO_TIMEOUT, &result, &err);
+	param = params;
+	if (rc == 0 && (rc = pending_send(c, "hello", &param, 1, NULL, 1,
+	    &p)) == 0)
+		rc = pending_finish(c, p, CONN_HELLO_TIMEOUT, &result, &err);
 	sb_value_free(params);
 	sb_error_free(err);
 	if (rc == SB_EREMOTE)
