@@ -56,8 +56,11 @@ sb_default_socket_path(char *buf, size_t len)
 	return (0);
 }
 
-/* Make sure buf has room for want more bytes after used. */
-static int
+/*
+ * Make sure the buffer *buf of *cap bytes has room for want more after
+ * used, growing it (doubling) when not: 0, or SB_ENOMEM with *buf intact.
+ */
+int
 conn_reserve(char **buf, size_t *cap, size_t used, size_t want)
 {
 	size_t ncap;
