@@ -97,13 +97,6 @@ conn_lost(sb_client *c, int rc)
 	pending_fail_all(&c->pending, rc);
 }
 
-/* Write what the socket takes now (wqueue.c). */
-void
-conn_flush(sb_client *c)
-{
-	wq_flush(c);
-}
-
 /*
  * Give the read buffer to a large message (msglen bytes at rstart) as its
  * block, so that its big values keep their data where it was read; a new
@@ -250,7 +243,7 @@ conn_io(sb_client *c, int timeout_ms)
 
 	if (c->dead)
 		return (c->dead);
-	conn_flush(c);
+	wq_flush(c);
 	/* Not waiting: a read tells as much as poll() would, in one call. */
 	if (timeout_ms == 0)
 		return (conn_read(c));
@@ -268,7 +261,7 @@ conn_io(sb_client *c, int timeout_ms)
 	if (n == 0)
 		return (0);
 	if (pfd.revents & POLLOUT)
-		conn_flush(c);
+		wq_flush(c);
 	if (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
 		return (conn_read(c));
 	return (0);

@@ -228,7 +228,6 @@ struct sb_client {
 int		 conn_io(sb_client *, int timeout_ms);
 int		 conn_reserve(char **buf, size_t *cap, size_t used,
 		    size_t want);
-void		 conn_flush(sb_client *);
 void		 conn_lost(sb_client *, int rc);
 int		 conn_respond(sb_client *, uint32_t msgid, const char *errtype,
 		    const char *message);

@@ -317,7 +317,7 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 	}
 	c->borrowing = 0;
 	*out = p;
-	conn_flush(c);
+	wq_flush(c);
 	return (0);
 fail:
 	c->borrowing = 0;
