@@ -125,7 +125,7 @@ callback_invoke(sb_client *c, uint32_t msgid, struct callback_entry *e,
 	}
 	sb_value_free(result);
 	sb_error_free(err);
-	conn_flush(c);
+	wq_flush(c);
 	return (rc);
 }
 

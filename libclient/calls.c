@@ -197,13 +197,9 @@ calls_run(sb_client *c, const struct calls_req *r, sb_value **result,
 		*err = NULL;
 	if ((rc = calls_submit(c, r, 1, &wait_ms, &p)) != 0)
 		return (rc);
-	rc = sb_wait(c, p, wait_ms, result != NULL ? result : &discard, err);
+	rc = pending_finish(c, p, wait_ms, result != NULL ? result : &discard,
+	    err);
 	sb_value_free(discard);
-	if (rc == SB_EAGAIN) {
-		sb_pending_free(c, p);
-		rc = SB_ETIMEDOUT;
-	}
-	wq_unborrow(c);
 	return (rc);
 }
 
@@ -543,9 +539,7 @@ sb_request(sb_client *c, const char *method, const sb_value *params,
 		return (SB_EINVAL);
 	if ((rc = calls_generic(c, method, params, 1, &p)) != 0)
 		return (rc);
-	rc = sb_wait(c, p, -1, result, err);
-	wq_unborrow(c);
-	return (rc);
+	return (pending_finish(c, p, -1, result, err));
 }
 
 int

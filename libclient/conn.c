@@ -56,8 +56,11 @@ sb_default_socket_path(char *buf, size_t len)
 	return (0);
 }
 
-/* Make sure buf has room for want more bytes after used. */
-static int
+/*
+ * Make sure the buffer *buf of *cap bytes has room for want more after
+ * used, growing it (doubling) when not: 0, or SB_ENOMEM with *buf intact.
+ */
+int
 conn_reserve(char **buf, size_t *cap, size_t used, size_t want)
 {
 	size_t ncap;
@@ -92,13 +95,6 @@ conn_lost(sb_client *c, int rc)
 	c->fd = -1;
 	wq_clear(c);
 	pending_fail_all(&c->pending, rc);
-}
-
-/* Write what the socket takes now (wqueue.c). */
-void
-conn_flush(sb_client *c)
-{
-	wq_flush(c);
 }
 
 /*
@@ -247,7 +243,7 @@ conn_io(sb_client *c, int timeout_ms)
 
 	if (c->dead)
 		return (c->dead);
-	conn_flush(c);
+	wq_flush(c);
 	/* Not waiting: a read tells as much as poll() would, in one call. */
 	if (timeout_ms == 0)
 		return (conn_read(c));
@@ -265,7 +261,7 @@ conn_io(sb_client *c, int timeout_ms)
 	if (n == 0)
 		return (0);
 	if (pfd.revents & POLLOUT)
-		conn_flush(c);
+		wq_flush(c);
 	if (pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
 		return (conn_read(c));
 	return (0);
@@ -319,8 +315,10 @@ conn_take_limits(sb_client *c)
 static int
 conn_hello(sb_client *c)
 {
-	sb_value *params, *info, *k, *v, *result = NULL;
+	sb_value *params, *k, *v, *result = NULL;
+	const sb_value *param;
 	sb_error *err = NULL;
+	sb_pending *p;
 	int rc;
 
 	if ((params = sb_map_new()) == NULL)
@@ -332,10 +330,10 @@ conn_hello(sb_client *c)
 		v = sb_str("libsbclient/" PACKAGE_VERSION);
 		rc = sb_map_set(params, k, v);
 	}
-	info = params;
-	if (rc == 0)
-		rc = pending_run(c, "hello", (const sb_value *const *)&info, 1,
-		    NULL, CONN_HELLO_TIMEOUT, &result, &err);
+	param = params;
+	if (rc == 0 && (rc = pending_send(c, "hello", &param, 1, NULL, 1,
+	    &p)) == 0)
+		rc = pending_finish(c, p, CONN_HELLO_TIMEOUT, &result, &err);
 	sb_value_free(params);
 	sb_error_free(err);
 	if (rc == SB_EREMOTE)

@@ -150,10 +150,8 @@ int		 pending_dispatch(sb_client *, const void *, size_t,
 int		 pending_send(sb_client *, const char *method,
 		    const sb_value *const *params, size_t nparams,
 		    const struct sb_opts *opts, int borrow, sb_pending **out);
-int		 pending_run(sb_client *, const char *method,
-		    const sb_value *const *params, size_t nparams,
-		    const struct sb_opts *opts, int timeout_ms, sb_value **result,
-		    sb_error **err);
+int		 pending_finish(sb_client *, sb_pending *, int timeout_ms,
+		    sb_value **result, sb_error **err);
 
 /* stream.c: a running stream, fed by stream.items notifications. */
 struct stream_sink {
@@ -228,7 +226,8 @@ struct sb_client {
 };
 
 int		 conn_io(sb_client *, int timeout_ms);
-void		 conn_flush(sb_client *);
+int		 conn_reserve(char **buf, size_t *cap, size_t used,
+		    size_t want);
 void		 conn_lost(sb_client *, int rc);
 int		 conn_respond(sb_client *, uint32_t msgid, const char *errtype,
 		    const char *message);

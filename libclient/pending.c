@@ -276,7 +276,8 @@ pending_dispatch(sb_client *c, const void *msg, size_t len,
  * NULL: no OPTS map) and write what the socket takes. The request is
  * refused with SB_ERANGE when it exceeds the daemon's message size. borrow:
  * the params' large data is written from their own memory (wqueue.c): the
- * caller keeps them unchanged and calls wq_unborrow() before it returns.
+ * caller keeps them unchanged and waits with pending_finish(), which copies
+ * in what is still unwritten before the call returns.
  */
 int
 pending_send(sb_client *c, const char *method, const sb_value *const *params,
@@ -316,7 +317,7 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 	}
 	c->borrowing = 0;
 	*out = p;
-	conn_flush(c);
+	wq_flush(c);
 	return (0);
 fail:
 	c->borrowing = 0;
@@ -326,17 +327,18 @@ fail:
 	return (rc);
 }
 
-/* Send a request and wait for its answer (timeout_ms -1: for ever). */
+/*
+ * Wait for the answer of a synchronous call's request p (timeout_ms -1: for
+ * ever); when the time runs out p is abandoned and the call gets
+ * SB_ETIMEDOUT. Whatever the outcome, the call's borrowed data not yet
+ * written is copied in before it returns (wq_unborrow).
+ */
 int
-pending_run(sb_client *c, const char *method, const sb_value *const *params,
-    size_t nparams, const struct sb_opts *opts, int timeout_ms,
-    sb_value **result, sb_error **err)
+pending_finish(sb_client *c, sb_pending *p, int timeout_ms, sb_value **result,
+    sb_error **err)
 {
-	sb_pending *p;
 	int rc;
 
-	if ((rc = pending_send(c, method, params, nparams, opts, 1, &p)) != 0)
-		return (rc);
 	if ((rc = sb_wait(c, p, timeout_ms, result, err)) == SB_EAGAIN) {
 		sb_pending_free(c, p);
 		rc = SB_ETIMEDOUT;

@@ -19,6 +19,13 @@
  *   Parameters of type "const sb_value *" are only read (the caller keeps
  *   them); sb_list_append() and sb_map_set() take ownership of what they are
  *   given, even when they fail. Strings passed in are copied when kept.
+ * - Received values. The data of a bytes or ndarray value of 256 KiB or more
+ *   that a call returned (or a callback or stream item received) may lie in
+ *   the memory of the message it came in, shared with that message's other
+ *   large values and freed with the last of them: keeping one such value
+ *   keeps the whole message's memory; sb_value_copy() gives a value with
+ *   memory of its own. Values that share memory may be freed by different
+ *   threads.
  * - Out parameters are written only on success, except that result and err
  *   pointers of calls are always set (to NULL when there is nothing to give).
  * - Thread safety. The library keeps no global mutable state. A client

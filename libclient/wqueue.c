@@ -47,20 +47,7 @@ wq_seg_reserve(sb_client *c, size_t n)
 static int
 wq_buf_reserve(sb_client *c, size_t len)
 {
-	size_t ncap;
-	char *nbuf;
-
-	if (c->wcap - c->wfill >= len)
-		return (0);
-	if (len > SIZE_MAX / 2 - c->wfill)
-		return (SB_ENOMEM);
-	for (ncap = c->wcap ? c->wcap : 4096; ncap - c->wfill < len;)
-		ncap *= 2;
-	if ((nbuf = realloc(c->wbuf, ncap)) == NULL)
-		return (SB_ENOMEM);
-	c->wbuf = nbuf;
-	c->wcap = ncap;
-	return (0);
+	return (conn_reserve(&c->wbuf, &c->wcap, c->wfill, len));
 }
 
 /* Copy len bytes at p to the end of the queue. */

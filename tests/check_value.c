@@ -4,7 +4,8 @@
  * edge value, exact ext layouts, hostile input), and the client against a
  * fake daemon served by a forked child that speaks msgpack-rpc by hand
  * (pipelining, out-of-order answers, daemon requests and notifications,
- * errors, a peer that closes mid-message or sends garbage).
+ * errors, a peer that closes mid-message or sends garbage, a peer that
+ * answers a synchronous call before it has read its large argument).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1039,9 +1040,9 @@ fake_serve(int lfd)
 	}
 }
 
-/* Start the fake daemon on a fresh socket (a checked fixture). */
-static void
-fake_start(void)
+/* A listening socket at sock_path in a fresh directory. */
+static int
+fake_listen(void)
 {
 	struct sockaddr_un sun;
 	int lfd;
@@ -1056,6 +1057,15 @@ fake_start(void)
 	ck_assert_int_ge(lfd, 0);
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	ck_assert_int_eq(listen(lfd, 4), 0);
+	return (lfd);
+}
+
+/* Start the fake daemon on a fresh socket (a checked fixture). */
+static void
+fake_start(void)
+{
+	int lfd = fake_listen();
+
 	server_pid = fork();
 	ck_assert_int_ge(server_pid, 0);
 	if (server_pid == 0) {
@@ -1570,6 +1580,197 @@ START_TEST(test_connect_failures)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* A peer that answers a request before reading it                     */
+/* ------------------------------------------------------------------ */
+
+#define EAGER_LEN	(4u << 20)	/* far more than the socket buffers */
+
+static int	 eager_go[2] = { -1, -1 };	/* the test says "read on" */
+
+/* The byte at i of the large argument. */
+static unsigned char
+eager_byte(size_t i)
+{
+	return ((unsigned char)(i * 13 + i / 4093));
+}
+
+#define EAGER_HELLO	2	/* eager_answer: the hello result */
+
+/* Answer msgid with a bool, or with hello's result (limits for 64 MiB). */
+static void
+eager_answer(int fd, uint32_t msgid, int what)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint8(&pk, 1);
+	msgpack_pack_uint32(&pk, msgid);
+	msgpack_pack_nil(&pk);
+	if (what == EAGER_HELLO) {
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "limits", 6);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "max_message_size", 16);
+		msgpack_pack_uint32(&pk, 64u << 20);
+	} else if (what)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	if (write(fd, sb.data, sb.size) != (ssize_t)sb.size)
+		_exit(3);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The msgid of a request. */
+static uint32_t
+eager_msgid(const msgpack_unpacked *msg)
+{
+	return ((uint32_t)msg->data.via.array.ptr[1].via.u64);
+}
+
+/* Read into up until it yields the next whole message. */
+static void
+eager_next(int fd, msgpack_unpacker *up, msgpack_unpacked *msg)
+{
+	ssize_t n;
+
+	while (msgpack_unpacker_next(up, msg) != MSGPACK_UNPACK_SUCCESS) {
+		msgpack_unpacker_reserve_buffer(up, 1 << 16);
+		if ((n = read(fd, msgpack_unpacker_buffer(up), 1 << 16)) <= 0)
+			_exit(0);
+		msgpack_unpacker_buffer_consumed(up, (size_t)n);
+	}
+}
+
+/* 1 if the request's params are [bytes of EAGER_LEN as eager_byte]. */
+static int
+eager_intact(const msgpack_object *req)
+{
+	const msgpack_object *params = &req->via.array.ptr[3];
+	const msgpack_object_bin *bin;
+	size_t i;
+
+	if (params->type != MSGPACK_OBJECT_ARRAY ||
+	    params->via.array.size != 1 ||
+	    params->via.array.ptr[0].type != MSGPACK_OBJECT_BIN)
+		return (0);
+	bin = &params->via.array.ptr[0].via.bin;
+	if (bin->size != EAGER_LEN)
+		return (0);
+	for (i = 0; i < EAGER_LEN; i++)
+		if ((unsigned char)bin->ptr[i] != eager_byte(i))
+			return (0);
+	return (1);
+}
+
+/*
+ * Answer hello; answer the next request (the client numbers requests in
+ * order: hello's msgid + 1) as soon as its first byte comes, then read
+ * nothing until the test writes to eager_go; then read that request whole
+ * and answer the one after it with whether the argument arrived intact.
+ */
+static void
+eager_serve(int lfd)
+{
+	msgpack_unpacker up;
+	msgpack_unpacked msg;
+	uint32_t id;
+	char c;
+	int fd, ok;
+
+	if ((fd = accept(lfd, NULL, NULL)) < 0)
+		_exit(1);
+	msgpack_unpacker_init(&up, 1 << 16);
+	msgpack_unpacked_init(&msg);
+	eager_next(fd, &up, &msg);
+	id = eager_msgid(&msg);
+	eager_answer(fd, id, EAGER_HELLO);
+	msgpack_unpacker_reserve_buffer(&up, 1 << 16);
+	if (read(fd, msgpack_unpacker_buffer(&up), 1) != 1)
+		_exit(0);
+	msgpack_unpacker_buffer_consumed(&up, 1);
+	eager_answer(fd, id + 1, 1);
+	if (read(eager_go[0], &c, 1) != 1)
+		_exit(4);
+	eager_next(fd, &up, &msg);
+	ok = eager_intact(&msg.data);
+	eager_next(fd, &up, &msg);
+	eager_answer(fd, eager_msgid(&msg), ok);
+	eager_next(fd, &up, &msg);	/* until the client closes */
+	_exit(0);
+}
+
+/* The eager peer on a fresh socket (a checked fixture). */
+static void
+eager_start(void)
+{
+	int lfd = fake_listen();
+
+	ck_assert_int_eq(pipe(eager_go), 0);
+	server_pid = fork();
+	ck_assert_int_ge(server_pid, 0);
+	if (server_pid == 0) {
+		alarm(60);
+		close(eager_go[1]);
+		eager_serve(lfd);
+	}
+	close(eager_go[0]);
+	close(lfd);
+}
+
+static void
+eager_stop(void)
+{
+	close(eager_go[1]);
+	fake_stop();
+}
+
+/*
+ * A synchronous call answered before its large argument is written: once
+ * the call returns, the caller may change and free the argument, and the
+ * peer still receives it whole (the unwritten rest was copied in).
+ */
+START_TEST(test_client_borrowed_copied_in)
+{
+	sb_client *c = NULL;
+	unsigned char *data;
+	sb_value *params, *r;
+	sb_pending *p;
+	size_t i;
+	int b = 0, rc;
+
+	ck_assert_ptr_nonnull(data = malloc(EAGER_LEN));
+	for (i = 0; i < EAGER_LEN; i++)
+		data[i] = eager_byte(i);
+	params = sb_list_new();
+	ck_assert_int_eq(sb_list_append(params, sb_bytes(data, EAGER_LEN)), 0);
+	free(data);
+	ck_assert_int_eq(sb_client_connect(sock_path, &c), 0);
+	ck_assert_int_eq(sb_request(c, "take", params, &r, NULL), 0);
+	ck_assert_int_eq(sb_value_get_bool(r, &b), 0);
+	ck_assert_int_eq(b, 1);
+	sb_value_free(r);
+	/* The call returned: its argument is the caller's again. */
+	memset((void *)sb_value_bytes(sb_value_item(params, 0), NULL), 0xee,
+	    EAGER_LEN);
+	sb_value_free(params);
+	ck_assert_int_eq(write(eager_go[1], "x", 1), 1);
+	ck_assert_int_eq(sb_request_async(c, "check", NULL, &p), 0);
+	rc = sb_wait(c, p, 20000, &r, NULL);
+	ck_assert_msg(rc == 0, "no answer to check: the argument did not "
+	    "arrive whole (%s)", sb_strerror(rc));
+	b = 0;
+	ck_assert_int_eq(sb_value_get_bool(r, &b), 0);
+	ck_assert_msg(b, "the argument arrived changed");
+	sb_value_free(r);
+	sb_client_close(c);
+}
+END_TEST
+
 static Suite *
 value_suite(void)
 {
@@ -1607,6 +1808,11 @@ value_suite(void)
 	tcase_add_test(tc, test_client_garbage);
 	tcase_add_test(tc, test_client_request_too_large);
 	tcase_add_test(tc, test_client_error_notice);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("early answer");
+	tcase_add_checked_fixture(tc, eager_start, eager_stop);
+	tcase_add_test(tc, test_client_borrowed_copied_in);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("connect");
