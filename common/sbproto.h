@@ -18,6 +18,12 @@
  * (docs/internals.md, "Pipelining"); needs <signal.h>.
  */
 #define SB_SIG_DROP		(SIGRTMIN + 1)
+/*
+ * The signal that wakes a worker's main thread out of a blocking call while
+ * an interrupt waits there: one that came just before the call (or to
+ * another thread) would otherwise wait for the call to end.
+ */
+#define SB_SIG_NUDGE		(SIGRTMIN + 2)
 
 /* msgpack-rpc message kinds (element 0 of every message). */
 #define SB_MSG_REQUEST		0

@@ -404,6 +404,8 @@ struct worker {
 	const char		*exit_reason;	/* of the last exit */
 	unsigned		 fast_crashes;	/* in a row, each soon after start */
 	uint32_t		 grace_wid;
+	double			 grace_until;	/* the interrupted one is killed */
+	unsigned		 nudge_ms;	/* until the next nudge */
 	struct cbnest		*nest;		/* callbacks out, nesting */
 	struct wahead		 ahead[SBD_AHEAD_MAX];	/* sent ahead, FIFO */
 	unsigned		 nahead;

@@ -29,6 +29,7 @@
 #define WORKER_HEALTHY		60.0		/* s up that resets backoff */
 #define WORKER_CRASH_LOOP	3		/* fast crashes in a row */
 #define WORKER_LOG_LINE		4096
+#define WORKER_NUDGE_MS		20		/* first nudge after an interrupt */
 
 static void	worker_read_cb(evutil_socket_t, short, void *);
 static void	worker_event_cb(struct bufferevent *, short, void *);
@@ -371,7 +372,12 @@ worker_kill(struct worker *w, int sig)
 	kill(w->pid, sig);
 }
 
-/* Interrupt w's request; kill it if it is still busy with it after grace. */
+/*
+ * Interrupt w's request; kill it if it is still busy with it after grace.
+ * Meanwhile the worker's main thread is nudged now and then, at growing
+ * intervals: an interrupt that came just before a blocking call started
+ * is raised only once that call returns, and the nudge makes it return.
+ */
 void
 worker_interrupt(struct worker *w)
 {
@@ -389,16 +395,27 @@ worker_interrupt(struct worker *w)
 	if (sigqueue(w->pid, SIGINT, v) == -1)
 		kill(w->pid, SIGINT);
 	w->grace_wid = w->cur_wid;
-	sbd_timer_add(w->grace_ev, ms);
+	w->grace_until = sbd_now() + ms / 1000.0;
+	w->nudge_ms = WORKER_NUDGE_MS;
+	sbd_timer_add(w->grace_ev, ms < w->nudge_ms ? ms : w->nudge_ms);
 }
 
 static void
 worker_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	double left;
 
 	if (w->state != WORKER_BUSY || w->cur_wid != w->grace_wid)
 		return;
+	left = (w->grace_until - sbd_now()) * 1000.0;
+	if (left >= 1) {
+		tgkill(w->pid, w->pid, SB_SIG_NUDGE);	/* its main thread */
+		w->nudge_ms *= 4;
+		sbd_timer_add(w->grace_ev, left < w->nudge_ms ?
+		    (uint64_t)left : w->nudge_ms);
+		return;
+	}
 	log_warn("worker %s/%u: did not stop after interrupt, killing pid %d",
 	    w->pool->name, w->slot, (int)w->pid);
 	w->stop_reason = "timeout";

@@ -300,6 +300,38 @@ START_TEST(test_parallel_calls)
 }
 END_TEST
 
+/*
+ * The client leaves right after its call is sent, as the worker starts it:
+ * the interrupt that may come before the call runs still stops it, so the
+ * worker is not killed. A few rounds, as the timing varies.
+ */
+START_TEST(test_cancel_before_start)
+{
+	sb_client	*a, *b = sbt_connect(&sbt_d);
+	sb_value	*args = sup_args("f", 30.0), *r = NULL;
+	sb_error	*err = NULL;
+	sb_pending	*p;
+	int64_t		 pid0;
+	int		 i, rc;
+
+	sb_client_set_pool(b, "solo");
+	pid0 = sup_pid(b, NULL);
+	for (i = 0; i < 5; i++) {
+		a = sbt_connect(&sbt_d);
+		p = call_async(a, NULL, "solo", "slow", args);
+		sb_pending_free(a, p);
+		sb_client_close(a);
+		rc = sup_call(b, NULL, "solo", 8000, "pid", NULL, &r, &err);
+		sbt_ok("a call after the client left", rc, err);
+		ck_assert_msg(sup_int(r) == pid0, "round %d: the worker was "
+		    "replaced rather than interrupted", i);
+		sb_value_free(r);
+	}
+	sb_value_free(args);
+	sb_client_close(b);
+}
+END_TEST
+
 START_TEST(test_cancel_on_disconnect)
 {
 	sb_client	*a = sbt_connect(&sbt_d), *b;
@@ -633,6 +665,7 @@ main(void)
 	tcase_add_test(tc, test_profiles);
 	tcase_add_test(tc, test_parallel_calls);
 	tcase_add_test(tc, test_cancel_on_disconnect);
+	tcase_add_test(tc, test_cancel_before_start);
 
 	tc = sup_tcase(s, "pools", setup_pools, 60);
 	tcase_add_test(tc, test_fail_fast);
