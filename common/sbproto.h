@@ -42,6 +42,8 @@
 #define SB_EXT_DATE		9	/* payload: ASCII "YYYY-MM-DD" */
 #define SB_EXT_DATETIME		10	/* payload: ASCII naive isoformat() */
 #define SB_EXT_DECIMAL		11	/* payload: ASCII str(Decimal) */
+#define SB_EXT_SHMARRAY		12	/* payload: [dtype.str, shape, block,
+					   offset, nbytes] (shmarray.h) */
 #define SB_EXT_TIMESTAMP	(-1)	/* msgpack standard timestamp (UTC) */
 
 /*
@@ -71,6 +73,7 @@
 	X(SHUTTING_DOWN, "snakebridge.ShuttingDown")			\
 	X(CANCELLED, "snakebridge.Cancelled")				\
 	X(CALLBACK_FAILED, "snakebridge.CallbackFailed")		\
+	X(SHARED_MEMORY, "snakebridge.SharedMemoryError")		\
 	X(INTERNAL, "snakebridge.InternalError")
 
 enum sb_errtype {
