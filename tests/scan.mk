@@ -1,6 +1,10 @@
-# tests/scan.mk: unit tests of the validating scanner.
-check_PROGRAMS += tests/check_scan
-TESTS += tests/check_scan
+# tests/scan.mk: unit tests of common/: the validating scanner and the
+# shared-array codec.
+check_PROGRAMS += tests/check_scan tests/check_shmarray
+TESTS += tests/check_scan tests/check_shmarray
 tests_check_scan_SOURCES = tests/check_scan.c
 tests_check_scan_CFLAGS = $(TEST_CFLAGS)
 tests_check_scan_LDADD = common/libsbcommon.la $(TEST_LIBS)
+tests_check_shmarray_SOURCES = tests/check_shmarray.c
+tests_check_shmarray_CFLAGS = $(TEST_CFLAGS) $(MSGPACK_CFLAGS)
+tests_check_shmarray_LDADD = common/libsbcommon.la $(MSGPACK_LIBS) $(TEST_LIBS)
