@@ -967,7 +967,9 @@ channel_reap(void)
 /*
  * Run the requests sent ahead, in order (outermost loop only). Before each,
  * when the daemon signalled a drop notice not read yet, read what arrived
- * meanwhile: the drop may be for it (dropsig.c).
+ * meanwhile: the drop may be for it (dropsig.c). Before the last one, read
+ * too: requests that came while the run was served extend it, so answers stay
+ * held for one write and none of the run is answered before the next starts.
  */
 static void
 channel_run_pending(void)
@@ -977,7 +979,7 @@ channel_run_pending(void)
 
 	for (ch = channels; ch != NULL; ch = ch->next) {
 		while (ch->pend != NULL && !ch->dead && !ch->eof) {
-			if (dropsig_pending()) {
+			if (dropsig_pending() || ch->pend->next == NULL) {
 				channel_read(ch);
 				channel_process(ch);
 			}
