@@ -1882,11 +1882,27 @@ END_TEST
  */
 START_TEST(test_shm_unpack_checked)
 {
+	static const struct {
+		const char	*dtype;
+		uint64_t	 n, block, offset, nbytes;
+		int		 malformed;
+	} bad[] = {
+		{ "<f8", 1, 2, 0, 8, 0 },		/* unknown block */
+		{ "<f8", 4, 1, 4072, 32, 0 },		/* past the end */
+		{ "<f8", 0, 1, 5000, 0, 0 },
+		{ "<f8", 1, 1, UINT64_MAX - 16, 8, 0 },
+		{ "<f8", 1, 1, UINT64_MAX - 4, 8, 0 },	/* wraps around */
+		{ "<f8", 4, 1, 0, 16, 0 },		/* lying sizes */
+		{ "<f8", 2, 1, 0, 32, 0 },
+		{ "|O", 1, 1, 0, 8, 0 },		/* not a number dtype */
+		{ "<f8", (uint64_t)INT64_MAX + 1, 1, 0, 8, 0 },
+		{ "<f8", 1, 1, 0, 8, 1 },		/* four elements */
+	};
 	sb_client *c = fake_connect(), *c2 = fake_connect();
 	sb_value *r, *raw;
 	sb_shm *m;
 	void *buf;
-	size_t len;
+	size_t len, i;
 	int8_t type;
 
 	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
@@ -1897,28 +1913,14 @@ START_TEST(test_shm_unpack_checked)
 	ck_assert_int_eq(shm_echo(c, shm_ext("|b1", 0, 1, 4096, 0, 0), &r), 0);
 	check_view(r, m, 4096);
 	sb_value_free(r);
-	/* Unknown block, or a block of another connection. */
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 1, 2, 0, 8, 0), &r),
-	    SB_EPROTO);
+	/* A block of another connection. */
 	ck_assert_int_eq(shm_echo(c2, shm_ext("<f8", 1, 1, 0, 8, 0), &r),
 	    SB_EPROTO);
-	/* Past the end, lying sizes, bad dtypes, bad shapes, malformed. */
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 4, 1, 4072, 32, 0), &r),
-	    SB_EPROTO);
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 1, 1, 5000, 0, 0), &r),
-	    SB_EPROTO);
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 1, 1, UINT64_MAX - 4, 4,
-	    0), &r), SB_EPROTO);
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 4, 1, 0, 16, 0), &r),
-	    SB_EPROTO);
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 2, 1, 0, 32, 0), &r),
-	    SB_EPROTO);
-	ck_assert_int_eq(shm_echo(c, shm_ext("|O", 1, 1, 0, 8, 0), &r),
-	    SB_EPROTO);
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", (uint64_t)INT64_MAX + 1,
-	    1, 0, 8, 0), &r), SB_EPROTO);
-	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 1, 1, 0, 8, 1), &r),
-	    SB_EPROTO);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(shm_echo(c, shm_ext(bad[i].dtype, bad[i].n,
+		    bad[i].block, bad[i].offset, bad[i].nbytes,
+		    bad[i].malformed), &r) == SB_EPROTO, "bad ext 12 #%zu "
+		    "accepted", i);
 	ck_assert_int_eq(shm_echo(c, sb_ext(SB_EXT_SHMARRAY, "\x93", 1), &r),
 	    SB_EPROTO);
 	ck_assert_int_eq(shm_echo(c, sb_ext(SB_EXT_SHMARRAY, "", 0), &r),
