@@ -3,8 +3,9 @@
  * values. A client request goes to its worker as
  * [0, wid, method, [session_id, params before OPTS]] with the params' bytes
  * copied (and a fifth element, the connection id, when the connection holds
- * shared blocks); a worker's response goes back with only its msgid rewritten. Also
- * the worker's notifications (ready, stream.items) and requests (callbacks).
+ * shared blocks); a worker's response goes back with only its msgid
+ * rewritten. Also the worker's notifications (ready, stream.items) and
+ * requests (callbacks).
  */
 #include <stdio.h>
 #include <stdlib.h>
