@@ -7,8 +7,8 @@
  * what they were once clients holding blocks leave; and, with a stand-in
  * worker (tests/shmfake.c), what a worker is sent: block packets before the
  * request that needs them, once per process, the connection id as a fifth
- * element, shm.detach notices, and a full block channel. Nothing here needs
- * a worker that reads ext 12.
+ * element, shm.detach notices, a restarted worker given its blocks again,
+ * and a full block channel. Nothing here needs a worker that reads ext 12.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -980,6 +980,41 @@ START_TEST(test_fake_close_detaches)
 }
 END_TEST
 
+/* A restarted worker has no blocks: it is given them again when needed. */
+START_TEST(test_fake_restart)
+{
+	struct sbt_raw		 r;
+	const msgpack_object	*res;
+	const char		*err;
+	uint64_t		 a;
+	uint32_t		 id = 10;
+	int64_t			 deadline;
+
+	sbt_raw_open(&sbt_d, &r);
+	a = attach_ok(&r, 1, BLOCK_SIZE);
+	res = fake_call(&r, 2, "read", NULL, &a, 1, NULL);
+	ck_assert_int_eq(fake_got(res, a, BLOCK_SIZE, 0), 1);
+	sbt_pack_request(&pk, 3, "worker.restart", 1);
+	sbt_pack_str(&pk, "default");
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_ptr_null(sbt_obj_errtype(response(&r, 3)));
+	/* until a new process answers */
+	deadline = sbt_now_ms() + FDS_MS;
+	do {
+		res = fake_call(&r, id++, "read", NULL, NULL, 0, &err);
+		if (res != NULL && fake_got(res, a, BLOCK_SIZE, 0) == 0)
+			break;
+		usleep(20000);
+	} while (sbt_now_ms() < deadline);
+	ck_assert_msg(res != NULL && fake_got(res, a, BLOCK_SIZE, 0) == 0,
+	    "no new worker process answered");
+	res = fake_call(&r, id++, "read", NULL, &a, 1, NULL);
+	ck_assert_int_eq(fake_got(res, a, BLOCK_SIZE, 0), 1);
+	sbt_raw_close(&r);
+	check_others();
+}
+END_TEST
+
 #define FULL_CONNS	64
 
 /*
@@ -1068,6 +1103,7 @@ shmwire_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_fake_blocks);
 	tcase_add_test(tc, test_fake_close_detaches);
+	tcase_add_test(tc, test_fake_restart);
 	tcase_add_test(tc, test_fake_channel_full);
 	suite_add_tcase(s, tc);
 	return (s);
