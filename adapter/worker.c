@@ -21,7 +21,7 @@
 enum {
 	OPT_FD = 1, OPT_POOL, OPT_POOL_ID, OPT_SLOT, OPT_GENERATION,
 	OPT_PATH, OPT_PRELOAD, OPT_MAX_REFS, OPT_MAX_MESSAGE, OPT_ALLOW_MODULE,
-	OPT_DENY_MODULE
+	OPT_DENY_MODULE, OPT_SHM_FD
 };
 
 static const struct option worker_options[] = {
@@ -36,8 +36,12 @@ static const struct option worker_options[] = {
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "allow-module", required_argument, NULL, OPT_ALLOW_MODULE },
 	{ "deny-module", required_argument, NULL, OPT_DENY_MODULE },
+	{ "shm-fd", required_argument, NULL, OPT_SHM_FD },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* The block channel (--shm-fd), -1 without one. */
+static int worker_shm_fd = -1;
 
 static __attribute__((noreturn)) void
 worker_usage(const char *why)
@@ -47,7 +51,8 @@ worker_usage(const char *why)
 	    "--slot N --generation N\n"
 	    "       [--path DIR]... [--preload MODULE]... [--max-refs N] "
 	    "[--max-message BYTES]\n"
-	    "       [--allow-module MODULE]... [--deny-module MODULE]...\n",
+	    "       [--allow-module MODULE]... [--deny-module MODULE]... "
+	    "[--shm-fd N]\n",
 	    why);
 	exit(2);
 }
@@ -153,6 +158,9 @@ main(int argc, char **argv)
 		case OPT_MAX_MESSAGE:
 			worker_id.max_message = worker_number(optarg,
 			    UINT32_MAX);
+			break;
+		case OPT_SHM_FD:
+			worker_shm_fd = (int)worker_number(optarg, 65535);
 			break;
 		case OPT_ALLOW_MODULE:
 		case OPT_DENY_MODULE:

@@ -16,6 +16,7 @@ include tests/stream.mk
 include tests/pipeworker.mk
 include tests/policy.mk
 include tests/shm.mk
+include tests/shmwire.mk
 endif
 
 # What every suite may read from its environment.
