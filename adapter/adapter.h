@@ -37,6 +37,7 @@ struct worker_identity {
 	uint32_t	 generation;
 	size_t		 max_refs;	/* per session, 0 = unlimited */
 	size_t		 max_message;
+	int		 shm_fd;	/* block channel, -1 = none */
 };
 extern struct worker_identity	worker_id;
 
@@ -181,6 +182,6 @@ int		 dropsig_pending(void);
 
 /* dispatch.c */
 void		 dispatch_request(struct channel *, uint32_t,
-		     const msgpack_object *, const msgpack_object *);
+		     const msgpack_object *, const msgpack_object *, uint64_t);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * dispatch.c: the worker's request handlers, one table of them. A request
- * from the daemon is [0, msgid, method, [session id, params...]]; each
+ * from the daemon is [0, msgid, method, [session id, params...], conn?]
+ * (conn: the client connection that sent it, 0 when absent); each
  * handler reads its params, runs Python and returns the result object, or
  * NULL with an exception set. dispatch_request answers every request exactly
  * once: the encoded result, or the error map when running or encoding
@@ -16,6 +17,7 @@ struct req {
 	const char		*method;
 	int			 method_len;
 	uint64_t		 sid;
+	uint64_t		 conn;	/* the client connection, 0 = none */
 	const msgpack_object	*p;	/* params after the session id */
 	uint32_t		 np;
 	int			 as_ref;	/* send the result as a ref */
@@ -454,7 +456,7 @@ dispatch_run(struct req *r, const msgpack_object *params)
 
 void
 dispatch_request(struct channel *ch, uint32_t msgid,
-    const msgpack_object *method, const msgpack_object *params)
+    const msgpack_object *method, const msgpack_object *params, uint64_t conn)
 {
 	struct req		 r;
 	struct codec_holes	 holes;
@@ -468,6 +470,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	memset(&holes, 0, sizeof holes);
 	r.ch = ch;
 	r.msgid = msgid;
+	r.conn = conn;
 	r.method = method->via.str.ptr;
 	r.method_len = (int)method->via.str.size;
 	res = dispatch_run(&r, params);
