@@ -510,18 +510,29 @@ channel_drop(struct channel *ch, uint32_t id)
 	}
 }
 
-/* A notification from the daemon: stream.ack [wid] and drop [wid]. */
+/*
+ * A notification from the daemon: stream.ack [wid], drop [wid] and
+ * shm.detach [block].
+ */
 static void
 channel_notification(struct channel *ch, const msgpack_object *method,
     const msgpack_object *params)
 {
 	const msgpack_object_str *name = &method->via.str;
+	const msgpack_object	*arg;
 	uint32_t		 wid;
 
 	if (method->type != MSGPACK_OBJECT_STR ||
 	    params->type != MSGPACK_OBJECT_ARRAY ||
-	    params->via.array.size != 1 || channel_msgid(
-	    &params->via.array.ptr[0], &wid) != 0)
+	    params->via.array.size != 1)
+		return;
+	arg = &params->via.array.ptr[0];
+	if (name->size == 10 && memcmp(name->ptr, "shm.detach", 10) == 0) {
+		if (arg->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			shm_detach(arg->via.u64);
+		return;
+	}
+	if (channel_msgid(arg, &wid) != 0)
 		return;
 	if (name->size == 10 && memcmp(name->ptr, "stream.ack", 10) == 0)
 		stream_ack(wid);

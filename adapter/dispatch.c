@@ -464,6 +464,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	msgpack_packer		 pk;
 	PyObject		*res;
 	size_t			 mark;
+	uint64_t		 outer_conn;
 	int			 rv = -1;
 
 	memset(&r, 0, sizeof r);
@@ -473,6 +474,8 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	r.conn = conn;
 	r.method = method->via.str.ptr;
 	r.method_len = (int)method->via.str.size;
+	/* Nested requests (during callbacks) restore this one's on return. */
+	outer_conn = shm_conn_enter(conn);
 	res = dispatch_run(&r, params);
 
 	/* Nested requests find the spare taken and start their own. */
@@ -486,7 +489,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	if (res != NULL) {
 		msgpack_pack_nil(&pk);
 		rv = r.as_ref ? codec_encode_ref(&sb, res, r.sid) :
-		    codec_encode_direct(&sb, &holes, res, r.sid);
+		    codec_encode_direct(&sb, &holes, res, r.sid, r.conn);
 		Py_DECREF(res);
 	}
 	if (rv != 0) {
@@ -494,6 +497,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 		pyerr_pack(&pk, r.sid);
 		msgpack_pack_nil(&pk);
 	}
+	shm_conn_leave(outer_conn);
 	channel_send_direct(ch, &sb, &holes);
 	free(holes.v);
 	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)
