@@ -15,6 +15,7 @@ include tests/supervision.mk
 include tests/stream.mk
 include tests/pipeworker.mk
 include tests/policy.mk
+include tests/shmworker.mk
 endif
 
 # What every suite may read from its environment.
