@@ -40,9 +40,6 @@ static const struct option worker_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* The block channel (--shm-fd), -1 without one. */
-static int worker_shm_fd = -1;
-
 static __attribute__((noreturn)) void
 worker_usage(const char *why)
 {
@@ -159,15 +156,15 @@ main(int argc, char **argv)
 			worker_id.max_message = worker_number(optarg,
 			    UINT32_MAX);
 			break;
-		case OPT_SHM_FD:
-			worker_shm_fd = (int)worker_number(optarg, 65535);
-			break;
 		case OPT_ALLOW_MODULE:
 		case OPT_DENY_MODULE:
 			if (*optarg == '\0')
 				worker_usage("empty module name");
 			if (policy_add(c == OPT_DENY_MODULE, optarg) != 0)
 				worker_usage("out of memory");
+			break;
+		case OPT_SHM_FD:
+			worker_id.shm_fd = (int)worker_number(optarg, 65535);
 			break;
 		default:
 			worker_usage("unknown option");
