@@ -469,6 +469,54 @@ START_TEST(test_shm_callback_result)
 }
 END_TEST
 
+/* What the stream of rows of a block array delivered. */
+struct shm_rows {
+	sb_shm	*m;
+	size_t	 count;
+};
+
+static int
+shm_row_item(const sb_value *item, void *ud)
+{
+	struct shm_rows	*sr = ud;
+	size_t		 off;
+
+	expect_doubles(item, 4, (double)(4 * sr->count), 1.0);
+	if (sb_value_shm(item, &off) == sr->m)	/* a view: where it lies */
+		ck_assert_uint_eq(off, 4 * sr->count * sizeof(double));
+	sr->count++;
+	return (0);
+}
+
+/*
+ * Streamed items that lie in the block arrive with the right data (as
+ * views or as copies: the protocol leaves stream items to the worker).
+ */
+START_TEST(test_shm_stream_rows)
+{
+	static const int64_t shape[2] = { 10, 4 };
+	struct shm_rows	 sr = { NULL, 0 };
+	sb_value	*a2, *args;
+	sb_error	*err = NULL;
+	uint64_t	 n = 0;
+	double		*d;
+	size_t		 i;
+
+	sr.m = shm_new(sbt_c, 4096);
+	d = sb_shm_data(sr.m);
+	for (i = 0; i < 40; i++)
+		d[i] = (double)i;
+	a2 = sb_ndarray_shm(sr.m, 0, "<f8", shape, 2);
+	args = sbt_list(a2, NULL);
+	sbt_ok("stream", sb_stream(sbt_c, "sbshm", "each_row", args, NULL,
+	    NULL, shm_row_item, &sr, &n, &err), err);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(sr.count, 10);
+	sb_value_free(args);
+	sb_shm_free(sr.m);
+}
+END_TEST
+
 /* os.getpid() of the worker that serves c's automatic session. */
 static int64_t
 shm_worker_pid(sb_client *c)
@@ -538,6 +586,7 @@ shm_suite(void)
 	tcase_add_test(tc, test_shm_crafted);
 	tcase_add_test(tc, test_shm_limit);
 	tcase_add_test(tc, test_shm_callback_result);
+	tcase_add_test(tc, test_shm_stream_rows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("restart");
