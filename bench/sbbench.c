@@ -22,7 +22,7 @@
 #define BUDGET_CALL_RATIO	1.2	/* call p50 / relay floor p50, at most */
 #define BUDGET_PIPE4_RATIO	0.7	/* 4-conn calls/s / relay floor, at least */
 #define BUDGET_BYTES_RATIO	3.0	/* 10 MB return / raw 10 MB, at most */
-#define BUDGET_ARRAY_GBS	2.0	/* 100 MB shared ndarray trip, at least */
+#define BUDGET_ARRAY_GBS	2.0	/* 100 MB array, shared, at least */
 #define BUDGET_ITEMS_PER_S	1e6	/* streamed items, at least */
 
 /* The benchmarks, in the order they run (names of --only and of the JSON). */

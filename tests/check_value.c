@@ -1073,7 +1073,8 @@ fake_read(struct fake *f, void *buf, size_t len)
 			continue;
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (i = 0; i < n; i++) {
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			    sizeof(fd));
 			if (f->nfds < 8)
 				f->fds[f->nfds++] = fd;
 			else
