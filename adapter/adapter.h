@@ -3,8 +3,8 @@
  * file: Python start-up (pyinit.c), the channel loop (channel.c), the codec
  * (codec_encode.c, codec_decode.c), ref tables (refs.c), the cache of modules
  * and callables (cache.c), the module policy (policy.c), error capture
- * (pyerr.c), callback proxies (callback.c), streaming (stream.c) and
- * request dispatch (dispatch.c).
+ * (pyerr.c), callback proxies (callback.c), streaming (stream.c), client
+ * shared blocks (shm.c) and request dispatch (dispatch.c).
  * Include it first in every file: Python.h must precede system headers.
  */
 #ifndef SB_ADAPTER_H
@@ -20,6 +20,7 @@
 #include "errpack.h"
 #include "sbproto.h"
 #include "scan.h"
+#include "shmarray.h"
 
 /*
  * Container nesting the encoder produces at most; a deeper subtree becomes a
@@ -37,6 +38,7 @@ struct worker_identity {
 	uint32_t	 generation;
 	size_t		 max_refs;	/* per session, 0 = unlimited */
 	size_t		 max_message;
+	int		 shm_fd;	/* block channel, -1 = none */
 };
 extern struct worker_identity	worker_id;
 
@@ -79,7 +81,7 @@ struct codec_holes {
 int		 codec_encode(msgpack_sbuffer *, PyObject *, uint64_t);
 int		 codec_encode_ref(msgpack_sbuffer *, PyObject *, uint64_t);
 int		 codec_encode_direct(msgpack_sbuffer *, struct codec_holes *,
-		    PyObject *, uint64_t);
+		    PyObject *, uint64_t, uint64_t);
 void		 codec_holes_release(struct codec_holes *, size_t);
 
 /*
@@ -101,11 +103,35 @@ void		 codec_msg_leave(struct codec_msg *);
 PyObject	*codec_decode(const msgpack_object *, uint64_t);
 PyObject	*codec_decode_args(const msgpack_object *, uint64_t);
 PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t);
+PyObject	*codec_decode_reply(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);
 
 /* msgbuf.c */
 int		 msgbuf_init(void);
 PyObject	*msgbuf_new(char *, char *, size_t);
+
+/*
+ * shm.c: client shared blocks. shm_in_block(conn, p, len, ...) is 1 when
+ * len bytes at p lie in a block of connection conn (its id and the offset
+ * of p in it set); with no block it costs one test of shm_nblocks.
+ */
+extern size_t	 shm_nblocks;
+int		 shm_init(void);
+PyObject	*shm_block_for(const struct sb_shmarray *);
+int		 shm_locate(uint64_t, const void *, size_t, uint64_t *,
+		    uint64_t *);
+void		 shm_detach(uint64_t);
+uint64_t	 shm_conn_enter(uint64_t);
+void		 shm_conn_leave(uint64_t);
+void		 shm_clear(void);
+static inline int
+shm_in_block(uint64_t conn, const void *p, size_t len, uint64_t *block,
+    uint64_t *offset)
+{
+	if (shm_nblocks == 0 || conn == 0)
+		return (0);
+	return (shm_locate(conn, p, len, block, offset));
+}
 
 /* refs.c */
 int		 refs_add(uint64_t, PyObject *, uint64_t *);
@@ -181,6 +207,6 @@ int		 dropsig_pending(void);
 
 /* dispatch.c */
 void		 dispatch_request(struct channel *, uint32_t,
-		     const msgpack_object *, const msgpack_object *);
+		     const msgpack_object *, const msgpack_object *, uint64_t);
 
 #endif

@@ -109,7 +109,7 @@ callback_result(struct callback *cb, msgpack_sbuffer *msg)
 		    "%s: %s", (unsigned long long)cb->id, type, text);
 		goto out;
 	}
-	v = codec_decode(&f[3], cb->sid);
+	v = codec_decode_reply(&f[3], cb->sid);
 out:
 	msgpack_unpacked_destroy(&u);
 	return (v);

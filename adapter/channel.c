@@ -510,18 +510,29 @@ channel_drop(struct channel *ch, uint32_t id)
 	}
 }
 
-/* A notification from the daemon: stream.ack [wid] and drop [wid]. */
+/*
+ * A notification from the daemon: stream.ack [wid], drop [wid] and
+ * shm.detach [block].
+ */
 static void
 channel_notification(struct channel *ch, const msgpack_object *method,
     const msgpack_object *params)
 {
 	const msgpack_object_str *name = &method->via.str;
+	const msgpack_object	*arg;
 	uint32_t		 wid;
 
 	if (method->type != MSGPACK_OBJECT_STR ||
 	    params->type != MSGPACK_OBJECT_ARRAY ||
-	    params->via.array.size != 1 || channel_msgid(
-	    &params->via.array.ptr[0], &wid) != 0)
+	    params->via.array.size != 1)
+		return;
+	arg = &params->via.array.ptr[0];
+	if (name->size == 10 && memcmp(name->ptr, "shm.detach", 10) == 0) {
+		if (arg->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			shm_detach(arg->via.u64);
+		return;
+	}
+	if (channel_msgid(arg, &wid) != 0)
 		return;
 	if (name->size == 10 && memcmp(name->ptr, "stream.ack", 10) == 0)
 		stream_ack(wid);
@@ -620,7 +631,9 @@ channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 		channel_notification(ch, &f[1], &f[2]);
 		goto out;
 	}
-	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) || n != 4) {
+	/* A request may carry a fifth element: its client connection. */
+	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) ||
+	    (n != 4 && (n != 5 || kind != SB_MSG_REQUEST))) {
 		channel_violation(ch, "not a msgpack-rpc message", 0);
 		goto out;
 	}
@@ -636,9 +649,10 @@ channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 		goto out;
 	}
 	if (f[2].type != MSGPACK_OBJECT_STR ||
-	    f[3].type != MSGPACK_OBJECT_ARRAY) {
-		channel_reject(ch, id, "request needs a str method and an "
-		    "array of params");
+	    f[3].type != MSGPACK_OBJECT_ARRAY ||
+	    (n == 5 && f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
+		channel_reject(ch, id, "request needs a str method, an "
+		    "array of params and, if any, a uint connection id");
 		goto out;
 	}
 	/* A late interrupt meant for a finished request is dropped here. */
@@ -649,7 +663,7 @@ channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 	cm.p = msg;
 	cm.len = len;
 	outer_msg = codec_msg_enter(&cm);
-	dispatch_request(ch, id, &f[2], &f[3]);
+	dispatch_request(ch, id, &f[2], &f[3], n == 5 ? f[4].via.u64 : 0);
 	codec_msg_leave(outer_msg);
 	mem = cm.mem;		/* NULL when arrays took it */
 	interrupt_running(outer);

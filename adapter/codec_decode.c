@@ -4,7 +4,8 @@
  * msgpack themselves are scanned again, within the depth left, before
  * msgpack-c sees them. Anything malformed becomes snakebridge.BadRequest with
  * a message that says what was wrong; refs are resolved in the request's
- * session (refs.c).
+ * session (refs.c), ext 12 arrays in the request's connection's shared
+ * blocks (shm.c).
  */
 #include "adapter.h"
 
@@ -13,6 +14,7 @@
 
 struct dec {
 	uint64_t	 sid;
+	int		 reply;		/* a callback's result: no ext 12 */
 };
 
 static PyObject	*dec_numpy, *dec_decimal, *dec_epoch;
@@ -305,6 +307,46 @@ dec_shape(const msgpack_object *o, uint64_t *count)
 }
 
 /*
+ * An array of dtype and shape over count items at byte offset in obj, which
+ * exports a buffer (no copy; writable when the buffer is).
+ */
+static PyObject *
+dec_array_over(PyObject *np, PyObject *obj, PyObject *dtype,
+    uint64_t count, uint64_t offset, PyObject *shape)
+{
+	PyObject	*flat, *arr;
+
+	flat = PyObject_CallMethod(np, "frombuffer", "OOKK", obj, dtype,
+	    (unsigned long long)count, (unsigned long long)offset);
+	if (flat == NULL)
+		return (NULL);
+	arr = PyObject_CallMethod(flat, "reshape", "O", shape);
+	Py_DECREF(flat);
+	return (arr);
+}
+
+/* A dtype's itemsize: 0, 1 when it holds objects, -1 with an exception. */
+static int
+dec_item_size(PyObject *dtype, uint64_t *itemsize)
+{
+	PyObject	*hasobj, *isz;
+	int		 rv = -1;
+
+	hasobj = PyObject_GetAttrString(dtype, "hasobject");
+	isz = PyObject_GetAttrString(dtype, "itemsize");
+	if (hasobj != NULL && isz != NULL) {
+		*itemsize = PyLong_AsUnsignedLongLong(isz);
+		if (PyObject_IsTrue(hasobj))
+			rv = 1;
+		else if (!PyErr_Occurred())
+			rv = 0;
+	}
+	Py_XDECREF(hasobj);
+	Py_XDECREF(isz);
+	return (rv);
+}
+
+/*
  * An array of dtype and shape over data where it lies in the message being
  * decoded (writable: the message is the array's own). NULL without an
  * exception when data is small, not aligned for dtype or not in that
@@ -315,7 +357,7 @@ dec_ndarray_share(PyObject *np, PyObject *dtype, PyObject *shape,
     uint64_t count, const msgpack_object_bin *data)
 {
 	struct codec_msg	*m = dec_msg;
-	PyObject		*align, *flat, *arr;
+	PyObject		*align;
 	long			 a;
 
 	if (m == NULL || data->size < CODEC_DIRECT_MIN ||
@@ -333,13 +375,8 @@ dec_ndarray_share(PyObject *np, PyObject *dtype, PyObject *shape,
 			return (NULL);
 		m->mem = NULL;
 	}
-	flat = PyObject_CallMethod(np, "frombuffer", "OOKn", m->buf, dtype,
-	    (unsigned long long)count, (Py_ssize_t)(data->ptr - m->p));
-	if (flat == NULL)
-		return (NULL);
-	arr = PyObject_CallMethod(flat, "reshape", "O", shape);
-	Py_DECREF(flat);
-	return (arr);
+	return (dec_array_over(np, m->buf, dtype, count,
+	    (uint64_t)(data->ptr - m->p), shape));
 }
 
 /* Build an array of dtype and shape from exactly its bytes (one copy). */
@@ -347,44 +384,35 @@ static PyObject *
 dec_ndarray_fill(PyObject *dtype, PyObject *shape, uint64_t count,
     const msgpack_object_bin *data)
 {
-	PyObject	*np = codec_numpy(), *hasobj, *isz, *arr = NULL;
+	PyObject	*np = codec_numpy(), *arr = NULL;
 	Py_buffer	 view;
 	uint64_t	 itemsize;
 	char		 msg[160];
+	int		 k;
 
-	if (np == NULL)
+	if (np == NULL || (k = dec_item_size(dtype, &itemsize)) < 0)
 		return (NULL);
-	hasobj = PyObject_GetAttrString(dtype, "hasobject");
-	isz = PyObject_GetAttrString(dtype, "itemsize");
-	if (hasobj == NULL || isz == NULL)
-		goto out;
-	if (PyObject_IsTrue(hasobj)) {
-		dec_bad_ext(SB_EXT_NDARRAY, "object dtypes cannot travel as "
-		    "bytes");
-		goto out;
-	}
-	itemsize = PyLong_AsUnsignedLongLong(isz);
-	if (PyErr_Occurred())
-		goto out;
+	if (k > 0)
+		return (dec_bad_ext(SB_EXT_NDARRAY, "object dtypes cannot "
+		    "travel as bytes"));
 	if (itemsize > 0 && count > UINT64_MAX / itemsize)
 		itemsize = 0, count = 1;
 	if (count * itemsize != data->size) {
 		snprintf(msg, sizeof msg, "shape and dtype need %llu bytes, "
 		    "payload has %u", (unsigned long long)(count * itemsize),
 		    data->size);
-		dec_bad_ext(SB_EXT_NDARRAY, msg);
-		goto out;
+		return (dec_bad_ext(SB_EXT_NDARRAY, msg));
 	}
 	if ((arr = dec_ndarray_share(np, dtype, shape, count, data)) != NULL ||
 	    PyErr_Occurred())
-		goto out;
+		return (arr);
 	arr = PyObject_CallMethod(np, "empty", "OO", shape, dtype);
 	if (arr == NULL)
-		goto out;
+		return (NULL);
 	if (PyObject_GetBuffer(arr, &view, PyBUF_WRITABLE |
 	    PyBUF_C_CONTIGUOUS) != 0) {
-		Py_CLEAR(arr);
-		goto out;
+		Py_DECREF(arr);
+		return (NULL);
 	}
 	if ((uint64_t)view.len == data->size) {
 		if (data->size > 0)
@@ -394,9 +422,6 @@ dec_ndarray_fill(PyObject *dtype, PyObject *shape, uint64_t count,
 		dec_bad_ext(SB_EXT_NDARRAY, "array size mismatch");
 	}
 	PyBuffer_Release(&view);
-out:
-	Py_XDECREF(hasobj);
-	Py_XDECREF(isz);
 	return (arr);
 }
 
@@ -433,6 +458,96 @@ out:
 	Py_XDECREF(dtype);
 	Py_XDECREF(shape);
 	msgpack_unpacked_destroy(&u);
+	return (o);
+}
+
+/* Raise snakebridge.SharedMemoryError about an ext 12 value. */
+static PyObject *
+dec_shm_bad(const char *what)
+{
+	return (pyerr_set(SB_ERRTYPE_SHARED_MEMORY, "ext 12 (shared "
+	    "ndarray): %s", what));
+}
+
+/* The shape of an ext 12 value as a tuple; *count saturates. */
+static PyObject *
+dec_shm_shape(const struct sb_shmarray *a, uint64_t *count)
+{
+	PyObject	*shape, *dim;
+	size_t		 i;
+
+	*count = 1;
+	if ((shape = PyTuple_New((Py_ssize_t)a->ndim)) == NULL)
+		return (NULL);
+	for (i = 0; i < a->ndim; i++) {
+		if ((dim = PyLong_FromUnsignedLongLong(a->shape[i])) == NULL) {
+			Py_DECREF(shape);
+			return (NULL);
+		}
+		PyTuple_SET_ITEM(shape, (Py_ssize_t)i, dim);
+		if (a->shape[i] != 0 && *count > UINT64_MAX / a->shape[i])
+			*count = UINT64_MAX;
+		else
+			*count *= a->shape[i];
+	}
+	return (shape);
+}
+
+/*
+ * Ext 12: an array over a shared block of the request's connection, where
+ * the client wrote it (no copy).
+ */
+static PyObject *
+dec_shmarray(struct dec *d, const msgpack_object_ext *x)
+{
+	struct sb_shmarray	 a;
+	PyObject		*np, *blk, *dtype = NULL, *shape = NULL;
+	PyObject		*o = NULL;
+	uint64_t		 count, itemsize;
+	char			 msg[160];
+	int			 k;
+
+	if (d->reply)
+		return (dec_shm_bad("a callback's result cannot be in a "
+		    "shared block"));
+	if (sb_shmarray_decode(x->ptr, x->size, &a) != 0)
+		return (dec_shm_bad("payload must be [dtype, shape, block, "
+		    "offset, nbytes]"));
+	if ((np = codec_numpy()) == NULL) {
+		PyErr_Clear();
+		return (dec_shm_bad("numpy is not available in this worker"));
+	}
+	if ((blk = shm_block_for(&a)) == NULL)
+		return (NULL);
+	if ((dtype = PyObject_CallMethod(np, "dtype", "s", a.dtype)) == NULL) {
+		pyerr_rewrap(SB_ERRTYPE_SHARED_MEMORY, "ext 12 (shared "
+		    "ndarray) dtype");
+		goto out;
+	}
+	if ((k = dec_item_size(dtype, &itemsize)) != 0) {
+		if (k > 0)
+			dec_shm_bad("object dtypes cannot be shared");
+		goto out;
+	}
+	if ((shape = dec_shm_shape(&a, &count)) == NULL)
+		goto out;
+	if (itemsize > 0 && count > UINT64_MAX / itemsize)
+		count = UINT64_MAX, itemsize = 1;
+	if (count * itemsize != a.nbytes) {
+		snprintf(msg, sizeof msg, "shape and dtype need %llu bytes, "
+		    "nbytes is %llu", (unsigned long long)(count * itemsize),
+		    (unsigned long long)a.nbytes);
+		dec_shm_bad(msg);
+		goto out;
+	}
+	if ((o = dec_array_over(np, blk, dtype, count, a.offset,
+	    shape)) == NULL)
+		pyerr_rewrap(SB_ERRTYPE_SHARED_MEMORY, "ext 12 (shared "
+		    "ndarray)");
+out:
+	Py_XDECREF(shape);
+	Py_XDECREF(dtype);
+	Py_DECREF(blk);
 	return (o);
 }
 
@@ -523,6 +638,8 @@ dec_ext(struct dec *d, const msgpack_object *obj, unsigned depth)
 		return (dec_callback(d, x, depth));
 	case SB_EXT_NDARRAY:
 		return (dec_ndarray(x, depth));
+	case SB_EXT_SHMARRAY:
+		return (dec_shmarray(d, x));
 	case SB_EXT_DATE:
 	case SB_EXT_DATETIME:
 	case SB_EXT_DECIMAL:
@@ -575,14 +692,11 @@ dec_start(void)
 	return (PyDateTimeAPI == NULL ? -1 : 0);
 }
 
-/*
- * Decode one value for session sid; NULL with an exception set on failure
- * (snakebridge.BadRequest unless a ref error says more).
- */
-PyObject *
-codec_decode(const msgpack_object *o, uint64_t sid)
+/* One value; reply: it is a callback's result. */
+static PyObject *
+dec_one(const msgpack_object *o, uint64_t sid, int reply)
 {
-	struct dec	 d = { sid };
+	struct dec	 d = { sid, reply };
 	PyObject	*v;
 
 	if (dec_start() != 0)
@@ -593,11 +707,21 @@ codec_decode(const msgpack_object *o, uint64_t sid)
 	return (v);
 }
 
+/*
+ * Decode one value for session sid; NULL with an exception set on failure
+ * (snakebridge.BadRequest unless a ref or shared memory error says more).
+ */
+PyObject *
+codec_decode(const msgpack_object *o, uint64_t sid)
+{
+	return (dec_one(o, sid, 0));
+}
+
 /* An array as the positional args tuple. */
 PyObject *
 codec_decode_args(const msgpack_object *o, uint64_t sid)
 {
-	struct dec	 d = { sid };
+	struct dec	 d = { sid, 0 };
 	PyObject	*v;
 
 	if (dec_start() != 0)
@@ -606,6 +730,13 @@ codec_decode_args(const msgpack_object *o, uint64_t sid)
 	if (v == NULL)
 		pyerr_rewrap(SB_ERRTYPE_BAD_REQUEST, "cannot decode args");
 	return (v);
+}
+
+/* The result of a callback (a client's answer): no ext 12 in it. */
+PyObject *
+codec_decode_reply(const msgpack_object *o, uint64_t sid)
+{
+	return (dec_one(o, sid, 1));
 }
 
 /* A map with str keys as the kwargs dict. */

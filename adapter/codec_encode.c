@@ -4,7 +4,9 @@
  * their shape; a leaf with no encoding, a container met again while it is
  * being encoded (a cycle) and a subtree nested deeper than CODEC_MAX_DEPTH
  * become refs in the request's session. An encode that fails leaves the
- * buffer as it found it and forgets the refs it made.
+ * buffer as it found it and forgets the refs it made. A response's arrays
+ * that lie in a shared block of the requesting connection are written as
+ * ext 12 (shm.c); everything else (stream items, callback args) copies them.
  */
 #include "adapter.h"
 
@@ -21,6 +23,7 @@ struct enc {
 	size_t		 nmade;
 	size_t		 made_cap;
 	struct codec_holes *holes;	/* NULL: copy every payload */
+	uint64_t	 conn;		/* its blocks go as ext 12; 0: none */
 };
 
 /* Types found only once their module has been imported by someone. */
@@ -356,7 +359,44 @@ enc_complex(struct enc *e, PyObject *o)
 	return (enc_ext_end(e, off));
 }
 
-/* A numeric ndarray as ext 8 [dtype.str, shape, bytes]; others as refs. */
+/*
+ * The C-contiguous data of an array as ext 12 when it lies in a shared block
+ * of the request's connection: 1 if written, 0 if not (ext 8 then), -1
+ * when the packer failed.
+ */
+static int
+enc_shmarray(struct enc *e, const Py_buffer *view, const char *ds,
+    size_t dslen, PyObject *shape)
+{
+	struct sb_shmarray	 a;
+	Py_ssize_t		 i;
+
+	if (!shm_in_block(e->conn, view->buf, (size_t)view->len, &a.block,
+	    &a.offset) || dslen > SB_SHM_DTYPE_MAX ||
+	    PyTuple_GET_SIZE(shape) > SB_SHM_NDIM_MAX)
+		return (0);
+	memcpy(a.dtype, ds, dslen);
+	a.dtype[dslen] = '\0';
+	a.ndim = (size_t)PyTuple_GET_SIZE(shape);
+	for (i = 0; i < PyTuple_GET_SIZE(shape); i++)
+		a.shape[i] = PyLong_AsUnsignedLongLong(
+		    PyTuple_GET_ITEM(shape, i));
+	a.nbytes = (uint64_t)view->len;
+	if (PyErr_Occurred()) {
+		PyErr_Clear();
+		return (0);
+	}
+	if (sb_shmarray_pack(&e->pk, &a) != 0) {
+		PyErr_NoMemory();
+		return (-1);
+	}
+	return (1);
+}
+
+/*
+ * A numeric ndarray as ext 8 [dtype.str, shape, bytes], or ext 12 when it
+ * lies in a shared block of the request's connection; others as refs.
+ */
 static int
 enc_ndarray(struct enc *e, PyObject *o)
 {
@@ -365,7 +405,7 @@ enc_ndarray(struct enc *e, PyObject *o)
 	const char	*k, *ds;
 	Py_ssize_t	 i, n, dslen;
 	size_t		 off;
-	int		 rv = -1;
+	int		 rv = -1, shared;
 
 	dtype = PyObject_GetAttrString(o, "dtype");
 	kind = dtype ? PyObject_GetAttrString(dtype, "kind") : NULL;
@@ -387,6 +427,11 @@ enc_ndarray(struct enc *e, PyObject *o)
 		if (c == NULL ||
 		    PyObject_GetBuffer(c, &view, PyBUF_C_CONTIGUOUS) != 0)
 			goto out;
+	} else if ((shared = enc_shmarray(e, &view, ds, (size_t)dslen,
+	    shape)) != 0) {
+		PyBuffer_Release(&view);
+		rv = shared > 0 ? 0 : -1;
+		goto out;
 	}
 	off = enc_ext_begin(e, SB_EXT_NDARRAY);
 	msgpack_pack_array(&e->pk, 3);
@@ -644,7 +689,7 @@ codec_holes_release(struct codec_holes *h, size_t from)
 /* Run one encode; on failure restore the buffer and forget new refs. */
 static int
 enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
-    uint64_t sid, int as_ref)
+    uint64_t sid, uint64_t conn, int as_ref)
 {
 	struct enc	 e;
 	size_t		 mark = sb->size, hmark, hbytes, total, i;
@@ -659,6 +704,7 @@ enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
 	e.sb = sb;
 	e.sid = sid;
 	e.holes = holes;
+	e.conn = conn;
 	hmark = holes != NULL ? holes->n : 0;
 	hbytes = holes != NULL ? holes->bytes : 0;
 	msgpack_packer_init(&e.pk, sb, msgpack_sbuffer_write);
@@ -691,23 +737,25 @@ enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
 int
 codec_encode(msgpack_sbuffer *sb, PyObject *o, uint64_t sid)
 {
-	return (enc_run(sb, NULL, o, sid, 0));
+	return (enc_run(sb, NULL, o, sid, 0, 0));
 }
 
 /* Append a ref to o whatever its type (the result of `iter`). */
 int
 codec_encode_ref(msgpack_sbuffer *sb, PyObject *o, uint64_t sid)
 {
-	return (enc_run(sb, NULL, o, sid, 1));
+	return (enc_run(sb, NULL, o, sid, 0, 1));
 }
 
 /*
- * codec_encode, leaving large payloads as holes in holes (the caller sends
- * them with channel_send_direct, or releases them).
+ * codec_encode of a response to connection conn (0: none), leaving large
+ * payloads as holes in holes (the caller sends them with
+ * channel_send_direct, or releases them) and writing arrays in conn's shared
+ * blocks as ext 12.
  */
 int
 codec_encode_direct(msgpack_sbuffer *sb, struct codec_holes *holes,
-    PyObject *o, uint64_t sid)
+    PyObject *o, uint64_t sid, uint64_t conn)
 {
-	return (enc_run(sb, holes, o, sid, 0));
+	return (enc_run(sb, holes, o, sid, conn, 0));
 }

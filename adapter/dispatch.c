@@ -1,6 +1,7 @@
 /*
  * dispatch.c: the worker's request handlers, one table of them. A request
- * from the daemon is [0, msgid, method, [session id, params...]]; each
+ * from the daemon is [0, msgid, method, [session id, params...], conn?]
+ * (conn: the client connection that sent it, 0 when absent); each
  * handler reads its params, runs Python and returns the result object, or
  * NULL with an exception set. dispatch_request answers every request exactly
  * once: the encoded result, or the error map when running or encoding
@@ -16,6 +17,7 @@ struct req {
 	const char		*method;
 	int			 method_len;
 	uint64_t		 sid;
+	uint64_t		 conn;	/* the client connection, 0 = none */
 	const msgpack_object	*p;	/* params after the session id */
 	uint32_t		 np;
 	int			 as_ref;	/* send the result as a ref */
@@ -454,7 +456,7 @@ dispatch_run(struct req *r, const msgpack_object *params)
 
 void
 dispatch_request(struct channel *ch, uint32_t msgid,
-    const msgpack_object *method, const msgpack_object *params)
+    const msgpack_object *method, const msgpack_object *params, uint64_t conn)
 {
 	struct req		 r;
 	struct codec_holes	 holes;
@@ -462,14 +464,18 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	msgpack_packer		 pk;
 	PyObject		*res;
 	size_t			 mark;
+	uint64_t		 outer_conn;
 	int			 rv = -1;
 
 	memset(&r, 0, sizeof r);
 	memset(&holes, 0, sizeof holes);
 	r.ch = ch;
 	r.msgid = msgid;
+	r.conn = conn;
 	r.method = method->via.str.ptr;
 	r.method_len = (int)method->via.str.size;
+	/* Nested requests (during callbacks) restore this one's on return. */
+	outer_conn = shm_conn_enter(conn);
 	res = dispatch_run(&r, params);
 
 	/* Nested requests find the spare taken and start their own. */
@@ -483,7 +489,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	if (res != NULL) {
 		msgpack_pack_nil(&pk);
 		rv = r.as_ref ? codec_encode_ref(&sb, res, r.sid) :
-		    codec_encode_direct(&sb, &holes, res, r.sid);
+		    codec_encode_direct(&sb, &holes, res, r.sid, r.conn);
 		Py_DECREF(res);
 	}
 	if (rv != 0) {
@@ -491,6 +497,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 		pyerr_pack(&pk, r.sid);
 		msgpack_pack_nil(&pk);
 	}
+	shm_conn_leave(outer_conn);
 	channel_send_direct(ch, &sb, &holes);
 	free(holes.v);
 	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)

@@ -83,7 +83,7 @@ pyinit_start(const struct pyinit_options *o)
 	}
 	pyinit_line_buffering();
 	if (pyerr_init() != 0 || callback_init() != 0 ||
-	    msgbuf_init() != 0 ||
+	    msgbuf_init() != 0 || shm_init() != 0 ||
 	    (o != NULL && pyinit_paths(o->paths, o->npaths) != 0)) {
 		PyErr_Print();
 		return (-1);
@@ -137,6 +137,7 @@ void
 pyinit_stop(void)
 {
 	refs_clear();
+	shm_clear();
 	cache_clear();
 	if (Py_FinalizeEx() != 0)
 		fprintf(stderr, "snakebridge-worker: python did not exit "

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct worker_identity	 worker_id = { 0, 0, 0, 0, SB_SCAN_DEFAULT_SIZE };
+struct worker_identity	 worker_id = { 0, 0, 0, 0, SB_SCAN_DEFAULT_SIZE, -1 };
 
 struct refs_session {
 	uint64_t		 id;

@@ -21,7 +21,7 @@
 enum {
 	OPT_FD = 1, OPT_POOL, OPT_POOL_ID, OPT_SLOT, OPT_GENERATION,
 	OPT_PATH, OPT_PRELOAD, OPT_MAX_REFS, OPT_MAX_MESSAGE, OPT_ALLOW_MODULE,
-	OPT_DENY_MODULE
+	OPT_DENY_MODULE, OPT_SHM_FD
 };
 
 static const struct option worker_options[] = {
@@ -36,6 +36,7 @@ static const struct option worker_options[] = {
 	{ "max-message", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "allow-module", required_argument, NULL, OPT_ALLOW_MODULE },
 	{ "deny-module", required_argument, NULL, OPT_DENY_MODULE },
+	{ "shm-fd", required_argument, NULL, OPT_SHM_FD },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -47,7 +48,8 @@ worker_usage(const char *why)
 	    "--slot N --generation N\n"
 	    "       [--path DIR]... [--preload MODULE]... [--max-refs N] "
 	    "[--max-message BYTES]\n"
-	    "       [--allow-module MODULE]... [--deny-module MODULE]...\n",
+	    "       [--allow-module MODULE]... [--deny-module MODULE]... "
+	    "[--shm-fd N]\n",
 	    why);
 	exit(2);
 }
@@ -160,6 +162,9 @@ main(int argc, char **argv)
 				worker_usage("empty module name");
 			if (policy_add(c == OPT_DENY_MODULE, optarg) != 0)
 				worker_usage("out of memory");
+			break;
+		case OPT_SHM_FD:
+			worker_id.shm_fd = (int)worker_number(optarg, 65535);
 			break;
 		default:
 			worker_usage("unknown option");

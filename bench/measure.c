@@ -1,8 +1,9 @@
 /*
  * measure.c: the timed benchmarks, each over libsbclient as any client would
  * use it: serial math.sqrt round trips, pipelined calls over one or more
- * connections, a 10 MB bytes return, a 100 MB ndarray round trip, iterator
- * items in batches or streamed, and named sessions opened and closed.
+ * connections, a 10 MB bytes return, a 100 MB ndarray round trip (inline,
+ * and by reference in a shared block), iterator items in batches or
+ * streamed, and named sessions opened and closed.
  */
 #include <math.h>
 #include <poll.h>
@@ -289,6 +290,72 @@ ms_ndarray(sb_client *c, size_t size, int rounds, double *ms)
 		return (-1);
 	rc = ms_median_call(c, "numpy", "ascontiguousarray", args, rounds, ms);
 	sb_value_free(args);
+	return (rc);
+}
+
+/*
+ * The same round trip through a shared block of size bytes, made once and
+ * not timed. Each round copies the caller's array into the block (its data
+ * starts outside shared memory), passes the array over the block to
+ * numpy.ascontiguousarray and checks that what comes back is a view of the
+ * block: nothing else is copied. Median ms.
+ */
+int
+ms_ndarray_shm(sb_client *c, size_t size, int rounds, double *ms)
+{
+	sb_value	*args = NULL, *res;
+	sb_error	*err = NULL;
+	sb_shm		*m = NULL;
+	double		*src = NULL, *t = NULL, t0;
+	int64_t		 shape[1];
+	size_t		 i, off, n = size / sizeof(double);
+	int		 r, rc = -1;
+
+	if (rounds < 1 || (src = malloc(n * sizeof(double))) == NULL ||
+	    (t = calloc((size_t)rounds, sizeof(*t))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		src[i] = (double)i;
+	if ((r = sb_shm_create(c, n * sizeof(double), &m)) != 0) {
+		if (r == SB_EREMOTE && sb_client_last_error(c) != NULL)
+			fprintf(stderr, "sbbench: sb_shm_create: %s: %s\n",
+			    sb_error_type(sb_client_last_error(c)),
+			    sb_error_message(sb_client_last_error(c)));
+		else
+			ms_fail("sb_shm_create", r, NULL);
+		goto out;
+	}
+	shape[0] = (int64_t)n;
+	if ((args = ms_args1(sb_ndarray_shm(m, 0, "<f8", shape, 1))) == NULL)
+		goto out;
+	for (i = 0; i <= (size_t)rounds; i++) {	/* round 0 warms up */
+		t0 = ms_now_us();
+		memcpy(sb_shm_data(m), src, n * sizeof(double));
+		r = sb_call(c, "numpy", "ascontiguousarray", args, NULL, NULL,
+		    &res, &err);
+		if (r != 0) {
+			ms_fail("numpy.ascontiguousarray (shared)", r, err);
+			goto out;
+		}
+		off = 1;
+		if (sb_value_shm(res, &off) != m || off != 0) {
+			fprintf(stderr, "sbbench: numpy.ascontiguousarray of "
+			    "an array in a shared block came back as a copy\n");
+			sb_value_free(res);
+			goto out;
+		}
+		sb_value_free(res);
+		if (i > 0)
+			t[i - 1] = (ms_now_us() - t0) / 1e3;
+	}
+	qsort(t, (size_t)rounds, sizeof(*t), ms_cmp_double);
+	*ms = t[rounds / 2];
+	rc = 0;
+out:
+	sb_value_free(args);
+	sb_shm_free(m);
+	free(t);
+	free(src);
 	return (rc);
 }
 

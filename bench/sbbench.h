@@ -68,6 +68,7 @@ int	 ms_pipelined(sb_client **, int nclients, int n, int depth,
 	    double *per_s);
 int	 ms_bytes(sb_client *, size_t size, int rounds, double *ms);
 int	 ms_ndarray(sb_client *, size_t size, int rounds, double *ms);
+int	 ms_ndarray_shm(sb_client *, size_t size, int rounds, double *ms);
 int	 ms_next_items(sb_client *, int n, size_t batch, double *per_s);
 int	 ms_stream_items(sb_client *, int n, double *per_s);
 int	 ms_open_close(sb_client *, int n, double *per_s);

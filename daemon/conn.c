@@ -1,7 +1,8 @@
 /*
  * conn.c: client connections: accepting with the peer's credentials, reading
  * scanned messages into requests, writing answers, protocol violations (an
- * error, then close) and the cleanup when a client goes away.
+ * error, then close) and the cleanup when a client goes away (its shared
+ * blocks and the descriptors it sent included).
  */
 #include <sys/socket.h>
 
@@ -55,6 +56,7 @@ conn_accept(int fd)
 	c->gid = cred.gid;
 	c->pid = cred.pid;
 	TAILQ_INIT(&c->requests);
+	TAILQ_INIT(&c->blocks);
 	frame_init(&c->frame, sbd.conf->max_message_size, sbd.conf->max_depth);
 	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(sbd.base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -138,6 +140,7 @@ conn_release(struct conn *c)
 	while ((r = TAILQ_LAST(&c->requests, requests)) != NULL)
 		request_detach(r);
 	callback_conn_gone(c);
+	shm_conn_gone(c);
 	if (c->autosess != NULL) {
 		struct session *s = c->autosess;
 
@@ -220,9 +223,12 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	int rc;
 
-	rc = frame_read(&c->frame, fd, conn_msg_cb, c);
+	rc = frame_read_fds(&c->frame, fd, &c->fds, conn_msg_cb, c);
 	if (rc == FRAME_CLOSED)
 		conn_free(c);
+	else if (rc == FRAME_FDS)
+		conn_protocol_error(c, -1, "too many file descriptors "
+		    "waiting (shm.attach takes one each)");
 	else if (rc < 0)
 		conn_protocol_error(c, -1, sb_scan_strerror(rc));
 }

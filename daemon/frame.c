@@ -2,8 +2,12 @@
  * frame.c: turning the bytes of a connection (client or worker) into whole
  * msgpack messages, read straight from the socket into one buffer. Every
  * byte passes the validating scanner before anyone decodes it; the buffer
- * never holds more than one partial message plus one read.
+ * never holds more than one partial message plus one read. A client's
+ * connection is read with recvmsg: the descriptors that come with its bytes
+ * are queued for shm.attach.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,14 +96,12 @@ frame_scan(struct frame *f, frame_cb cb, void *arg)
 	return (0);
 }
 
-int
-frame_read(struct frame *f, int fd, frame_cb cb, void *arg)
+/* n bytes were read into the buffer: hand over what is complete. */
+static int
+frame_got(struct frame *f, ssize_t n, frame_cb cb, void *arg)
 {
-	ssize_t n;
 	int rc;
 
-	frame_reserve(f, FRAME_ROOM);
-	n = read(fd, f->buf + f->len, f->cap - f->len);
 	if (n == 0)
 		return (FRAME_CLOSED);
 	if (n < 0)
@@ -110,4 +112,89 @@ frame_read(struct frame *f, int fd, frame_cb cb, void *arg)
 	if (f->len == 0 && f->cap > FRAME_KEEP)
 		frame_free(f);	/* after a large message */
 	return (0);
+}
+
+int
+frame_read(struct frame *f, int fd, frame_cb cb, void *arg)
+{
+	frame_reserve(f, FRAME_ROOM);
+	return (frame_got(f, read(fd, f->buf + f->len, f->cap - f->len), cb,
+	    arg));
+}
+
+/* Close the descriptors of every SCM_RIGHTS message in msg. */
+static void
+frame_close_fds(struct msghdr *msg)
+{
+	struct cmsghdr *cm;
+	size_t i, n;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof fd;
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
+			close(fd);
+		}
+	}
+}
+
+/*
+ * Queue the descriptors that came with msg in q; -1 (all of them closed)
+ * when they were cut short or q would hold more than it may.
+ */
+static int
+frame_take_fds(struct msghdr *msg, struct fdqueue *q)
+{
+	struct cmsghdr *cm;
+	size_t i, n, total = 0;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			total += (cm->cmsg_len - CMSG_LEN(0)) / sizeof fd;
+	}
+	if ((msg->msg_flags & MSG_CTRUNC) ||
+	    q->n + total > SB_SHM_FDS_WAITING) {
+		frame_close_fds(msg);
+		return (-1);
+	}
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof fd;
+		for (i = 0; i < n; i++)
+			memcpy(&q->fd[q->n++], CMSG_DATA(cm) + i * sizeof fd,
+			    sizeof fd);
+	}
+	return (0);
+}
+
+int
+frame_read_fds(struct frame *f, int fd, struct fdqueue *q, frame_cb cb,
+    void *arg)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE((SB_SHM_FDS_WAITING + 1) *
+				    sizeof(int))];
+	} ctl;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t n;
+
+	frame_reserve(f, FRAME_ROOM);
+	iov.iov_base = f->buf + f->len;
+	iov.iov_len = f->cap - f->len;
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof ctl.buf;
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n >= 0 && frame_take_fds(&msg, q) != 0)
+		return (FRAME_FDS);
+	return (frame_got(f, n, cb, arg));
 }

@@ -9,6 +9,7 @@ daemon_snakebridged_SOURCES = \
 	daemon/conn.c daemon/request.c daemon/method.c daemon/relay.c \
 	daemon/route.c daemon/session.c daemon/pool.c daemon/worker.c \
 	daemon/m_hello.c daemon/m_cancel.c daemon/m_session.c \
+	daemon/m_shm.c daemon/shm.c \
 	daemon/metrics.c daemon/events.c \
 	daemon/m_status.c daemon/m_admin.c daemon/stats.c daemon/io.c \
 	daemon/stream.c daemon/callback.c daemon/ahead.c \

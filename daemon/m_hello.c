@@ -39,7 +39,7 @@ m_hello(struct request *r)
 	mpk_str(&pk, "version");
 	mpk_str(&pk, SBD_VERSION);
 	mpk_str(&pk, "limits");
-	msgpack_pack_map(&pk, 5);
+	msgpack_pack_map(&pk, 6);
 	mpk_str(&pk, "max_message_size");
 	msgpack_pack_uint64(&pk, conf->max_message_size);
 	mpk_str(&pk, "max_depth");
@@ -50,6 +50,8 @@ m_hello(struct request *r)
 	msgpack_pack_uint32(&pk, conf->max_sessions_per_uid);
 	mpk_str(&pk, "max_sessions");
 	msgpack_pack_uint32(&pk, conf->max_sessions);
+	mpk_str(&pk, "shm_blocks");
+	msgpack_pack_uint32(&pk, SB_SHM_BLOCKS_MAX);
 	request_reply(r, &sb);
 }
 

@@ -2,8 +2,10 @@
  * relay.c: moving frames between clients and workers without decoding
  * values. A client request goes to its worker as
  * [0, wid, method, [session_id, params before OPTS]] with the params' bytes
- * copied; a worker's response goes back with only its msgid rewritten. Also
- * the worker's notifications (ready, stream.items) and requests (callbacks).
+ * copied (and a fifth element, the connection id, when the connection holds
+ * shared blocks); a worker's response goes back with only its msgid
+ * rewritten. Also the worker's notifications (ready, stream.items) and
+ * requests (callbacks).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,11 +70,19 @@ relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 	    r->internal_method : r->method->name;
 	uint64_t sid = r->internal_method != NULL ? r->internal_sid :
 	    r->session->id;
+	struct relay_hdr t;
+	int shm = r->conn != NULL && r->conn->nblocks > 0;
 
 	metrics_dispatched(r, w);
+	if (shm) {
+		/* the trailer: the connection whose blocks ext 12 names */
+		t.len = 0;
+		msgpack_packer_init(&pk, &t, relay_hdr_write);
+		msgpack_pack_uint64(&pk, r->conn->id);
+	}
 	h.len = 0;
 	msgpack_packer_init(&pk, &h, relay_hdr_write);
-	msgpack_pack_array(&pk, 4);
+	msgpack_pack_array(&pk, shm ? 5 : 4);
 	msgpack_pack_int(&pk, SB_MSG_REQUEST);
 	msgpack_pack_uint32(&pk, wid);
 	mpk_str(&pk, method);	/* method names are short */
@@ -87,6 +97,8 @@ relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 	} else
 		worker_write2(w, h.buf, h.len, r->fwd_len > 0 ?
 		    r->raw + r->fwd_off : NULL, r->fwd_len, NULL);
+	if (shm)
+		worker_write(w, t.buf, t.len);
 }
 
 /* A response [1, wid, error, result] from w; on 0, block (or NULL) is taken. */

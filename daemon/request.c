@@ -101,9 +101,10 @@ request_answer_owned(struct request *r, const char *body, size_t len,
 }
 
 
+/* Answer an error; with key, details holds key: sval (a str) or value. */
 static void
 request_verror(struct request *r, enum sb_errtype type, const char *key,
-    int64_t value, const char *fmt, va_list ap)
+    const char *sval, int64_t value, const char *fmt, va_list ap)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -121,7 +122,10 @@ request_verror(struct request *r, enum sb_errtype type, const char *key,
 		mpk_str(&pk, "details");
 		msgpack_pack_map(&pk, 1);
 		mpk_str(&pk, key);
-		msgpack_pack_int64(&pk, value);
+		if (sval != NULL)
+			mpk_str(&pk, sval);
+		else
+			msgpack_pack_int64(&pk, value);
 	}
 	msgpack_pack_nil(&pk);
 	if (r->conn != NULL)
@@ -139,7 +143,7 @@ request_error(struct request *r, enum sb_errtype type, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	request_verror(r, type, NULL, 0, fmt, ap);
+	request_verror(r, type, NULL, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -150,7 +154,18 @@ request_error_details(struct request *r, enum sb_errtype type,
 	va_list ap;
 
 	va_start(ap, fmt);
-	request_verror(r, type, key, value, fmt, ap);
+	request_verror(r, type, key, NULL, value, fmt, ap);
+	va_end(ap);
+}
+
+void
+request_error_detail_str(struct request *r, enum sb_errtype type,
+    const char *key, const char *value, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	request_verror(r, type, key, value, 0, fmt, ap);
 	va_end(ap);
 }
 

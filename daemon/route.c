@@ -2,7 +2,9 @@
  * route.c: deciding where a worker request runs. Refs found anywhere in its
  * params pick the worker and, without a `session` option, the session; each
  * ref's ownership is checked here (docs/protocol.md, Refs) so that a client
- * can never reach another session's objects.
+ * can never reach another session's objects. Each ndarray in a shared
+ * block (ext 12) must lie in a block of the request's own connection; the
+ * blocks a request uses are noted on it, for the worker it is sent to.
  */
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +69,45 @@ route_ref(struct route *rt, const msgpack_object *o)
 		    "different workers in one request");
 }
 
+/* Check one ext 12 and note its block on the request. */
+static void
+route_shm(struct route *rt, const msgpack_object *o)
+{
+	struct request *r = rt->r;
+	struct sb_shmarray a;
+	struct shmblock *b;
+	char msg[128];
+	unsigned i;
+
+	if (sb_shmarray_decode(o->via.ext.ptr, o->via.ext.size, &a) != 0) {
+		route_fail(rt, SB_ERRTYPE_SHARED_MEMORY, "malformed ext 12 "
+		    "(an ndarray in a shared block)");
+		return;
+	}
+	if ((b = shm_find(r->conn, a.block)) == NULL) {
+		snprintf(msg, sizeof msg, "block %llu is not attached to this "
+		    "connection", (unsigned long long)a.block);
+		route_fail(rt, SB_ERRTYPE_SHARED_MEMORY, msg);
+		return;
+	}
+	if (a.offset + a.nbytes > b->size) {
+		snprintf(msg, sizeof msg, "bytes %llu to %llu are past the "
+		    "end of block %llu (%llu bytes)",
+		    (unsigned long long)a.offset,
+		    (unsigned long long)(a.offset + a.nbytes),
+		    (unsigned long long)b->id, (unsigned long long)b->size);
+		route_fail(rt, SB_ERRTYPE_SHARED_MEMORY, msg);
+		return;
+	}
+	for (i = 0; i < r->nshm; i++) {
+		if (r->shm[i] == b->id)
+			return;
+	}
+	/* distinct blocks of one connection: at most SB_SHM_BLOCKS_MAX */
+	if (r->nshm < SB_SHM_BLOCKS_MAX)
+		r->shm[r->nshm++] = b->id;
+}
+
 static void	route_walk(struct route *, const msgpack_object *, unsigned);
 
 /* Look for refs inside the payload of a tuple, set or frozenset. */
@@ -112,6 +153,8 @@ route_walk(struct route *rt, const msgpack_object *o, unsigned depth)
 	case MSGPACK_OBJECT_EXT:
 		if (o->via.ext.type == SB_EXT_REF)
 			route_ref(rt, o);
+		else if (o->via.ext.type == SB_EXT_SHMARRAY)
+			route_shm(rt, o);
 		else if (o->via.ext.type == SB_EXT_TUPLE ||
 		    o->via.ext.type == SB_EXT_SET ||
 		    o->via.ext.type == SB_EXT_FROZENSET)

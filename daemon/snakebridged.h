@@ -21,6 +21,7 @@
 #include "errpack.h"
 #include "sbproto.h"
 #include "scan.h"
+#include "shmarray.h"
 
 #define SBD_VERSION		PACKAGE_VERSION
 #define SBD_WORKER_BOUND	4	/* worker messages: 4x client limit */
@@ -37,6 +38,7 @@ struct session;
 struct stream;
 struct cbnest;
 struct worker;
+struct shmblock;
 
 TAILQ_HEAD(requests, request);
 
@@ -90,7 +92,16 @@ void		 frame_free(struct frame *);
  */
 #define FRAME_STOPPED	1
 #define FRAME_CLOSED	2
+#define FRAME_FDS	3	/* too many descriptors, or cut short */
 int		 frame_read(struct frame *, int, frame_cb, void *);
+/* Descriptors a client sent, oldest first, waiting for shm.attach. */
+struct fdqueue {
+	int		 fd[SB_SHM_FDS_WAITING];
+	unsigned	 n;
+};
+/* frame_read on a client: descriptors that come with the bytes go to q. */
+int		 frame_read_fds(struct frame *, int, struct fdqueue *,
+		    frame_cb, void *);
 
 /* io.c: writing header and body; later writes to a peer in the same
  * event-loop pass are batched into one writev at its end. */
@@ -161,6 +172,9 @@ struct conn {
 	struct frame		 frame;
 	struct session		*autosess;
 	struct requests		 requests;	/* in flight */
+	struct fdqueue		 fds;		/* for shm.attach */
+	TAILQ_HEAD(, shmblock)	 blocks;	/* attached (shm.c) */
+	unsigned		 nblocks;
 	int			 closing;
 	int			 paused;	/* backlog: not reading */
 	TAILQ_ENTRY(conn)	 entry;
@@ -212,6 +226,8 @@ struct request {
 	int			 ahead;		/* sent ahead, not started */
 	enum affinity		 affinity;
 	struct stream		*stream;	/* a running stream's state */
+	uint64_t		 shm[SB_SHM_BLOCKS_MAX];	/* blocks used */
+	unsigned		 nshm;
 	struct event		 timer;		/* embedded: no malloc */
 	int			 timer_set;
 	uint64_t		 timeout_ms;
@@ -231,6 +247,9 @@ void		 request_error(struct request *, enum sb_errtype,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 void		 request_error_details(struct request *, enum sb_errtype,
 		    const char *key1, int64_t v1, const char *, ...)
+		    __attribute__((format(printf, 5, 6)));
+void		 request_error_detail_str(struct request *, enum sb_errtype,
+		    const char *key1, const char *v1, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));
 void		 request_reply_begin(msgpack_sbuffer *, msgpack_packer *);
 void		 request_reply(struct request *, msgpack_sbuffer *);
@@ -274,6 +293,8 @@ void		 m_worker_restart(struct request *);
 void		 m_cancel(struct request *);
 void		 m_stats(struct request *);
 void		 m_events_subscribe(struct request *);
+void		 m_shm_attach(struct request *);
+void		 m_shm_detach(struct request *);
 
 /* session.c: the session table. */
 struct session {
@@ -374,6 +395,7 @@ struct worker {
 	enum worker_state	 state;
 	pid_t			 pid;
 	int			 fd;
+	int			 shmfd;		/* block channel, -1 none */
 	struct bufferevent	*bev;		/* channel output */
 	struct event		*rev;		/* channel input */
 	struct bufferevent	*logbev;
@@ -482,6 +504,25 @@ int		 callback_pop(struct worker *);
 void		 callback_forget(struct worker *, const struct request *);
 struct request	*callback_outer(struct worker *, uint32_t wid);
 void		 callback_worker_gone(struct worker *);
+
+/* shm.c: the shared blocks clients attach (docs/internals.md). */
+struct shmblock {
+	uint64_t		 id;
+	int			 fd;
+	uint64_t		 size;
+	struct conn		*conn;
+	struct shmholder	*holders;	/* worker processes with it */
+	unsigned		 nholders;
+	TAILQ_ENTRY(shmblock)	 entry;		/* conn->blocks */
+};
+int		 shm_fd_take(struct conn *);
+int		 shm_check_fd(int fd, uint64_t size, char *, size_t);
+struct shmblock	*shm_add(struct conn *, int fd, uint64_t size);
+struct shmblock	*shm_find(const struct conn *, uint64_t id);
+void		 shm_detach(struct shmblock *);
+void		 shm_conn_gone(struct conn *);
+int		 shm_send_blocks(struct request *, struct worker *, char *,
+		    size_t);
 
 /* relay.c: frames between client and worker. */
 int		 relay_prepare(struct request *);

@@ -1,6 +1,7 @@
 /*
  * worker.c: worker processes (docs/internals.md, "The worker channel"):
- * spawning with a socketpair on fd 3 and a pipe for their output, their
+ * spawning with a socketpair on fd 3, a SOCK_SEQPACKET pair on fd 4 for
+ * shared blocks (shm.c) and a pipe for their output, their
  * states, interrupting and killing, exits (a crash fails the request being
  * served, loses the worker's refs and restarts the slot with exponential
  * backoff) and the logging of what they print.
@@ -88,6 +89,7 @@ worker_new(struct pool *p, unsigned slot)
 	w->generation = 1;
 	w->pid = -1;
 	w->fd = -1;
+	w->shmfd = -1;
 	w->restart_ev = evtimer_new(sbd.base, worker_restart_cb, w);
 	w->grace_ev = evtimer_new(sbd.base, worker_grace_cb, w);
 	return (w);
@@ -149,6 +151,8 @@ worker_build_argv(struct worker *w, struct spawn *sp)
 	worker_arg(sp, "%s", sbd.worker_bin);
 	worker_arg(sp, "--fd");
 	worker_arg(sp, "3");
+	worker_arg(sp, "--shm-fd");
+	worker_arg(sp, "%d", SB_SHM_WORKER_FD);
 	worker_arg(sp, "--pool");
 	worker_arg(sp, "%s", w->pool->name);
 	worker_arg(sp, "--pool-id");
@@ -188,7 +192,7 @@ worker_build_argv(struct worker *w, struct spawn *sp)
 
 /* In the child: set up fds, process group, environment, then exec. */
 static void __attribute__((noreturn))
-worker_child(struct spawn *sp, int chan, int logfd, pid_t parent)
+worker_child(struct spawn *sp, int chan, int shm, int logfd, pid_t parent)
 {
 	sigset_t set;
 	size_t i;
@@ -205,14 +209,16 @@ worker_child(struct spawn *sp, int chan, int logfd, pid_t parent)
 	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
-	/* move both fds above the ones we are about to fill */
+	/* move the fds above the ones we are about to fill */
 	chan = fcntl(chan, F_DUPFD_CLOEXEC, 10);
+	shm = fcntl(shm, F_DUPFD_CLOEXEC, 10);
 	logfd = fcntl(logfd, F_DUPFD_CLOEXEC, 10);
-	if (chan == -1 || logfd == -1)
+	if (chan == -1 || shm == -1 || logfd == -1)
 		_exit(127);
 	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
 	    dup2(null, 0) == -1 || dup2(logfd, 1) == -1 ||
-	    dup2(logfd, 2) == -1 || dup2(chan, 3) == -1)
+	    dup2(logfd, 2) == -1 || dup2(chan, 3) == -1 ||
+	    dup2(shm, SB_SHM_WORKER_FD) == -1)
 		_exit(127);
 	for (i = 0; sp->pc != NULL && i < sp->pc->env.n; i++)
 		putenv(sp->pc->env.v[i]);
@@ -221,12 +227,19 @@ worker_child(struct spawn *sp, int chan, int logfd, pid_t parent)
 	_exit(127);
 }
 
+static void
+worker_close_pair(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
+}
+
 void
 worker_start(struct worker *w)
 {
 	struct spawn sp;
 	sigset_t all, old;
-	int sv[2], lp[2];
+	int sv[2], bp[2], lp[2];
 	pid_t pid, parent = getpid();
 
 	if (sbd.shutting_down || w->retire)
@@ -237,10 +250,15 @@ worker_start(struct worker *w)
 		log_errno("socketpair");
 		goto retry;
 	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, bp) == -1) {
+		log_errno("socketpair");
+		worker_close_pair(sv);
+		goto retry;
+	}
 	if (pipe2(lp, O_CLOEXEC) == -1) {
 		log_errno("pipe");
-		close(sv[0]);
-		close(sv[1]);
+		worker_close_pair(sv);
+		worker_close_pair(bp);
 		goto retry;
 	}
 	worker_build_argv(w, &sp);
@@ -248,23 +266,26 @@ worker_start(struct worker *w)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == 0)
-		worker_child(&sp, sv[1], lp[1], parent);
+		worker_child(&sp, sv[1], bp[1], lp[1], parent);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
 		log_errno("fork");
-		close(sv[0]);
-		close(sv[1]);
-		close(lp[0]);
-		close(lp[1]);
+		worker_close_pair(sv);
+		worker_close_pair(bp);
+		worker_close_pair(lp);
 		worker_spawn_free(&sp);
 		goto retry;
 	}
 	setpgid(pid, pid);
 	worker_spawn_free(&sp);
 	close(sv[1]);
+	close(bp[1]);
 	close(lp[1]);
 	w->pid = pid;
 	w->fd = sv[0];
+	/* a new process has no blocks: shm.c counts by generation */
+	w->shmfd = bp[0];
+	evutil_make_socket_nonblocking(bp[0]);
 	w->state = WORKER_STARTING;
 	w->spawned = sbd_now();
 	w->expect_exit = 0;
@@ -577,6 +598,10 @@ worker_close_channels(struct worker *w)
 	}
 	frame_free(&w->frame);
 	w->fd = -1;
+	if (w->shmfd != -1) {
+		close(w->shmfd);
+		w->shmfd = -1;
+	}
 }
 
 /* Fail the request w was serving when it died. */

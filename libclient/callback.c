@@ -71,10 +71,14 @@ callback_clear(sb_client *c)
 	}
 }
 
-/* Queue [1, msgid, nil, result]; an error answer when it cannot be packed. */
+/*
+ * Queue [1, msgid, nil, result]; an error answer when it cannot be packed.
+ * Arrays over shared blocks go as copies (ext 8): results never take ext 12.
+ */
 static int
 callback_reply(sb_client *c, uint32_t msgid, const sb_value *result)
 {
+	const struct pack_ctx ctx = { c->limits.max_depth, NULL };
 	msgpack_packer pk;
 	struct wq_mark start;
 	sb_value nil;
@@ -90,8 +94,7 @@ callback_reply(sb_client *c, uint32_t msgid, const sb_value *result)
 	    msgpack_pack_nil(&pk) != 0)
 		rc = SB_ENOMEM;
 	else
-		rc = pack_value(&pk, result != NULL ? result : &nil, 1,
-		    c->limits.max_depth);
+		rc = pack_value(&pk, result != NULL ? result : &nil, 1, &ctx);
 	if (rc == 0 && c->wlen - start.wlen > c->limits.max_size)
 		rc = SB_ERANGE;
 	if (rc == 0)

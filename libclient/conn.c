@@ -373,6 +373,7 @@ sb_client_connect(const char *path, sb_client **out)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return (SB_ENOMEM);
 	c->timeout_ms = -1;
+	c->passfd = -1;
 	c->limits.max_size = SB_SCAN_DEFAULT_SIZE;
 	c->limits.max_depth = SB_SCAN_DEFAULT_DEPTH;
 	sb_scan_init(&c->scan, c->limits.max_size, c->limits.max_depth);
@@ -408,6 +409,7 @@ sb_client_close(sb_client *c)
 		close(c->fd);
 	pending_clear(&c->pending);
 	callback_clear(c);
+	shm_client_gone(c);
 	sb_value_free(c->server_info);
 	sb_error_free(c->last_error);
 	free(c->wbuf);

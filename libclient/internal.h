@@ -22,6 +22,8 @@ struct sb_value {
 	enum sb_type	 type;
 	/* Set: the bytes' or ndarray's data lies in this block, not its own. */
 	struct value_block *block;
+	/* Set: the ndarray's data lies in this shared block (shm.c). */
+	struct sb_shm	*shm;
 	union {
 		int		 b;
 		struct {
@@ -82,6 +84,8 @@ sb_value	*value_bytes_in(const void *, size_t, struct value_block *);
 int		 value_is_seq(enum sb_type);
 int		 value_ndarray_check(const char *dtype, const int64_t *shape,
 		    size_t ndim, size_t len);
+int		 value_ndarray_nbytes(const char *dtype, const int64_t *shape,
+		    size_t ndim, size_t *nbytes);
 int		 value_bigint_check(const char *, size_t);
 int		 value_date_check(const char *, size_t);
 int		 value_datetime_check(const char *, size_t);
@@ -92,9 +96,14 @@ struct value_block *block_take(void *mem);
 struct value_block *block_hold(struct value_block *);
 void		 block_drop(struct value_block *);
 
-/* pack.c */
+/* pack.c: where a value is packed. */
+struct pack_ctx {
+	unsigned	 max;	/* nesting limit */
+	/* The connection it goes to (its blocks travel as ext 12), or NULL. */
+	const sb_client	*client;
+};
 int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth,
-		    unsigned max);
+		    const struct pack_ctx *);
 int		 pack_opts(msgpack_packer *, const struct sb_opts *);
 size_t		 pack_opts_count(const struct sb_opts *);
 
@@ -104,6 +113,7 @@ struct unpack_reader {
 	const uint8_t			*end;
 	const struct unpack_limits	*lim;
 	struct value_block		*block;	/* holds the bytes, or NULL */
+	sb_client			*client; /* whose blocks ext 12 names */
 };
 
 void		 unpack_reader_init(struct unpack_reader *, const void *, size_t,
@@ -194,6 +204,16 @@ void		 wq_rollback(sb_client *, const struct wq_mark *);
 void		 wq_clear(sb_client *);
 void		 wq_unborrow(sb_client *);
 void		 wq_flush(sb_client *);
+int		 wq_drain(sb_client *);
+
+/* shm.c: shared blocks. */
+sb_value	*shm_value(struct sb_shm *, size_t offset, const char *dtype,
+		    const int64_t *shape, size_t ndim, size_t nbytes);
+void		 shm_drop(struct sb_shm *);
+int		 shm_pack(msgpack_packer *, const sb_value *,
+		    const sb_client *);
+int		 shm_unpack(sb_client *, const void *, size_t, sb_value **);
+void		 shm_client_gone(sb_client *);
 
 /* conn.c */
 struct sb_client {
@@ -217,6 +237,8 @@ struct sb_client {
 	struct stream_sink	*streams;	/* running, on callers' stacks */
 	struct callback_entry	*callbacks;
 	uint64_t		 callback_last;	/* ids given so far */
+	struct sb_shm		*shms;	/* blocks attached on this connection */
+	int			 passfd; /* fd to send with the queue's start */
 	/* Defaults for OPTS. */
 	char			*session;
 	char			*pool;

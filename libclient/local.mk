@@ -14,6 +14,7 @@ libclient_libsbclient_la_SOURCES = \
 	libclient/calls.c \
 	libclient/stream.c \
 	libclient/callback.c \
+	libclient/shm.c \
 	libclient/error.c
 libclient_libsbclient_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
 libclient_libsbclient_la_LIBADD = common/libsbcommon.la $(MSGPACK_LIBS)

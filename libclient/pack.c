@@ -1,6 +1,7 @@
 /*
  * pack.c: sb_value -> msgpack, with every ext type of docs/protocol.md, and
- * the OPTS map of a request.
+ * the OPTS map of a request. An ndarray over a shared block goes as ext 12
+ * on the connection the block is attached on, elsewhere as ext 8 (a copy).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ pack_str(msgpack_packer *pk, const char *p, size_t len)
 
 static int
 pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth,
-    unsigned max)
+    const struct pack_ctx *ctx)
 {
 	size_t i, n;
 	int rc;
@@ -29,7 +30,7 @@ pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth,
 	n = v->u.seq.len * (v->type == SB_MAP ? 2 : 1);
 	for (i = 0; i < n; i++)
 		if ((rc = pack_value(pk, v->u.seq.items[i], depth + 1,
-		    max)) != 0)
+		    ctx)) != 0)
 			return (rc);
 	return (0);
 }
@@ -37,7 +38,7 @@ pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth,
 /* An ext whose payload is itself msgpack, built in a scratch buffer. */
 static int
 pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
-    unsigned depth, unsigned max)
+    unsigned depth, const struct pack_ctx *ctx)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer inner;
@@ -58,7 +59,7 @@ pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
 		break;
 	default:
 		rc = msgpack_pack_array(&inner, v->u.seq.len) == 0 ?
-		    pack_items(&inner, v, depth, max) : SB_ENOMEM;
+		    pack_items(&inner, v, depth, ctx) : SB_ENOMEM;
 		break;
 	}
 	if (rc == 0 && (msgpack_pack_ext(pk, sb.size, type) != 0 ||
@@ -74,13 +75,17 @@ pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
  * all: a synchronous call's large data is borrowed, wqueue.c).
  */
 static int
-pack_ndarray(msgpack_packer *pk, const sb_value *v)
+pack_ndarray(msgpack_packer *pk, const sb_value *v,
+    const struct pack_ctx *ctx)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer inner;
 	size_t i;
-	int rc = SB_ENOMEM;
+	int rc;
 
+	if ((rc = shm_pack(pk, v, ctx->client)) <= 0)
+		return (rc);
+	rc = SB_ENOMEM;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&inner, &sb, msgpack_sbuffer_write);
 	if (msgpack_pack_array(&inner, 3) != 0 ||
@@ -112,11 +117,11 @@ pack_ext_raw(msgpack_packer *pk, int8_t type, const sb_value *v)
 
 /*
  * Pack v, which sits inside depth containers; a container of v may not
- * make the nesting exceed max (SB_ERANGE).
+ * make the nesting exceed ctx->max (SB_ERANGE).
  */
 int
 pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth,
-    unsigned max)
+    const struct pack_ctx *ctx)
 {
 	msgpack_timestamp ts;
 
@@ -124,7 +129,7 @@ pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth,
 		PACK(msgpack_pack_nil(pk));
 		return (0);
 	}
-	if (depth >= max && (value_is_seq(v->type) || v->type == SB_MAP))
+	if (depth >= ctx->max && (value_is_seq(v->type) || v->type == SB_MAP))
 		return (SB_ERANGE);
 	switch (v->type) {
 	case SB_NIL:
@@ -149,22 +154,22 @@ pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth,
 		return (wq_pack_data(pk, v->u.s.p, v->u.s.len));
 	case SB_LIST:
 		PACK(msgpack_pack_array(pk, v->u.seq.len));
-		return (pack_items(pk, v, depth, max));
+		return (pack_items(pk, v, depth, ctx));
 	case SB_MAP:
 		PACK(msgpack_pack_map(pk, v->u.seq.len));
-		return (pack_items(pk, v, depth, max));
+		return (pack_items(pk, v, depth, ctx));
 	case SB_TUPLE:
-		return (pack_nested_ext(pk, SB_EXT_TUPLE, v, depth, max));
+		return (pack_nested_ext(pk, SB_EXT_TUPLE, v, depth, ctx));
 	case SB_SET:
-		return (pack_nested_ext(pk, SB_EXT_SET, v, depth, max));
+		return (pack_nested_ext(pk, SB_EXT_SET, v, depth, ctx));
 	case SB_FROZENSET:
-		return (pack_nested_ext(pk, SB_EXT_FROZENSET, v, depth, max));
+		return (pack_nested_ext(pk, SB_EXT_FROZENSET, v, depth, ctx));
 	case SB_COMPLEX:
-		return (pack_nested_ext(pk, SB_EXT_COMPLEX, v, depth, max));
+		return (pack_nested_ext(pk, SB_EXT_COMPLEX, v, depth, ctx));
 	case SB_CALLBACK:
-		return (pack_nested_ext(pk, SB_EXT_CALLBACK, v, depth, max));
+		return (pack_nested_ext(pk, SB_EXT_CALLBACK, v, depth, ctx));
 	case SB_NDARRAY:
-		return (pack_ndarray(pk, v));
+		return (pack_ndarray(pk, v, ctx));
 	case SB_BIGINT:
 		return (pack_ext_raw(pk, SB_EXT_BIGINT, v));
 	case SB_REF:
@@ -236,6 +241,7 @@ pack_opts(msgpack_packer *pk, const struct sb_opts *o)
 int
 sb_value_pack(const sb_value *v, void **buf, size_t *len)
 {
+	const struct pack_ctx ctx = { SB_SCAN_DEFAULT_DEPTH, NULL };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	int rc;
@@ -244,7 +250,7 @@ sb_value_pack(const sb_value *v, void **buf, size_t *len)
 		return (SB_EINVAL);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if ((rc = pack_value(&pk, v, 0, SB_SCAN_DEFAULT_DEPTH)) != 0) {
+	if ((rc = pack_value(&pk, v, 0, &ctx)) != 0) {
 		msgpack_sbuffer_destroy(&sb);
 		return (rc);
 	}

@@ -260,6 +260,7 @@ pending_dispatch(sb_client *c, const void *msg, size_t len,
 
 	unpack_reader_init(&r, msg, len, &c->limits);
 	r.block = block;
+	r.client = c;
 	if (unpack_array(&r, &n) != 0 || unpack_uint(&r, &kind) != 0)
 		return (SB_EPROTO);
 	if (kind == SB_MSG_RESPONSE && n == 4)
@@ -283,6 +284,7 @@ int
 pending_send(sb_client *c, const char *method, const sb_value *const *params,
     size_t nparams, const struct sb_opts *opts, int borrow, sb_pending **out)
 {
+	const struct pack_ctx ctx = { c->limits.max_depth, c };
 	struct sb_pending *p;
 	struct wq_mark start;
 	msgpack_packer pk;
@@ -306,8 +308,7 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 		goto fail;
 	/* Params sit in the message and params arrays: depth 2. */
 	for (i = 0; i < nparams; i++)
-		if ((rc = pack_value(&pk, params[i], 2,
-		    c->limits.max_depth)) != 0)
+		if ((rc = pack_value(&pk, params[i], 2, &ctx)) != 0)
 			goto fail;
 	if (opts != NULL && (rc = pack_opts(&pk, opts)) != 0)
 		goto fail;

@@ -25,7 +25,8 @@
  *   large values and freed with the last of them: keeping one such value
  *   keeps the whole message's memory; sb_value_copy() gives a value with
  *   memory of its own. Values that share memory may be freed by different
- *   threads.
+ *   threads. An ndarray whose data lies in a shared block (sb_shm_create)
+ *   is the exception: it is a view of the block, and so is its copy.
  * - Out parameters are written only on success, except that result and err
  *   pointers of calls are always set (to NULL when there is nothing to give).
  * - Thread safety. The library keeps no global mutable state. A client
@@ -72,6 +73,7 @@ typedef struct sb_client	sb_client;
 typedef struct sb_value		sb_value;
 typedef struct sb_error		sb_error;
 typedef struct sb_pending	sb_pending;
+typedef struct sb_shm		sb_shm;
 
 /* ---------------------------------------------------------------------- */
 /* Values                                                                  */
@@ -149,7 +151,11 @@ sb_value	*sb_timestamp(int64_t sec, uint32_t nsec);
 sb_value	*sb_callback(uint64_t id);
 /* An ext value of any type code with its raw payload (copied). */
 sb_value	*sb_ext(int8_t type, const void *payload, size_t len);
-/* A deep copy of v (NULL v gives NULL). */
+/*
+ * A deep copy of v (NULL v gives NULL), except that an ndarray over a
+ * shared block gives another view of the same bytes (sb_ndarray_shm); build
+ * a private copy of one with sb_ndarray() from its data.
+ */
 sb_value	*sb_value_copy(const sb_value *v);
 /* Free v and everything it holds. NULL is allowed. */
 void		 sb_value_free(sb_value *v);
@@ -233,12 +239,14 @@ int		 sb_value_get_ext(const sb_value *v, int8_t *type,
 /*
  * 1 if a and b are of the same type and hold equal contents (floats compare
  * bitwise, so NaN equals the same NaN; an int equals an int of the same
- * value whether built signed or unsigned), else 0.
+ * value whether built signed or unsigned; ndarrays compare dtype, shape and
+ * data bytes wherever the data lies, shared block or not), else 0.
  */
 int		 sb_value_equal(const sb_value *a, const sb_value *b);
 
 /*
- * The msgpack encoding of v (ext types as in docs/protocol.md). On success
+ * The msgpack encoding of v (ext types as in docs/protocol.md; an ndarray
+ * over a shared block is written as ext 8 with its data). On success
  * *buf is a malloc'd buffer of *len bytes that the caller frees with free().
  * SB_EINVAL for NULL arguments, SB_ERANGE when v nests containers (lists,
  * maps, tuples, sets) deeper than the protocol's depth limit (32 levels,
@@ -253,7 +261,8 @@ int		 sb_value_pack(const sb_value *v, void **buf, size_t *len);
  * so any input is safe. SB_EPROTO for truncated, malformed, oversized or
  * trailing bytes, or a known ext type whose payload is invalid (a big int
  * that is not decimal, an ndarray whose data does not fit its shape...);
- * SB_EINVAL, SB_ENOMEM.
+ * SB_EINVAL, SB_ENOMEM. An ext 12 (an ndarray in a shared block) names a
+ * block of a connection, so here it stays an SB_EXT of type 12.
  */
 int		 sb_value_unpack(const void *buf, size_t len, sb_value **out);
 
@@ -320,8 +329,10 @@ int		 sb_client_fd(sb_client *c);
 const sb_value	*sb_client_server_info(sb_client *c);
 /*
  * The last "error" notification the daemon sent (it sends one before it
- * closes a connection for a protocol violation), owned by the client; NULL
- * if none came.
+ * closes a connection for a protocol violation), or the daemon's error of
+ * the last sb_shm_create() that returned SB_EREMOTE, whichever came last;
+ * owned by the client (valid until the next of these or sb_client_close());
+ * NULL if none came.
  */
 const sb_error	*sb_client_last_error(sb_client *c);
 
@@ -569,6 +580,81 @@ int	sb_wait(sb_client *c, sb_pending *p, int timeout_ms, sb_value **result,
  * is allowed.
  */
 void	sb_pending_free(sb_client *c, sb_pending *p);
+
+/* ---------------------------------------------------------------------- */
+/* Shared memory (docs/protocol.md, "Shared memory")                       */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A block of shared memory attached to one connection: ndarrays whose data
+ * lies in it are passed by reference on that connection (neither the
+ * socket nor the daemon carries their data), and a result array that lies
+ * in it comes back as a view of it. Python sees the block's bytes as a
+ * writable numpy array while a call runs: writes on either side are seen
+ * by the other, as with any shared memory.
+ *
+ * Create a block of size bytes (> 0), zero-filled: a sealed memfd (it can
+ * neither shrink nor grow) mapped read-write here, attached with
+ * shm.attach. Whatever the client has queued is written first, waiting for
+ * the socket as needed (messages that arrive meanwhile are served). On 0,
+ * *out is a block owned by the caller (sb_shm_free). SB_EINVAL (NULL c or
+ * out, size 0), SB_ERANGE (size too large), SB_ENOMEM (no memory or file
+ * descriptor for the block), SB_EREMOTE when the daemon refused it
+ * (sb_client_last_error() then holds its error: snakebridge.LimitExceeded
+ * beyond 16 blocks per connection, snakebridge.SharedMemoryError),
+ * SB_ECLOSED, SB_EPROTO.
+ */
+int		 sb_shm_create(sb_client *c, size_t size, sb_shm **out);
+/*
+ * The block's memory (sb_shm_size() bytes, page aligned), owned by the
+ * block: valid while the block is (until sb_shm_free() and the last value
+ * over it is freed). NULL for a NULL m.
+ */
+void		*sb_shm_data(sb_shm *m);
+/* The block's size in bytes; 0 for a NULL m. */
+size_t		 sb_shm_size(const sb_shm *m);
+/* The daemon's id of the block (what an ext 12 names); 0 for a NULL m. */
+uint64_t	 sb_shm_id(const sb_shm *m);
+/*
+ * Detach m from its connection (shm.detach; its answer is not waited for)
+ * and drop the caller's reference. Values over the block keep its memory
+ * mapped and readable until the last of them is freed, and travel as ext
+ * 8 copies from then on; so do arrays Python kept of it. Call it where c
+ * may be used (not at the same time as another call on c); results of
+ * requests still in flight that lie in the block fail with SB_EPROTO.
+ * After sb_client_close() the block is already detached (the daemon
+ * detaches a connection's blocks when it closes) and sb_shm_free() only
+ * drops the reference. NULL is allowed.
+ */
+void		 sb_shm_free(sb_shm *m);
+/*
+ * A new SB_NDARRAY value (owned by the caller) whose data is not copied:
+ * it is bytes [offset, offset + nbytes) of m, nbytes the product of the
+ * shape times the item size. The value holds a reference to m (it stays
+ * valid after sb_shm_free()). dtype: a number or bool dtype as numpy's
+ * dtype.str ("<f8", "|b1", "<i4", "<c16"), at most 31 characters. NULL
+ * for a NULL m or dtype, another dtype, a negative dimension, more than 32
+ * dimensions, a range past the block's end, or when memory runs out.
+ * Reading its data with sb_value_get_ndarray() reads the block itself.
+ *
+ * Sent as an argument on m's connection it travels as ext 12 (by
+ * reference); sent on another connection, after sb_shm_free(), in a
+ * callback's result or by sb_value_pack() it travels as ext 8 with its data
+ * copied from the block. Keep the data C-contiguous and aligned for its
+ * dtype (offset a multiple of the item size) if Python is to use it
+ * without copying.
+ */
+sb_value	*sb_ndarray_shm(sb_shm *m, size_t offset, const char *dtype,
+		    const int64_t *shape, size_t ndim);
+/*
+ * The block an SB_NDARRAY value's data lies in, and its offset there in
+ * *offset (offset may be NULL); NULL when v is not an ndarray over a
+ * block. A result that lies in a block of the connection it came on is
+ * such a value (a view of the caller's own memory, e.g. what
+ * numpy.ascontiguousarray returns for a block array). The block is
+ * borrowed: valid as long as v is, never to be freed through this pointer.
+ */
+sb_shm		*sb_value_shm(const sb_value *v, size_t *offset);
 
 #ifdef __cplusplus
 }

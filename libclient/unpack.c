@@ -4,7 +4,9 @@
  * nesting, below the protocol's default limit of 64, and would add a
  * second copy). Every read is checked against the bytes left, a container
  * may not declare more elements than bytes remain, nesting is bounded, and
- * every known ext payload is checked; anything invalid is SB_EPROTO.
+ * every known ext payload is checked; anything invalid is SB_EPROTO. An
+ * ext 12 received on a connection becomes an ndarray over the block it
+ * names (shm.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@ unpack_reader_init(struct unpack_reader *r, const void *buf, size_t len,
 	r->end = r->p + len;
 	r->lim = lim;
 	r->block = NULL;
+	r->client = NULL;
 }
 
 static int
@@ -184,6 +187,7 @@ unpack_whole(const struct unpack_reader *outer, const void *buf, size_t len,
 
 	unpack_reader_init(&r, buf, len, outer->lim);
 	r.block = outer->block;
+	r.client = outer->client;
 	if ((rc = unpack_value(&r, depth, out)) != 0)
 		return (rc);
 	if (r.p != r.end) {
@@ -390,6 +394,11 @@ unpack_ext(const struct unpack_reader *r, int8_t type, const uint8_t *p,
 		    out));
 	case SB_EXT_TIMESTAMP:
 		return (unpack_ext_timestamp(p, len, out));
+	case SB_EXT_SHMARRAY:
+		/* Without a connection (sb_value_unpack) it stays raw. */
+		if (r->client != NULL)
+			return (shm_unpack(r->client, p, len, out));
+		/* FALLTHROUGH */
 	default:
 		*out = sb_ext(type, p, len);
 		return (*out == NULL ? SB_ENOMEM : 0);

@@ -145,6 +145,51 @@ value_decimal_check(const char *p, size_t len)
 	return (0);
 }
 
+/* The element count of a shape: -1 for a negative dimension or overflow. */
+static int
+value_shape_count(const int64_t *shape, size_t ndim, uint64_t *count)
+{
+	size_t i;
+
+	if (ndim > 0 && shape == NULL)
+		return (-1);
+	*count = 1;
+	for (i = 0; i < ndim; i++) {
+		if (shape[i] < 0)
+			return (-1);
+		if (shape[i] != 0 && *count > UINT64_MAX / (uint64_t)shape[i])
+			return (-1);
+		*count *= (uint64_t)shape[i];
+	}
+	return (0);
+}
+
+/*
+ * The item size written in a dtype of the numeric kinds b, i, u, f and c
+ * ("<f8": 8) in *item; *item is 0 for the other kinds. -1 for a NULL or
+ * empty dtype or a numeric one without a valid size.
+ */
+static int
+value_dtype_item(const char *dtype, uint64_t *item)
+{
+	const char *kind, *p;
+
+	if (dtype == NULL || *dtype == '\0')
+		return (-1);
+	*item = 0;
+	kind = dtype;
+	if (*kind == '<' || *kind == '>' || *kind == '|' || *kind == '=')
+		kind++;
+	if (*kind == '\0' || strchr("biufc", *kind) == NULL)
+		return (0);
+	for (p = kind + 1; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p) || *item > 1024)
+			return (-1);
+		*item = *item * 10 + (uint64_t)(*p - '0');
+	}
+	return (*item == 0 ? -1 : 0);
+}
+
 /*
  * For the numeric dtype kinds, check that len is the element count times the
  * item size written in the dtype ("<f8": 8). Other kinds are not checked.
@@ -153,34 +198,34 @@ int
 value_ndarray_check(const char *dtype, const int64_t *shape, size_t ndim,
     size_t len)
 {
-	uint64_t count = 1, item = 0;
-	size_t i, dlen;
-	const char *kind;
+	uint64_t count, item;
 
-	if (dtype == NULL || (dlen = strlen(dtype)) == 0)
+	if (value_dtype_item(dtype, &item) != 0 ||
+	    value_shape_count(shape, ndim, &count) != 0)
 		return (-1);
-	if (ndim > 0 && shape == NULL)
-		return (-1);
-	for (i = 0; i < ndim; i++) {
-		if (shape[i] < 0)
-			return (-1);
-		if (shape[i] != 0 && count > UINT64_MAX / (uint64_t)shape[i])
-			return (-1);
-		count *= (uint64_t)shape[i];
-	}
-	kind = dtype;
-	if (*kind == '<' || *kind == '>' || *kind == '|' || *kind == '=')
-		kind++;
-	if (*kind == '\0' || strchr("biufc", *kind) == NULL)
+	if (item == 0)
 		return (0);
-	for (i = (size_t)(kind - dtype) + 1; i < dlen; i++) {
-		if (!isdigit((unsigned char)dtype[i]) || item > 1024)
-			return (-1);
-		item = item * 10 + (uint64_t)(dtype[i] - '0');
-	}
-	if (item == 0 || (count != 0 && item > UINT64_MAX / count))
+	if (count != 0 && item > UINT64_MAX / count)
 		return (-1);
 	return (count * item == len ? 0 : -1);
+}
+
+/*
+ * The size in bytes of an array of a numeric dtype and a shape; -1 for any
+ * other dtype, a bad shape, or a size beyond SIZE_MAX.
+ */
+int
+value_ndarray_nbytes(const char *dtype, const int64_t *shape, size_t ndim,
+    size_t *nbytes)
+{
+	uint64_t count, item;
+
+	if (value_dtype_item(dtype, &item) != 0 || item == 0 ||
+	    value_shape_count(shape, ndim, &count) != 0 ||
+	    (count != 0 && item > SIZE_MAX / count))
+		return (-1);
+	*nbytes = (size_t)(count * item);
+	return (0);
 }
 
 sb_value *
@@ -451,13 +496,14 @@ sb_value_free(sb_value *v)
 	case SB_NDARRAY:
 		free(v->u.nd.dtype);
 		free(v->u.nd.shape);
-		if (v->block == NULL)
+		if (v->block == NULL && v->shm == NULL)
 			free(v->u.nd.data);
 		break;
 	default:
 		break;
 	}
 	block_drop(v->block);
+	shm_drop(v->shm);
 	free(v);
 }
 
@@ -793,6 +839,11 @@ sb_value_copy(const sb_value *v)
 			c->u.s.ext = v->u.s.ext;
 		return (c);
 	case SB_NDARRAY:
+		if (v->shm != NULL)	/* another view of the same block */
+			return (shm_value(v->shm, (size_t)((char *)
+			    v->u.nd.data - (char *)sb_shm_data(v->shm)),
+			    v->u.nd.dtype, v->u.nd.shape, v->u.nd.ndim,
+			    v->u.nd.len));
 		return (sb_ndarray(v->u.nd.dtype, v->u.nd.shape, v->u.nd.ndim,
 		    v->u.nd.data, v->u.nd.len));
 	default:

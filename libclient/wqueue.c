@@ -5,6 +5,8 @@
  * valid and unchanged until the call returns) and writes them from there
  * with the packed pieces around them in one sendmsg(2). Before a call that
  * borrowed returns, whatever is still unwritten is copied in (wq_unborrow).
+ * A file descriptor to pass (shm.c) goes with the sendmsg that writes the
+ * queue's first byte.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -141,6 +143,7 @@ wq_clear(sb_client *c)
 {
 	c->wlen = c->woff = c->wfill = 0;
 	c->nsegs = c->sdone = c->soff = 0;
+	c->passfd = -1;
 }
 
 /*
@@ -193,6 +196,22 @@ wq_advance(sb_client *c, size_t n)
 	}
 }
 
+/* Attach c->passfd to mh (SCM_RIGHTS) in cbuf. */
+static void
+wq_attach_fd(sb_client *c, struct msghdr *mh, char *cbuf, size_t cbuflen)
+{
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, cbuflen);
+	mh->msg_control = cbuf;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int));
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &c->passfd, sizeof(int));
+}
+
 /*
  * Write what the socket takes now. A write error does not end the
  * connection at once: the peer may have answered before it closed, so the
@@ -203,6 +222,7 @@ wq_flush(sb_client *c)
 {
 	struct iovec iov[WQ_IOV];
 	struct msghdr mh;
+	char cbuf[CMSG_SPACE(sizeof(int))];
 	size_t i;
 	ssize_t n;
 	int k;
@@ -218,10 +238,13 @@ wq_flush(sb_client *c)
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
 		mh.msg_iovlen = (size_t)k;
+		if (c->passfd >= 0 && c->woff == 0)
+			wq_attach_fd(c, &mh, cbuf, sizeof(cbuf));
 		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0)
+		if (n > 0) {
+			c->passfd = -1;	/* it went with the first byte */
 			wq_advance(c, (size_t)n);
-		else if (n < 0 && errno == EINTR)
+		} else if (n < 0 && errno == EINTR)
 			continue;
 		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
@@ -230,4 +253,23 @@ wq_flush(sb_client *c)
 	}
 	if (c->woff == c->wlen || c->wdead)
 		wq_clear(c);
+}
+
+/*
+ * Write the whole queue, waiting for the socket as long as it takes (what
+ * arrives meanwhile is dispatched): 0, or SB_ECLOSED/SB_EPROTO once the
+ * connection is lost.
+ */
+int
+wq_drain(sb_client *c)
+{
+	int rc;
+
+	while (!c->dead && !c->wdead && c->woff < c->wlen) {
+		if ((rc = conn_io(c, -1)) < 0 && rc != SB_ENOMEM)
+			return (rc);
+	}
+	if (c->dead)
+		return (c->dead);
+	return (c->wdead ? SB_ECLOSED : 0);
 }

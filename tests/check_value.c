@@ -14,6 +14,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <msgpack.h>
 #include <signal.h>
@@ -765,13 +766,17 @@ struct fake {
 	size_t			 nheld;
 	char			 cb_error[128];	/* client's answer to callback */
 	msgpack_sbuffer		 last;	/* params of the last echoed request */
+	int			 fds[8];	/* received, not yet attached */
+	size_t			 nfds;
+	uint64_t		 blocks;	/* attached so far */
 };
 
 /* Methods the fake daemon answers with the params it received. */
 static const char *const fake_echoed[] = {
 	"echo", "call", "get", "method", "attr", "setattr", "repr", "str",
 	"len", "dir", "iter", "getitem", "next", "release", "session.open",
-	"session.close", "session.info", "session.list", "status", "ping"
+	"session.close", "session.info", "session.list", "status", "ping",
+	"shm.detach"
 };
 
 static void
@@ -810,6 +815,55 @@ fake_is(const msgpack_object *o, const char *s)
 	    memcmp(o->via.str.ptr, s, o->via.str.size) == 0);
 }
 
+static void
+fake_error(struct fake *f, uint32_t msgid, const char *type)
+{
+	fake_response_head(f, msgid);
+	msgpack_pack_map(&f->pk, 2);
+	fake_pack_str(f, "type");
+	fake_pack_str(f, type);
+	fake_pack_str(f, "message");
+	fake_pack_str(f, type);
+	msgpack_pack_nil(&f->pk);
+}
+
+/*
+ * shm.attach [size]: the oldest descriptor received must be a memfd sealed
+ * against shrinking, growing and further seals, at least size bytes long.
+ * Size 777 is refused as if the connection had too many blocks.
+ */
+static void
+fake_attach(struct fake *f, uint32_t msgid, const msgpack_object *params)
+{
+	const int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	struct stat st;
+	uint64_t size;
+	int fd;
+
+	if (params->via.array.size != 1 ||
+	    params->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    f->nfds == 0) {
+		fake_error(f, msgid, "snakebridge.SharedMemoryError");
+		return;
+	}
+	size = params->via.array.ptr[0].via.u64;
+	fd = f->fds[0];
+	memmove(f->fds, f->fds + 1, --f->nfds * sizeof(int));
+	if (size == 777)
+		fake_error(f, msgid, "snakebridge.LimitExceeded");
+	else if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < size ||
+	    (fcntl(fd, F_GET_SEALS) & want) != want)
+		fake_error(f, msgid, "snakebridge.SharedMemoryError");
+	else {
+		fake_response_head(f, msgid);
+		msgpack_pack_nil(&f->pk);
+		msgpack_pack_map(&f->pk, 1);
+		fake_pack_str(f, "block");
+		msgpack_pack_uint64(&f->pk, ++f->blocks);
+	}
+	close(fd);
+}
+
 /* Serve one request of the fake protocol. */
 static void
 fake_request(struct fake *f, uint32_t msgid, const msgpack_object *method,
@@ -830,7 +884,9 @@ fake_request(struct fake *f, uint32_t msgid, const msgpack_object *method,
 		fake_send(f);
 		return;
 	}
-	if (fake_is(method, "hello")) {
+	if (fake_is(method, "shm.attach")) {
+		fake_attach(f, msgid, params);
+	} else if (fake_is(method, "hello")) {
 		fake_response_head(f, msgid);
 		msgpack_pack_nil(&f->pk);
 		msgpack_pack_map(&f->pk, 4);
@@ -963,13 +1019,23 @@ fake_request(struct fake *f, uint32_t msgid, const msgpack_object *method,
 	fake_send(f);
 }
 
-/* The client's answer to our callback request: note its error type. */
+/*
+ * The client's answer to our callback request: note its error type, or
+ * keep its result for "last".
+ */
 static void
 fake_response(struct fake *f, const msgpack_object *m)
 {
 	const msgpack_object *err = &m->via.array.ptr[2];
+	msgpack_packer lp;
 	uint32_t i;
 
+	if (err->type == MSGPACK_OBJECT_NIL) {
+		msgpack_sbuffer_clear(&f->last);
+		msgpack_packer_init(&lp, &f->last, msgpack_sbuffer_write);
+		msgpack_pack_object(&lp, m->via.array.ptr[3]);
+		return;
+	}
 	if (err->type != MSGPACK_OBJECT_MAP)
 		return;
 	for (i = 0; i < err->via.map.size; i++) {
@@ -979,6 +1045,43 @@ fake_response(struct fake *f, const msgpack_object *m)
 			    (int)err->via.map.ptr[i].val.via.str.size,
 			    err->via.map.ptr[i].val.via.str.ptr);
 	}
+}
+
+/* Read what came, keeping the descriptors that came with it. */
+static ssize_t
+fake_read(struct fake *f, void *buf, size_t len)
+{
+	char cbuf[CMSG_SPACE(8 * sizeof(int))];
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	size_t i, n;
+	ssize_t r;
+	int fd;
+
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	if ((r = recvmsg(f->fd, &mh, 0)) <= 0)
+		return (r);
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			    sizeof(fd));
+			if (f->nfds < 8)
+				f->fds[f->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return (r);
 }
 
 /* One connection of the fake daemon. */
@@ -1002,7 +1105,7 @@ fake_conn(int fd)
 	msgpack_unpacked_init(&msg);
 	for (;;) {
 		msgpack_unpacker_reserve_buffer(&up, 1 << 16);
-		n = read(f.fd, msgpack_unpacker_buffer(&up), 1 << 16);
+		n = fake_read(&f, msgpack_unpacker_buffer(&up), 1 << 16);
 		if (n <= 0)
 			_exit(0);
 		msgpack_unpacker_buffer_consumed(&up, (size_t)n);
@@ -1581,6 +1684,397 @@ START_TEST(test_connect_failures)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Shared blocks against the fake daemon                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An ext 12 value as a peer would send it: the payload [dtype, [n], block,
+ * offset, nbytes], or with malformed set a payload of four elements only.
+ */
+static sb_value *
+shm_ext(const char *dtype, uint64_t n, uint64_t block, uint64_t offset,
+    uint64_t nbytes, int malformed)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	sb_value *v;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, malformed ? 4 : 5);
+	msgpack_pack_str_with_body(&pk, dtype, strlen(dtype));
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_uint64(&pk, n);
+	msgpack_pack_uint64(&pk, block);
+	msgpack_pack_uint64(&pk, offset);
+	if (!malformed)
+		msgpack_pack_uint64(&pk, nbytes);
+	v = sb_ext(SB_EXT_SHMARRAY, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	ck_assert_ptr_nonnull(v);
+	return (v);
+}
+
+/* Echo [v] (taken) on c: the rc, and the echoed item in *out. */
+static int
+shm_echo(sb_client *c, sb_value *v, sb_value **out)
+{
+	sb_value *params = list_of(v, NULL), *r = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = sb_request(c, "echo", params, &r, NULL);
+	sb_value_free(params);
+	if (rc == 0) {
+		ck_assert_uint_eq(sb_value_len(r), 1);
+		*out = sb_value_copy(sb_value_item(r, 0));
+		sb_value_free(r);
+	}
+	return (rc);
+}
+
+/* v is an ndarray over m at offset. */
+static void
+check_view(const sb_value *v, sb_shm *m, size_t offset)
+{
+	const void *data;
+	size_t off = (size_t)-1;
+
+	ck_assert_ptr_eq(sb_value_shm(v, &off), m);
+	ck_assert_uint_eq(off, offset);
+	ck_assert_int_eq(sb_value_get_ndarray(v, NULL, NULL, NULL, &data,
+	    NULL), 0);
+	ck_assert_ptr_eq(data, (char *)sb_shm_data(m) + offset);
+}
+
+/* Where an array over a block may lie, and what it may be. */
+START_TEST(test_shm_ndarray_bounds)
+{
+	static const int64_t four[1] = { 4 }, zero[1] = { 0 }, neg[1] = { -1 };
+	static const int64_t huge[2] = { INT64_MAX, 4 };
+	int64_t many[33];
+	sb_client *c = fake_connect();
+	sb_value *v;
+	sb_shm *m;
+	size_t i;
+
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
+	ck_assert_uint_eq(sb_shm_size(m), 4096);
+	ck_assert_uint_eq(sb_shm_id(m), 1);
+	for (i = 0; i < 4096; i++)	/* zero-filled */
+		ck_assert_int_eq(((char *)sb_shm_data(m))[i], 0);
+	v = sb_ndarray_shm(m, 4096 - 32, "<f8", four, 1);	/* to the end */
+	ck_assert_ptr_nonnull(v);
+	check_view(v, m, 4096 - 32);
+	sb_value_free(v);
+	v = sb_ndarray_shm(m, 4096, "|b1", zero, 1);	/* empty, at the end */
+	ck_assert_ptr_nonnull(v);
+	sb_value_free(v);
+	ck_assert_ptr_null(sb_ndarray_shm(m, 4096 - 31, "<f8", four, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 4097, "|b1", zero, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, SIZE_MAX, "<f8", four, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "<f8", huge, 2));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "<f8", neg, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "<f8", NULL, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "|O", four, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "<U3", four, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "<f", four, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "", four, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, NULL, four, 1));
+	ck_assert_ptr_null(sb_ndarray_shm(NULL, 0, "<f8", four, 1));
+	/* 32 characters: one more than an ext 12 carries. */
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0,
+	    "<f000000000000000000000000000008", four, 1));
+	for (i = 0; i < 33; i++)
+		many[i] = 1;
+	ck_assert_ptr_null(sb_ndarray_shm(m, 0, "|u1", many, 33));
+	v = sb_ndarray_shm(m, 0, "|u1", many, 32);
+	ck_assert_ptr_nonnull(v);
+	sb_value_free(v);
+	/* Not an ndarray, or not over a block. */
+	v = sb_ndarray("<f8", four, 1, "0123456789abcdef0123456789abcdef",
+	    32);
+	ck_assert_ptr_null(sb_value_shm(v, NULL));
+	sb_value_free(v);
+	ck_assert_ptr_null(sb_value_shm(NULL, NULL));
+	ck_assert_ptr_null(sb_shm_data(NULL));
+	ck_assert_uint_eq(sb_shm_size(NULL), 0);
+	sb_shm_free(m);
+	sb_shm_free(NULL);
+	sb_client_close(c);
+}
+END_TEST
+
+/*
+ * An array over a block goes by reference (ext 12) on its connection, in
+ * tuples too, and comes back a view of the same bytes; on another
+ * connection and through sb_value_pack it is a copy (ext 8).
+ */
+START_TEST(test_shm_pack_where)
+{
+	static const int64_t shape[2] = { 2, 3 };
+	sb_client *c = fake_connect(), *c2 = fake_connect();
+	sb_value *v, *r, *t, *plain, *back;
+	sb_shm *m;
+	double *d;
+	void *buf, *buf2;
+	size_t len, len2, i;
+
+	ck_assert_int_eq(sb_shm_create(c, 1 << 16, &m), 0);
+	d = (double *)((char *)sb_shm_data(m) + 64);
+	for (i = 0; i < 6; i++)
+		d[i] = (double)i + 0.5;
+	v = sb_ndarray_shm(m, 64, "<f8", shape, 2);
+	plain = sb_ndarray("<f8", shape, 2, d, 6 * sizeof(double));
+	ck_assert(sb_value_equal(v, plain));
+
+	ck_assert_int_eq(shm_echo(c, sb_value_copy(v), &r), 0);
+	check_view(r, m, 64);
+	ck_assert(sb_value_equal(r, plain));
+	d[5] = -1;	/* one memory: the view sees it */
+	ck_assert(!sb_value_equal(r, plain));
+	ck_assert(sb_value_equal(r, v));
+	sb_value_free(r);
+
+	t = sb_tuple_new();
+	ck_assert_int_eq(sb_list_append(t, sb_value_copy(v)), 0);
+	ck_assert_int_eq(shm_echo(c, t, &r), 0);
+	ck_assert_int_eq(sb_value_type(r), SB_TUPLE);
+	check_view(sb_value_item(r, 0), m, 64);
+	sb_value_free(r);
+
+	/* Not attached on c2: the data travels. */
+	ck_assert_int_eq(shm_echo(c2, sb_value_copy(v), &r), 0);
+	ck_assert_ptr_null(sb_value_shm(r, NULL));
+	ck_assert(sb_value_equal(r, v));
+	sb_value_free(r);
+
+	/* sb_value_pack: ext 8, byte for byte what a plain array gives. */
+	sb_value_free(plain);
+	plain = sb_ndarray("<f8", shape, 2, d, 6 * sizeof(double));
+	ck_assert_int_eq(sb_value_pack(v, &buf, &len), 0);
+	ck_assert_int_eq(sb_value_pack(plain, &buf2, &len2), 0);
+	ck_assert_uint_eq(len, len2);
+	ck_assert_int_eq(memcmp(buf, buf2, len), 0);
+	ck_assert_int_eq(sb_value_unpack(buf, len, &back), 0);
+	ck_assert_ptr_null(sb_value_shm(back, NULL));
+	ck_assert(sb_value_equal(back, v));
+	sb_value_free(back);
+	free(buf);
+	free(buf2);
+
+	/* A copy is another view of the block. */
+	r = sb_value_copy(v);
+	check_view(r, m, 64);
+	sb_value_free(r);
+
+	sb_value_free(plain);
+	sb_value_free(v);
+	sb_shm_free(m);
+	sb_client_close(c2);
+	sb_client_close(c);
+}
+END_TEST
+
+/*
+ * ext 12 from the peer: a view when it names a block of this connection
+ * within its bounds and its size fits; otherwise that request fails with
+ * SB_EPROTO and the connection goes on.
+ */
+START_TEST(test_shm_unpack_checked)
+{
+	static const struct {
+		const char	*dtype;
+		uint64_t	 n, block, offset, nbytes;
+		int		 malformed;
+	} bad[] = {
+		{ "<f8", 1, 2, 0, 8, 0 },		/* unknown block */
+		{ "<f8", 4, 1, 4072, 32, 0 },		/* past the end */
+		{ "<f8", 0, 1, 5000, 0, 0 },
+		{ "<f8", 1, 1, UINT64_MAX - 16, 8, 0 },
+		{ "<f8", 1, 1, UINT64_MAX - 4, 8, 0 },	/* wraps around */
+		{ "<f8", 4, 1, 0, 16, 0 },		/* lying sizes */
+		{ "<f8", 2, 1, 0, 32, 0 },
+		{ "|O", 1, 1, 0, 8, 0 },		/* not a number dtype */
+		{ "<f8", (uint64_t)INT64_MAX + 1, 1, 0, 8, 0 },
+		{ "<f8", 1, 1, 0, 8, 1 },		/* four elements */
+	};
+	sb_client *c = fake_connect(), *c2 = fake_connect();
+	sb_value *r, *raw;
+	sb_shm *m;
+	void *buf;
+	size_t len, i;
+	int8_t type;
+
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
+	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 4, 1, 4064, 32, 0), &r),
+	    0);
+	check_view(r, m, 4064);
+	sb_value_free(r);
+	ck_assert_int_eq(shm_echo(c, shm_ext("|b1", 0, 1, 4096, 0, 0), &r), 0);
+	check_view(r, m, 4096);
+	sb_value_free(r);
+	/* A block of another connection. */
+	ck_assert_int_eq(shm_echo(c2, shm_ext("<f8", 1, 1, 0, 8, 0), &r),
+	    SB_EPROTO);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(shm_echo(c, shm_ext(bad[i].dtype, bad[i].n,
+		    bad[i].block, bad[i].offset, bad[i].nbytes,
+		    bad[i].malformed), &r) == SB_EPROTO, "bad ext 12 #%zu "
+		    "accepted", i);
+	ck_assert_int_eq(shm_echo(c, sb_ext(SB_EXT_SHMARRAY, "\x93", 1), &r),
+	    SB_EPROTO);
+	ck_assert_int_eq(shm_echo(c, sb_ext(SB_EXT_SHMARRAY, "", 0), &r),
+	    SB_EPROTO);
+	ck_assert_int_eq(shm_echo(c, sb_int(5), &r), 0);
+	sb_value_free(r);
+
+	/* Without a connection, ext 12 stays raw. */
+	raw = shm_ext("<f8", 1, 1, 0, 8, 0);
+	ck_assert_int_eq(sb_value_pack(raw, &buf, &len), 0);
+	sb_value_free(raw);
+	ck_assert_int_eq(sb_value_unpack(buf, len, &r), 0);
+	free(buf);
+	ck_assert_int_eq(sb_value_get_ext(r, &type, NULL, NULL), 0);
+	ck_assert_int_eq(type, SB_EXT_SHMARRAY);
+	sb_value_free(r);
+
+	sb_shm_free(m);
+	sb_client_close(c2);
+	sb_client_close(c);
+}
+END_TEST
+
+/*
+ * sb_shm_free detaches (its answer is consumed unseen); values keep the
+ * memory and go as copies from then on; closing the client first leaves
+ * blocks and values usable.
+ */
+START_TEST(test_shm_free_and_close)
+{
+	static const int64_t shape[1] = { 2 };
+	static const double two[2] = { 3, 4 };
+	sb_client *c = fake_connect();
+	sb_value *v, *w, *r, *last, *expect;
+	const void *data;
+	sb_shm *m, *m2;
+
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
+	memcpy(sb_shm_data(m), two, sizeof(two));
+	v = sb_ndarray_shm(m, 0, "<f8", shape, 1);
+	ck_assert_ptr_nonnull(v);
+	sb_shm_free(m);
+	ck_assert_int_eq(sb_request(c, "last", NULL, &last, NULL), 0);
+	expect = list_of(sb_int(1), NULL);	/* shm.detach [1] */
+	ck_assert(sb_value_equal(last, expect));
+	sb_value_free(expect);
+	sb_value_free(last);
+	/* Still mapped while v uses it. */
+	ck_assert_int_eq(sb_value_get_ndarray(v, NULL, NULL, NULL, &data,
+	    NULL), 0);
+	ck_assert_int_eq(memcmp(data, two, sizeof(two)), 0);
+	ck_assert_int_eq(shm_echo(c, sb_value_copy(v), &r), 0);
+	ck_assert_ptr_null(sb_value_shm(r, NULL));	/* detached: a copy */
+	ck_assert(sb_value_equal(r, v));
+	sb_value_free(r);
+	/* An ext 12 of the detached block is unknown now. */
+	ck_assert_int_eq(shm_echo(c, shm_ext("<f8", 1, 1, 0, 8, 0), &r),
+	    SB_EPROTO);
+	sb_value_free(v);
+
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m2), 0);
+	ck_assert_uint_eq(sb_shm_id(m2), 2);
+	memcpy(sb_shm_data(m2), two, sizeof(two));
+	w = sb_ndarray_shm(m2, 0, "<f8", shape, 1);
+	sb_client_close(c);
+	r = sb_ndarray("<f8", shape, 1, two, sizeof(two));
+	ck_assert(sb_value_equal(w, r));
+	sb_value_free(r);
+	sb_shm_free(m2);	/* must not touch the closed client */
+	ck_assert(sb_value_equal(w, w));
+	sb_value_free(w);
+}
+END_TEST
+
+/*
+ * A refused attach is SB_EREMOTE with the daemon's error kept; bad
+ * arguments; a block made while requests are queued goes after them.
+ */
+START_TEST(test_shm_create_cases)
+{
+	static char chunk[60000];
+	sb_client *c = fake_connect();
+	sb_pending *p[20];
+	sb_value *params, *r;
+	const void *data;
+	sb_shm *m = (sb_shm *)1;
+	size_t i, len;
+
+	ck_assert_int_eq(sb_shm_create(c, 777, &m), SB_EREMOTE);
+	ck_assert_ptr_null(m);
+	ck_assert_str_eq(sb_error_type(sb_client_last_error(c)),
+	    "snakebridge.LimitExceeded");
+	ck_assert_int_eq(sb_shm_create(NULL, 4096, &m), SB_EINVAL);
+	ck_assert_int_eq(sb_shm_create(c, 0, &m), SB_EINVAL);
+	ck_assert_int_eq(sb_shm_create(c, 4096, NULL), SB_EINVAL);
+	ck_assert_int_eq(sb_shm_create(c, SIZE_MAX, &m), SB_ERANGE);
+
+	for (i = 0; i < 20; i++) {
+		memset(chunk, (int)i, sizeof(chunk));
+		params = list_of(sb_bytes(chunk, sizeof(chunk)), NULL);
+		ck_assert_int_eq(sb_request_async(c, "echo", params, &p[i]),
+		    0);
+		sb_value_free(params);
+	}
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
+	ck_assert_uint_eq(sb_shm_id(m), 1);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(sb_wait(c, p[i], 10000, &r, NULL), 0);
+		data = sb_value_bytes(sb_value_item(r, 0), &len);
+		ck_assert_uint_eq(len, sizeof(chunk));
+		ck_assert_int_eq(((const unsigned char *)data)[len - 1], i);
+		sb_value_free(r);
+	}
+	sb_shm_free(m);
+	sb_client_close(c);
+}
+END_TEST
+
+/* A callback's result: an array over a block goes as a copy (ext 8). */
+static int
+shm_cb(sb_client *c, const sb_value *args, const sb_value *kwargs, void *ud,
+    sb_value **result, sb_error **err)
+{
+	*result = sb_value_copy(ud);
+	return (0);
+}
+
+START_TEST(test_shm_callback_result)
+{
+	static const int64_t shape[1] = { 3 };
+	sb_client *c = fake_connect();
+	sb_value *v, *cb, *r, *last;
+	sb_shm *m;
+
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
+	memcpy(sb_shm_data(m), "abc", 3);
+	v = sb_ndarray_shm(m, 0, "|u1", shape, 1);
+	cb = sb_callback_new(c, shm_cb, v);	/* id 1: what "flush" calls */
+	ck_assert_int_eq(sb_request(c, "flush", NULL, &r, NULL), 0);
+	sb_value_free(r);
+	ck_assert_int_eq(sb_request(c, "last", NULL, &last, NULL), 0);
+	ck_assert_int_eq(sb_value_type(last), SB_NDARRAY);
+	ck_assert_ptr_null(sb_value_shm(last, NULL));
+	ck_assert(sb_value_equal(last, v));
+	sb_value_free(last);
+	sb_value_free(cb);
+	sb_value_free(v);
+	sb_shm_free(m);
+	sb_client_close(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* A peer that answers a request before reading it                     */
 /* ------------------------------------------------------------------ */
 
@@ -1808,6 +2302,12 @@ value_suite(void)
 	tcase_add_test(tc, test_client_garbage);
 	tcase_add_test(tc, test_client_request_too_large);
 	tcase_add_test(tc, test_client_error_notice);
+	tcase_add_test(tc, test_shm_ndarray_bounds);
+	tcase_add_test(tc, test_shm_pack_where);
+	tcase_add_test(tc, test_shm_unpack_checked);
+	tcase_add_test(tc, test_shm_free_and_close);
+	tcase_add_test(tc, test_shm_create_cases);
+	tcase_add_test(tc, test_shm_callback_result);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("early answer");

@@ -15,6 +15,7 @@ tests_check_route_SOURCES = tests/check_route.c \
 	daemon/method.c daemon/relay.c daemon/route.c daemon/session.c \
 	daemon/pool.c daemon/worker.c daemon/stats.c daemon/m_hello.c \
 	daemon/m_cancel.c daemon/m_session.c daemon/m_status.c daemon/m_admin.c \
+	daemon/m_shm.c daemon/shm.c \
 	daemon/metrics.c daemon/events.c \
 	daemon/io.c daemon/cleanup.c daemon/stream.c daemon/callback.c \
 	daemon/ahead.c

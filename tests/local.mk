@@ -15,6 +15,9 @@ include tests/supervision.mk
 include tests/stream.mk
 include tests/pipeworker.mk
 include tests/policy.mk
+include tests/shm.mk
+include tests/shmwire.mk
+include tests/shmworker.mk
 endif
 
 # What every suite may read from its environment.
