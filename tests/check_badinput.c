@@ -15,42 +15,6 @@
 #define CLOSE_MS	5000	/* a violating peer is dropped within this */
 #define PROTOCOL_ERROR	"snakebridge.ProtocolError"
 
-static struct sbt_raw witness;
-static msgpack_sbuffer sb;
-static msgpack_packer pk;
-
-static void
-setup(void)
-{
-	sbt_raw_open(&sbt_d, &witness);
-	ck_assert_msg(sbt_raw_ping(&witness, 1) == 0, "witness ping failed");
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-}
-
-static void
-teardown(void)
-{
-	msgpack_sbuffer_destroy(&sb);
-	sbt_raw_close(&witness);
-}
-
-/* The daemon and the witness connection are unharmed. */
-static void
-check_others(void)
-{
-	static uint32_t	 id = 100;
-	struct sbt_raw	 fresh;
-
-	ck_assert_msg(sbt_raw_ping(&witness, id++) == 0,
-	    "the witness connection stopped answering");
-	sbt_raw_open(&sbt_d, &fresh);
-	ck_assert_msg(sbt_raw_ping(&fresh, 1) == 0,
-	    "a new connection is not answered");
-	sbt_raw_close(&fresh);
-	ck_assert_msg(sbt_daemon_alive(&sbt_d), "snakebridged died");
-}
-
 /* Send bytes on a new connection; it must be closed with error `type`. */
 static void
 expect_dropped(const void *bytes, size_t len, const char *type,
@@ -70,14 +34,14 @@ expect_dropped(const void *bytes, size_t len, const char *type,
 	    "expected error %s before the close, got \"%s\" (after %lld ms)",
 	    type, seen, (long long)(sbt_now_ms() - t0));
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 
 static void
 expect_dropped_sbuf(const char *type)
 {
-	expect_dropped(sb.data, sb.size, type, NULL);
-	msgpack_sbuffer_clear(&sb);
+	expect_dropped(sbt_sb.data, sbt_sb.size, type, NULL);
+	msgpack_sbuffer_clear(&sbt_sb);
 }
 
 /* Send the packed request on r and return the response to msgid. */
@@ -86,7 +50,7 @@ exchange(struct sbt_raw *r, uint32_t msgid)
 {
 	const msgpack_object	*o;
 
-	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sbt_sb), 0);
 	ck_assert_msg(sbt_raw_response(r, msgid, SBT_IO_TIMEOUT_MS, &o) == 1,
 	    "no response to msgid %u", msgid);
 	return (o);
@@ -129,13 +93,13 @@ END_TEST
 START_TEST(test_wrong_length)
 {
 	/* [0, 1, "ping"] */
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint8(&pk, 0);
-	msgpack_pack_uint8(&pk, 1);
-	sbt_pack_str(&pk, "ping");
+	msgpack_pack_array(&sbt_pk, 3);
+	msgpack_pack_uint8(&sbt_pk, 0);
+	msgpack_pack_uint8(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, "ping");
 	expect_dropped_sbuf(PROTOCOL_ERROR);
 	/* [] */
-	msgpack_pack_array(&pk, 0);
+	msgpack_pack_array(&sbt_pk, 0);
 	expect_dropped_sbuf(PROTOCOL_ERROR);
 }
 END_TEST
@@ -143,11 +107,11 @@ END_TEST
 START_TEST(test_wrong_kind)
 {
 	/* [7, 1, "ping", []] */
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, 7);
-	msgpack_pack_uint8(&pk, 1);
-	sbt_pack_str(&pk, "ping");
-	msgpack_pack_array(&pk, 0);
+	msgpack_pack_array(&sbt_pk, 4);
+	msgpack_pack_uint8(&sbt_pk, 7);
+	msgpack_pack_uint8(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, "ping");
+	msgpack_pack_array(&sbt_pk, 0);
 	expect_dropped_sbuf(PROTOCOL_ERROR);
 }
 END_TEST
@@ -155,18 +119,18 @@ END_TEST
 START_TEST(test_msgid_not_int)
 {
 	/* [0, "x", "ping", []] */
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, 0);
-	sbt_pack_str(&pk, "x");
-	sbt_pack_str(&pk, "ping");
-	msgpack_pack_array(&pk, 0);
+	msgpack_pack_array(&sbt_pk, 4);
+	msgpack_pack_uint8(&sbt_pk, 0);
+	sbt_pack_str(&sbt_pk, "x");
+	sbt_pack_str(&sbt_pk, "ping");
+	msgpack_pack_array(&sbt_pk, 0);
 	expect_dropped_sbuf(PROTOCOL_ERROR);
 	/* [0, -1, "ping", []] */
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, 0);
-	msgpack_pack_int8(&pk, -1);
-	sbt_pack_str(&pk, "ping");
-	msgpack_pack_array(&pk, 0);
+	msgpack_pack_array(&sbt_pk, 4);
+	msgpack_pack_uint8(&sbt_pk, 0);
+	msgpack_pack_int8(&sbt_pk, -1);
+	sbt_pack_str(&sbt_pk, "ping");
+	msgpack_pack_array(&sbt_pk, 0);
 	expect_dropped_sbuf(PROTOCOL_ERROR);
 }
 END_TEST
@@ -176,10 +140,10 @@ START_TEST(test_unknown_method)
 	struct sbt_raw	 r;
 
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 5, "no.such.method", 0);
+	sbt_pack_request(&sbt_pk, 5, "no.such.method", 0);
 	expect_error_response(&r, 5, "snakebridge.UnknownMethod");
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -189,38 +153,38 @@ START_TEST(test_wrong_param_types)
 
 	sbt_raw_open(&sbt_d, &r);
 	/* call with module = 5 */
-	sbt_pack_request(&pk, 6, "call", 3);
-	msgpack_pack_int(&pk, 5);
-	sbt_pack_str(&pk, "sqrt");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_int(&pk, 16);
+	sbt_pack_request(&sbt_pk, 6, "call", 3);
+	msgpack_pack_int(&sbt_pk, 5);
+	sbt_pack_str(&sbt_pk, "sqrt");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_int(&sbt_pk, 16);
 	expect_error_response(&r, 6, "snakebridge.BadRequest");
 	/* call with args that are not an array */
-	sbt_pack_request(&pk, 7, "call", 3);
-	sbt_pack_str(&pk, "math");
-	sbt_pack_str(&pk, "sqrt");
-	sbt_pack_str(&pk, "16");
+	sbt_pack_request(&sbt_pk, 7, "call", 3);
+	sbt_pack_str(&sbt_pk, "math");
+	sbt_pack_str(&sbt_pk, "sqrt");
+	sbt_pack_str(&sbt_pk, "16");
 	expect_error_response(&r, 7, "snakebridge.BadRequest");
 	/* call without a function name */
-	sbt_pack_request(&pk, 8, "call", 1);
-	sbt_pack_str(&pk, "math");
+	sbt_pack_request(&sbt_pk, 8, "call", 1);
+	sbt_pack_str(&sbt_pk, "math");
 	expect_error_response(&r, 8, "snakebridge.BadRequest");
 	/* len of something that is not a ref */
-	sbt_pack_request(&pk, 9, "len", 1);
-	msgpack_pack_int(&pk, 3);
+	sbt_pack_request(&sbt_pk, 9, "len", 1);
+	msgpack_pack_int(&sbt_pk, 3);
 	expect_error_response(&r, 9, "snakebridge.BadRequest");
 	/* kwargs with a key that is not a str */
-	sbt_pack_request(&pk, 10, "call", 4);
-	sbt_pack_str(&pk, "math");
-	sbt_pack_str(&pk, "sqrt");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_int(&pk, 16);
-	msgpack_pack_map(&pk, 1);
-	msgpack_pack_int(&pk, 1);
-	msgpack_pack_int(&pk, 2);
+	sbt_pack_request(&sbt_pk, 10, "call", 4);
+	sbt_pack_str(&sbt_pk, "math");
+	sbt_pack_str(&sbt_pk, "sqrt");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_int(&sbt_pk, 16);
+	msgpack_pack_map(&sbt_pk, 1);
+	msgpack_pack_int(&sbt_pk, 1);
+	msgpack_pack_int(&sbt_pk, 2);
 	expect_error_response(&r, 10, "snakebridge.BadRequest");
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -245,12 +209,12 @@ START_TEST(test_over_size_limit)
 	ck_assert_ptr_nonnull(blob = calloc(1, big));
 	/* Below the 1 MiB limit: echoed back. */
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 20, "call", 3);
-	sbt_pack_str(&pk, "sbfixtures");
-	sbt_pack_str(&pk, "identity");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_bin(&pk, ok);
-	msgpack_pack_bin_body(&pk, blob, ok);
+	sbt_pack_request(&sbt_pk, 20, "call", 3);
+	sbt_pack_str(&sbt_pk, "sbfixtures");
+	sbt_pack_str(&sbt_pk, "identity");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_bin(&sbt_pk, ok);
+	msgpack_pack_bin_body(&sbt_pk, blob, ok);
 	o = exchange(&r, 20);
 	ck_assert_msg(sbt_obj_errtype(o) == NULL, "identity(256 KiB): %s",
 	    sbt_obj_errtype(o));
@@ -260,14 +224,15 @@ START_TEST(test_over_size_limit)
 	sbt_raw_close(&r);
 
 	/* Above it: dropped. */
-	sbt_pack_request(&pk, 21, "call", 3);
-	sbt_pack_str(&pk, "sbfixtures");
-	sbt_pack_str(&pk, "identity");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_bin(&pk, big);
-	msgpack_pack_bin_body(&pk, blob, big);
-	expect_dropped(sb.data, sb.size, PROTOCOL_ERROR, "snakebridge.TooLarge");
-	msgpack_sbuffer_clear(&sb);
+	sbt_pack_request(&sbt_pk, 21, "call", 3);
+	sbt_pack_str(&sbt_pk, "sbfixtures");
+	sbt_pack_str(&sbt_pk, "identity");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_bin(&sbt_pk, big);
+	msgpack_pack_bin_body(&sbt_pk, blob, big);
+	expect_dropped(sbt_sb.data, sbt_sb.size, PROTOCOL_ERROR,
+	    "snakebridge.TooLarge");
+	msgpack_sbuffer_clear(&sbt_sb);
 	free(blob);
 }
 END_TEST
@@ -278,13 +243,13 @@ pack_nested(uint32_t msgid, int depth)
 {
 	int	 i;
 
-	sbt_pack_request(&pk, msgid, "call", 3);
-	sbt_pack_str(&pk, "sbfixtures");
-	sbt_pack_str(&pk, "identity");
-	msgpack_pack_array(&pk, 1);
+	sbt_pack_request(&sbt_pk, msgid, "call", 3);
+	sbt_pack_str(&sbt_pk, "sbfixtures");
+	sbt_pack_str(&sbt_pk, "identity");
+	msgpack_pack_array(&sbt_pk, 1);
 	for (i = 0; i < depth - 1; i++)
-		msgpack_pack_array(&pk, 1);
-	msgpack_pack_array(&pk, 0);
+		msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_array(&sbt_pk, 0);
 }
 
 START_TEST(test_deep_nesting)
@@ -315,11 +280,11 @@ START_TEST(test_truncated_then_close)
 	struct sbt_raw	 r;
 
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 40, "ping", 0);
-	ck_assert_int_eq(sbt_raw_send(&r, sb.data, sb.size - 3), 0);
-	msgpack_sbuffer_clear(&sb);
+	sbt_pack_request(&sbt_pk, 40, "ping", 0);
+	ck_assert_int_eq(sbt_raw_send(&r, sbt_sb.data, sbt_sb.size - 3), 0);
+	msgpack_sbuffer_clear(&sbt_sb);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -337,7 +302,7 @@ START_TEST(test_lying_str_length)
 	sbt_raw_open(&sbt_d, &r);
 	ck_assert_int_eq(sbt_raw_send(&r, shortstr, sizeof shortstr), 0);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -349,23 +314,23 @@ START_TEST(test_byte_by_byte)
 	size_t			 i;
 
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 50, "call", 3);
-	sbt_pack_str(&pk, "math");
-	sbt_pack_str(&pk, "sqrt");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_int(&pk, 16);
-	for (i = 0; i < sb.size; i++) {
-		ck_assert_int_eq(sbt_raw_send(&r, sb.data + i, 1), 0);
+	sbt_pack_request(&sbt_pk, 50, "call", 3);
+	sbt_pack_str(&sbt_pk, "math");
+	sbt_pack_str(&sbt_pk, "sqrt");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_int(&sbt_pk, 16);
+	for (i = 0; i < sbt_sb.size; i++) {
+		ck_assert_int_eq(sbt_raw_send(&r, sbt_sb.data + i, 1), 0);
 		nanosleep(&pause, NULL);
 	}
-	msgpack_sbuffer_clear(&sb);
+	msgpack_sbuffer_clear(&sbt_sb);
 	ck_assert_msg(sbt_raw_response(&r, 50, SBT_IO_TIMEOUT_MS, &o) == 1,
 	    "no answer to a request sent byte by byte");
 	ck_assert_msg(sbt_obj_errtype(o) == NULL, "error %s", sbt_obj_errtype(o));
 	ck_assert_int_eq(o->via.array.ptr[3].type, MSGPACK_OBJECT_FLOAT64);
 	ck_assert_double_eq(o->via.array.ptr[3].via.f64, 4.0);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -375,9 +340,9 @@ START_TEST(test_two_in_one_write)
 	const msgpack_object	*o;
 
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 60, "ping", 0);
-	sbt_pack_request(&pk, 61, "ping", 0);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	sbt_pack_request(&sbt_pk, 60, "ping", 0);
+	sbt_pack_request(&sbt_pk, 61, "ping", 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	ck_assert_int_eq(sbt_raw_response(&r, 60, SBT_IO_TIMEOUT_MS, &o), 1);
 	ck_assert(sbt_obj_streq(&o->via.array.ptr[3], "pong"));
 	ck_assert_int_eq(sbt_raw_response(&r, 61, SBT_IO_TIMEOUT_MS, &o), 1);
@@ -392,24 +357,24 @@ START_TEST(test_forged_ref)
 	struct sbt_raw	 r;
 
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 70, "len", 1);
-	msgpack_pack_ext(&pk, sizeof junk, 6);
-	msgpack_pack_ext_body(&pk, junk, sizeof junk);
+	sbt_pack_request(&sbt_pk, 70, "len", 1);
+	msgpack_pack_ext(&sbt_pk, sizeof junk, 6);
+	msgpack_pack_ext_body(&sbt_pk, junk, sizeof junk);
 	expect_error_response(&r, 70, "snakebridge.InvalidRef");
 	/* An empty payload too. */
-	sbt_pack_request(&pk, 71, "repr", 1);
-	msgpack_pack_ext(&pk, 0, 6);
+	sbt_pack_request(&sbt_pk, 71, "repr", 1);
+	msgpack_pack_ext(&sbt_pk, 0, 6);
 	expect_error_response(&r, 71, "snakebridge.InvalidRef");
 	/* A forged ref inside call arguments. */
-	sbt_pack_request(&pk, 72, "call", 3);
-	sbt_pack_str(&pk, "sbfixtures");
-	sbt_pack_str(&pk, "identity");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_ext(&pk, sizeof junk, 6);
-	msgpack_pack_ext_body(&pk, junk, sizeof junk);
+	sbt_pack_request(&sbt_pk, 72, "call", 3);
+	sbt_pack_str(&sbt_pk, "sbfixtures");
+	sbt_pack_str(&sbt_pk, "identity");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_ext(&sbt_pk, sizeof junk, 6);
+	msgpack_pack_ext_body(&sbt_pk, junk, sizeof junk);
 	expect_error_response(&r, 72, "snakebridge.InvalidRef");
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -420,24 +385,24 @@ START_TEST(test_hello)
 
 	sbt_raw_open(&sbt_d, &r);
 	/* A protocol from the future: refused, the connection stays. */
-	sbt_pack_request(&pk, 80, "hello", 1);
-	msgpack_pack_map(&pk, 2);
-	sbt_pack_str(&pk, "protocol");
-	msgpack_pack_int(&pk, 99);
-	sbt_pack_str(&pk, "client");
-	sbt_pack_str(&pk, "check_badinput/0");
+	sbt_pack_request(&sbt_pk, 80, "hello", 1);
+	msgpack_pack_map(&sbt_pk, 2);
+	sbt_pack_str(&sbt_pk, "protocol");
+	msgpack_pack_int(&sbt_pk, 99);
+	sbt_pack_str(&sbt_pk, "client");
+	sbt_pack_str(&sbt_pk, "check_badinput/0");
 	expect_error_response(&r, 80, "snakebridge.IncompatibleProtocol");
 	/* Params that are not a map. */
-	sbt_pack_request(&pk, 81, "hello", 1);
-	sbt_pack_str(&pk, "protocol 1");
+	sbt_pack_request(&sbt_pk, 81, "hello", 1);
+	sbt_pack_str(&sbt_pk, "protocol 1");
 	expect_error_response(&r, 81, "snakebridge.BadRequest");
 	/* The real thing. */
-	sbt_pack_request(&pk, 82, "hello", 1);
-	msgpack_pack_map(&pk, 2);
-	sbt_pack_str(&pk, "protocol");
-	msgpack_pack_int(&pk, 1);
-	sbt_pack_str(&pk, "client");
-	sbt_pack_str(&pk, "check_badinput/0");
+	sbt_pack_request(&sbt_pk, 82, "hello", 1);
+	msgpack_pack_map(&sbt_pk, 2);
+	sbt_pack_str(&sbt_pk, "protocol");
+	msgpack_pack_int(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, "client");
+	sbt_pack_str(&sbt_pk, "check_badinput/0");
 	o = exchange(&r, 82);
 	ck_assert_ptr_null(sbt_obj_errtype(o));
 	res = &o->via.array.ptr[3];
@@ -447,7 +412,7 @@ START_TEST(test_hello)
 	ck_assert_uint_eq(sbt_obj_get(sbt_obj_get(res, "limits"),
 	    "max_message_size")->via.u64, 1024 * 1024);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -455,18 +420,18 @@ END_TEST
 static void
 pack_call_opts(uint32_t msgid, const char *key, const char *sval, int ival)
 {
-	sbt_pack_request(&pk, msgid, "call", 5);
-	sbt_pack_str(&pk, "math");
-	sbt_pack_str(&pk, "sqrt");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_int(&pk, 16);
-	msgpack_pack_nil(&pk);
-	msgpack_pack_map(&pk, 1);
-	sbt_pack_str(&pk, key);
+	sbt_pack_request(&sbt_pk, msgid, "call", 5);
+	sbt_pack_str(&sbt_pk, "math");
+	sbt_pack_str(&sbt_pk, "sqrt");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_int(&sbt_pk, 16);
+	msgpack_pack_nil(&sbt_pk);
+	msgpack_pack_map(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, key);
 	if (sval != NULL)
-		sbt_pack_str(&pk, sval);
+		sbt_pack_str(&sbt_pk, sval);
 	else
-		msgpack_pack_int(&pk, ival);
+		msgpack_pack_int(&sbt_pk, ival);
 }
 
 START_TEST(test_bad_opts)
@@ -490,7 +455,7 @@ START_TEST(test_bad_opts)
 	    sbt_obj_errtype(o));
 	ck_assert_double_eq(o->via.array.ptr[3].via.f64, 4.0);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -501,7 +466,8 @@ badinput_suite(void)
 	TCase	*tc = tcase_create("badinput");
 
 	sbt_tcase_add_daemon(tc, "[daemon]\nmax_message_size = 1M\n");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, sbt_wire_setup,
+	    sbt_wire_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_malformed_c1);
 	tcase_add_test(tc, test_not_an_array);

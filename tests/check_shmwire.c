@@ -34,37 +34,6 @@
 #define PROTOCOL_ERROR	"snakebridge.ProtocolError"
 #define LIMIT_EXCEEDED	"snakebridge.LimitExceeded"
 
-static struct sbt_raw witness;
-static msgpack_sbuffer sb;
-static msgpack_packer pk;
-
-static void
-setup(void)
-{
-	sbt_raw_open(&sbt_d, &witness);
-	ck_assert_msg(sbt_raw_ping(&witness, 1) == 0, "witness ping failed");
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-}
-
-static void
-teardown(void)
-{
-	msgpack_sbuffer_destroy(&sb);
-	sbt_raw_close(&witness);
-}
-
-/* The daemon and the witness connection are unharmed. */
-static void
-check_others(void)
-{
-	static uint32_t	 id = 100;
-
-	ck_assert_msg(sbt_raw_ping(&witness, id++) == 0,
-	    "the witness connection stopped answering");
-	ck_assert_msg(sbt_daemon_alive(&sbt_d), "snakebridged died");
-}
-
 /* A memfd of size bytes, sealed against shrinking when seal is set. */
 static int
 make_memfd(off_t size, int seal)
@@ -80,8 +49,8 @@ make_memfd(off_t size, int seal)
 }
 
 /*
- * Send what sb holds with nfds descriptors on its first byte (none when
- * nfds is 0), then clear sb. 0, or -1 once the peer is gone.
+ * Send what sbt_sb holds with nfds descriptors on its first byte (none when
+ * nfds is 0), then clear sbt_sb. 0, or -1 once the peer is gone.
  */
 static int
 send_fds(struct sbt_raw *r, const int *fds, int nfds)
@@ -91,14 +60,14 @@ send_fds(struct sbt_raw *r, const int *fds, int nfds)
 		char		 buf[CMSG_SPACE(16 * sizeof(int))];
 	} ctl;
 	struct msghdr	 msg;
-	struct iovec	 iov = { sb.data, 1 };
+	struct iovec	 iov = { sbt_sb.data, 1 };
 	struct cmsghdr	*cm;
 	ssize_t		 n;
 	int		 rc;
 
-	ck_assert(nfds <= 16 && sb.size > 0);
+	ck_assert(nfds <= 16 && sbt_sb.size > 0);
 	if (nfds == 0)
-		return (sbt_raw_send_sbuf(r, &sb));
+		return (sbt_raw_send_sbuf(r, &sbt_sb));
 	memset(&msg, 0, sizeof msg);
 	memset(&ctl, 0, sizeof ctl);
 	msg.msg_iov = &iov;
@@ -114,11 +83,11 @@ send_fds(struct sbt_raw *r, const int *fds, int nfds)
 		n = sendmsg(r->fd, &msg, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
 	if (n != 1) {
-		msgpack_sbuffer_clear(&sb);
+		msgpack_sbuffer_clear(&sbt_sb);
 		return (-1);
 	}
-	rc = sbt_raw_send(r, sb.data + 1, sb.size - 1);
-	msgpack_sbuffer_clear(&sb);
+	rc = sbt_raw_send(r, sbt_sb.data + 1, sbt_sb.size - 1);
+	msgpack_sbuffer_clear(&sbt_sb);
 	return (rc);
 }
 
@@ -157,8 +126,8 @@ expect_error(struct sbt_raw *r, uint32_t msgid, const char *type)
 static const msgpack_object *
 attach(struct sbt_raw *r, uint32_t msgid, uint64_t size, int fd)
 {
-	sbt_pack_request(&pk, msgid, "shm.attach", 1);
-	msgpack_pack_uint64(&pk, size);
+	sbt_pack_request(&sbt_pk, msgid, "shm.attach", 1);
+	msgpack_pack_uint64(&sbt_pk, size);
 	ck_assert_int_eq(send_fds(r, &fd, fd == -1 ? 0 : 1), 0);
 	return (response(r, msgid));
 }
@@ -185,9 +154,9 @@ attach_ok(struct sbt_raw *r, uint32_t msgid, uint64_t size)
 static const msgpack_object *
 detach(struct sbt_raw *r, uint32_t msgid, uint64_t block)
 {
-	sbt_pack_request(&pk, msgid, "shm.detach", 1);
-	msgpack_pack_uint64(&pk, block);
-	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sb), 0);
+	sbt_pack_request(&sbt_pk, msgid, "shm.detach", 1);
+	msgpack_pack_uint64(&sbt_pk, block);
+	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sbt_sb), 0);
 	return (response(r, msgid));
 }
 
@@ -248,7 +217,7 @@ START_TEST(test_attach_detach)
 	ck_assert_ptr_null(sbt_obj_errtype(detach(&r, 9, c)));
 	ck_assert_int_eq(sbt_raw_ping(&r, 10), 0);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -258,8 +227,8 @@ START_TEST(test_hello_limit)
 	const msgpack_object	*o, *v;
 
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 1, "hello", 0);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	sbt_pack_request(&sbt_pk, 1, "hello", 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	o = response(&r, 1);
 	v = sbt_obj_get(sbt_obj_get(&o->via.array.ptr[3], "limits"),
 	    "shm_blocks");
@@ -303,20 +272,20 @@ START_TEST(test_attach_refused)
 	/* the descriptor sent on another connection is not this one's */
 	sbt_raw_open(&sbt_d, &other);
 	fd = make_memfd(BLOCK_SIZE, 1);
-	sbt_pack_request(&pk, 10, "ping", 0);
+	sbt_pack_request(&sbt_pk, 10, "ping", 0);
 	ck_assert_int_eq(send_fds(&other, &fd, 1), 0);
 	response(&other, 10);
 	close(fd);
 	check_error(attach(&r, 11, BLOCK_SIZE, -1), SHM_ERROR);
 	/* it waits on its own connection for the next attach */
-	sbt_pack_request(&pk, 12, "shm.attach", 1);
-	msgpack_pack_uint64(&pk, BLOCK_SIZE);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&other, &sb), 0);
+	sbt_pack_request(&sbt_pk, 12, "shm.attach", 1);
+	msgpack_pack_uint64(&sbt_pk, BLOCK_SIZE);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&other, &sbt_sb), 0);
 	ck_assert_ptr_null(sbt_obj_errtype(response(&other, 12)));
 	sbt_raw_close(&other);
 	ck_assert_int_eq(sbt_raw_ping(&r, 13), 0);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -326,37 +295,37 @@ START_TEST(test_attach_bad_params)
 	int		 fd = make_memfd(BLOCK_SIZE, 1);
 
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 1, "shm.attach", 1);
-	sbt_pack_str(&pk, "4096");
+	sbt_pack_request(&sbt_pk, 1, "shm.attach", 1);
+	sbt_pack_str(&sbt_pk, "4096");
 	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
 	expect_error(&r, 1, BAD_REQUEST);
-	sbt_pack_request(&pk, 2, "shm.attach", 0);
+	sbt_pack_request(&sbt_pk, 2, "shm.attach", 0);
 	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
 	expect_error(&r, 2, BAD_REQUEST);
-	sbt_pack_request(&pk, 3, "shm.attach", 1);
-	msgpack_pack_int(&pk, -1);
+	sbt_pack_request(&sbt_pk, 3, "shm.attach", 1);
+	msgpack_pack_int(&sbt_pk, -1);
 	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
 	expect_error(&r, 3, BAD_REQUEST);
-	sbt_pack_request(&pk, 4, "shm.attach", 1);
-	msgpack_pack_nil(&pk);
+	sbt_pack_request(&sbt_pk, 4, "shm.attach", 1);
+	msgpack_pack_nil(&sbt_pk);
 	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
 	expect_error(&r, 4, BAD_REQUEST);
-	sbt_pack_request(&pk, 5, "shm.attach", 1);
-	msgpack_pack_double(&pk, 4096.0);
+	sbt_pack_request(&sbt_pk, 5, "shm.attach", 1);
+	msgpack_pack_double(&sbt_pk, 4096.0);
 	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
 	expect_error(&r, 5, BAD_REQUEST);
 	/* they took their descriptors too */
 	check_error(attach(&r, 6, BLOCK_SIZE, -1), SHM_ERROR);
-	sbt_pack_request(&pk, 7, "shm.detach", 1);
-	sbt_pack_str(&pk, "1");
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	sbt_pack_request(&sbt_pk, 7, "shm.detach", 1);
+	sbt_pack_str(&sbt_pk, "1");
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 7, BAD_REQUEST);
-	sbt_pack_request(&pk, 8, "shm.detach", 0);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	sbt_pack_request(&sbt_pk, 8, "shm.detach", 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 8, BAD_REQUEST);
 	close(fd);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -396,7 +365,7 @@ START_TEST(test_block_limit)
 		sbt_raw_close(&r2);
 	}
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -409,16 +378,16 @@ START_TEST(test_fds_waiting)
 	/* four may wait */
 	sbt_raw_open(&sbt_d, &r);
 	for (i = 0; i < SB_SHM_FDS_WAITING; i++) {
-		sbt_pack_request(&pk, i + 1, "ping", 0);
+		sbt_pack_request(&sbt_pk, i + 1, "ping", 0);
 		ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
 		ck_assert_ptr_null(sbt_obj_errtype(response(&r, i + 1)));
 	}
 	/* the fifth breaks the protocol */
-	sbt_pack_request(&pk, 10, "ping", 0);
+	sbt_pack_request(&sbt_pk, 10, "ping", 0);
 	send_fds(&r, &fd, 1);
 	expect_closed(&r);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 	close(fd);
 }
 END_TEST
@@ -433,13 +402,13 @@ many_in_one(int nfds)
 	for (i = 0; i < nfds; i++)
 		fds[i] = make_memfd(BLOCK_SIZE, 1);
 	sbt_raw_open(&sbt_d, &r);
-	sbt_pack_request(&pk, 1, "ping", 0);
+	sbt_pack_request(&sbt_pk, 1, "ping", 0);
 	send_fds(&r, fds, nfds);
 	expect_closed(&r);
 	sbt_raw_close(&r);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
-	check_others();
+	sbt_wire_check_others();
 }
 
 START_TEST(test_fds_one_message)
@@ -453,12 +422,12 @@ END_TEST
 static void
 pack_call_ext(uint32_t msgid, const void *payload, size_t len)
 {
-	sbt_pack_request(&pk, msgid, "call", 3);
-	sbt_pack_str(&pk, "sbfixtures");
-	sbt_pack_str(&pk, "identity");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_ext(&pk, len, SB_EXT_SHMARRAY);
-	msgpack_pack_ext_body(&pk, payload, len);
+	sbt_pack_request(&sbt_pk, msgid, "call", 3);
+	sbt_pack_str(&sbt_pk, "sbfixtures");
+	sbt_pack_str(&sbt_pk, "identity");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_ext(&sbt_pk, len, SB_EXT_SHMARRAY);
+	msgpack_pack_ext_body(&sbt_pk, payload, len);
 }
 
 /* The ext 12 payload of a; its length in *len (static buffer). */
@@ -591,61 +560,61 @@ START_TEST(test_ext12_malformed)
 	/* every truncation of a valid payload, the empty one included */
 	for (i = 0; i < len; i++) {
 		pack_call_ext(id, p, i);
-		ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+		ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 		expect_error(&r, id++, SHM_ERROR);
 	}
 	/* an offset that overflows with nbytes, and the largest one */
 	a.offset = UINT64_MAX;
 	p = shm_payload(&a, &len);
 	pack_call_ext(id, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	a.offset = UINT64_MAX - 31;
 	p = shm_payload(&a, &len);
 	pack_call_ext(id, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	a.offset = 0;
 	a.nbytes = UINT64_MAX;
 	p = shm_payload(&a, &len);
 	pack_call_ext(id, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	/* wrong types and shapes */
 	call_with_packed(id, pack_dtype_int);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	call_with_packed(id, pack_shape_int);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	call_with_packed(id, pack_block_str);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	call_with_packed(id, pack_negative_offset);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	call_with_packed(id, pack_four_fields);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	call_with_packed(id, pack_map);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	/* lying lengths, a NUL in the dtype, bytes after the value */
 	pack_call_ext(id, lying_array, sizeof lying_array);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	pack_call_ext(id, lying_str, sizeof lying_str);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	pack_call_ext(id, nul_dtype, sizeof nul_dtype);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	pack_call_ext(id, trailing, sizeof trailing);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, id++, SHM_ERROR);
 	ck_assert_int_eq(sbt_raw_ping(&r, id++), 0);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -687,54 +656,54 @@ START_TEST(test_ext12_refused)
 	a.shape[0] = a.nbytes = 16;
 	p = shm_payload(&a, &len);
 	pack_call_ext(2, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 2, SHM_ERROR);
 	/* a block never attached, and block 0 */
 	a.block = theirs + 1000;
 	p = shm_payload(&a, &len);
 	pack_call_ext(3, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 3, SHM_ERROR);
 	a.block = 0;
 	p = shm_payload(&a, &len);
 	pack_call_ext(4, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 4, SHM_ERROR);
 	/* past the end of its own block, by one byte */
 	a.block = mine;
 	a.offset = BLOCK_SIZE - 15;
 	p = shm_payload(&a, &len);
 	pack_call_ext(5, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 5, SHM_ERROR);
 	/* deep inside the params: a tuple in kwargs */
-	sbt_pack_request(&pk, 6, "call", 4);
-	sbt_pack_str(&pk, "sbfixtures");
-	sbt_pack_str(&pk, "identity");
-	msgpack_pack_array(&pk, 0);
-	msgpack_pack_map(&pk, 1);
-	sbt_pack_str(&pk, "x");
-	pack_tuple_with(&pk, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	sbt_pack_request(&sbt_pk, 6, "call", 4);
+	sbt_pack_str(&sbt_pk, "sbfixtures");
+	sbt_pack_str(&sbt_pk, "identity");
+	msgpack_pack_array(&sbt_pk, 0);
+	msgpack_pack_map(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, "x");
+	pack_tuple_with(&sbt_pk, p, len);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 6, SHM_ERROR);
 	/* a detached block */
 	ck_assert_ptr_null(sbt_obj_errtype(detach(&r, 7, mine)));
 	a.offset = 0;
 	p = shm_payload(&a, &len);
 	pack_call_ext(8, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	expect_error(&r, 8, SHM_ERROR);
 	/* a connection that attached nothing */
 	a.block = theirs;
 	p = shm_payload(&a, &len);
 	pack_call_ext(9, p, len);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&witness, &sb), 0);
-	expect_error(&witness, 9, SHM_ERROR);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&sbt_witness, &sbt_sb), 0);
+	expect_error(&sbt_witness, 9, SHM_ERROR);
 	/* the owner is not disturbed */
 	ck_assert_int_eq(sbt_raw_ping(&other, 2), 0);
 	sbt_raw_close(&other);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -744,7 +713,7 @@ START_TEST(test_fds_released)
 	int		 base, i, fd, fds[10];
 	int64_t		 deadline;
 
-	ck_assert_int_eq(sbt_raw_ping(&witness, 2), 0);
+	ck_assert_int_eq(sbt_raw_ping(&sbt_witness, 2), 0);
 	base = daemon_fds();
 	for (i = 0; i < 3; i++) {
 		sbt_raw_open(&sbt_d, &r[i]);
@@ -755,7 +724,7 @@ START_TEST(test_fds_released)
 	sbt_raw_open(&sbt_d, &waiting);
 	fd = make_memfd(BLOCK_SIZE, 1);
 	for (i = 0; i < 3; i++) {
-		sbt_pack_request(&pk, (uint32_t)i + 1, "ping", 0);
+		sbt_pack_request(&sbt_pk, (uint32_t)i + 1, "ping", 0);
 		ck_assert_int_eq(send_fds(&waiting, &fd, 1), 0);
 		response(&waiting, (uint32_t)i + 1);
 	}
@@ -765,7 +734,7 @@ START_TEST(test_fds_released)
 	sbt_raw_open(&sbt_d, &bad);
 	for (i = 0; i < 10; i++)
 		fds[i] = make_memfd(BLOCK_SIZE, 1);
-	sbt_pack_request(&pk, 1, "ping", 0);
+	sbt_pack_request(&sbt_pk, 1, "ping", 0);
 	send_fds(&bad, fds, 10);
 	expect_closed(&bad);
 	sbt_raw_close(&bad);
@@ -778,7 +747,7 @@ START_TEST(test_fds_released)
 	while (daemon_fds() != base && sbt_now_ms() < deadline)
 		usleep(10000);
 	ck_assert_int_eq(daemon_fds(), base);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -826,19 +795,19 @@ fake_call(struct sbt_raw *r, uint32_t msgid, const char *fn,
 	const msgpack_object	*o;
 	size_t			 i;
 
-	sbt_pack_request(&pk, msgid, "call", session != NULL ? 5 : 3);
-	sbt_pack_str(&pk, "fake");
-	sbt_pack_str(&pk, fn);
-	msgpack_pack_array(&pk, n);
+	sbt_pack_request(&sbt_pk, msgid, "call", session != NULL ? 5 : 3);
+	sbt_pack_str(&sbt_pk, "fake");
+	sbt_pack_str(&sbt_pk, fn);
+	msgpack_pack_array(&sbt_pk, n);
 	for (i = 0; i < n; i++)
-		pack_ext12(&pk, blocks[i], 0, 16);
+		pack_ext12(&sbt_pk, blocks[i], 0, 16);
 	if (session != NULL) {
-		msgpack_pack_nil(&pk);
-		msgpack_pack_map(&pk, 1);
-		sbt_pack_str(&pk, "session");
-		sbt_pack_str(&pk, session);
+		msgpack_pack_nil(&sbt_pk);
+		msgpack_pack_map(&sbt_pk, 1);
+		sbt_pack_str(&sbt_pk, "session");
+		sbt_pack_str(&sbt_pk, session);
 	}
-	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sb), 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sbt_sb), 0);
 	o = response(r, msgid);
 	if (err != NULL) {
 		*err = sbt_obj_errtype(o);
@@ -937,7 +906,7 @@ START_TEST(test_fake_blocks)
 	ck_assert(fake_detached(res, b));
 	ck_assert_uint_eq(fake_uint(res, "elements"), 4);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -945,9 +914,9 @@ END_TEST
 static void
 open_session(struct sbt_raw *r, uint32_t msgid, const char *name)
 {
-	sbt_pack_request(&pk, msgid, "session.open", 1);
-	sbt_pack_str(&pk, name);
-	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sb), 0);
+	sbt_pack_request(&sbt_pk, msgid, "session.open", 1);
+	sbt_pack_str(&sbt_pk, name);
+	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sbt_sb), 0);
 	ck_assert_ptr_null(sbt_obj_errtype(response(r, msgid)));
 }
 
@@ -976,7 +945,7 @@ START_TEST(test_fake_close_detaches)
 	ck_assert_msg(fake_detached(res, b), "no shm.detach for block %llu "
 	    "after its connection closed", (unsigned long long)b);
 	sbt_raw_close(&y);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -994,9 +963,9 @@ START_TEST(test_fake_restart)
 	a = attach_ok(&r, 1, BLOCK_SIZE);
 	res = fake_call(&r, 2, "read", NULL, &a, 1, NULL);
 	ck_assert_int_eq(fake_got(res, a, BLOCK_SIZE, 0), 1);
-	sbt_pack_request(&pk, 3, "worker.restart", 1);
-	sbt_pack_str(&pk, "default");
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	sbt_pack_request(&sbt_pk, 3, "worker.restart", 1);
+	sbt_pack_str(&sbt_pk, "default");
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
 	ck_assert_ptr_null(sbt_obj_errtype(response(&r, 3)));
 	/* until a new process answers */
 	deadline = sbt_now_ms() + FDS_MS;
@@ -1011,7 +980,7 @@ START_TEST(test_fake_restart)
 	res = fake_call(&r, id++, "read", NULL, &a, 1, NULL);
 	ck_assert_int_eq(fake_got(res, a, BLOCK_SIZE, 0), 1);
 	sbt_raw_close(&r);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -1052,8 +1021,8 @@ START_TEST(test_fake_channel_full)
 	ck_assert_msg(err != NULL, "the block channel never filled up");
 	ck_assert_str_eq(err, SHM_ERROR);
 	/* one answer only: the next message is the ping's */
-	sbt_pack_request(&pk, 101, "ping", 0);
-	ck_assert_int_eq(sbt_raw_send_sbuf(&r[full], &sb), 0);
+	sbt_pack_request(&sbt_pk, 101, "ping", 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r[full], &sbt_sb), 0);
 	ck_assert_int_eq(sbt_raw_recv(&r[full], SBT_IO_TIMEOUT_MS, &o), 1);
 	ck_assert_msg(o->via.array.ptr[1].via.u64 == 101,
 	    "a second answer to the failed request");
@@ -1071,7 +1040,7 @@ START_TEST(test_fake_channel_full)
 	for (i = 0; i <= full; i++)
 		sbt_raw_close(&r[i]);
 	sbt_raw_close(&y);
-	check_others();
+	sbt_wire_check_others();
 }
 END_TEST
 
@@ -1082,7 +1051,8 @@ shmwire_suite(void)
 	TCase	*tc = tcase_create("shmwire");
 
 	sbt_tcase_add_daemon(tc, NULL);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, sbt_wire_setup,
+	    sbt_wire_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_attach_detach);
 	tcase_add_test(tc, test_hello_limit);
@@ -1099,7 +1069,8 @@ shmwire_suite(void)
 	tc = tcase_create("fakeworker");
 	tcase_add_unchecked_fixture(tc, fake_env_setup, fake_env_teardown);
 	sbt_tcase_add_daemon(tc, NULL);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, sbt_wire_setup,
+	    sbt_wire_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_fake_blocks);
 	tcase_add_test(tc, test_fake_close_detaches);

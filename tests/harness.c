@@ -725,6 +725,42 @@ sbt_raw_close(struct sbt_raw *r)
 	r->fd = -1;
 }
 
+struct sbt_raw	 sbt_witness;
+msgpack_sbuffer	 sbt_sb;
+msgpack_packer	 sbt_pk;
+
+void
+sbt_wire_setup(void)
+{
+	sbt_raw_open(&sbt_d, &sbt_witness);
+	ck_assert_msg(sbt_raw_ping(&sbt_witness, 1) == 0,
+	    "witness ping failed");
+	msgpack_sbuffer_init(&sbt_sb);
+	msgpack_packer_init(&sbt_pk, &sbt_sb, msgpack_sbuffer_write);
+}
+
+void
+sbt_wire_teardown(void)
+{
+	msgpack_sbuffer_destroy(&sbt_sb);
+	sbt_raw_close(&sbt_witness);
+}
+
+void
+sbt_wire_check_others(void)
+{
+	static uint32_t	 id = 100;
+	struct sbt_raw	 fresh;
+
+	ck_assert_msg(sbt_raw_ping(&sbt_witness, id++) == 0,
+	    "the witness connection stopped answering");
+	sbt_raw_open(&sbt_d, &fresh);
+	ck_assert_msg(sbt_raw_ping(&fresh, 1) == 0,
+	    "a new connection is not answered");
+	sbt_raw_close(&fresh);
+	ck_assert_msg(sbt_daemon_alive(&sbt_d), "snakebridged died");
+}
+
 /* Wait for events on fd until deadline; 1 ready, 0 timeout, -1 error. */
 static int
 sbt_poll(int fd, short events, int64_t deadline)

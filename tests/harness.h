@@ -119,6 +119,18 @@ int		 sbt_raw_response(struct sbt_raw *, uint32_t msgid,
 /* Send [0, msgid, "ping", []] and expect "pong"; 0 or -1. */
 int		 sbt_raw_ping(struct sbt_raw *, uint32_t msgid);
 /*
+ * The fixture of the bad-input suites: before each case a witness connection
+ * is opened (and answered) and sbt_sb/sbt_pk are ready for hand-packed
+ * messages; sbt_wire_check_others says the witness is still answered, a new
+ * connection too, and the daemon lives.
+ */
+extern struct sbt_raw	 sbt_witness;
+extern msgpack_sbuffer	 sbt_sb;
+extern msgpack_packer	 sbt_pk;
+void		 sbt_wire_setup(void);
+void		 sbt_wire_teardown(void);
+void		 sbt_wire_check_others(void);
+/*
  * Wait until the peer closes, reading (and dropping) what it sends: 1 if it
  * closed within timeout_ms. The last error notification or response met is
  * kept in *errtype (static buffer, "" if none) when errtype is not NULL.
