@@ -3,6 +3,7 @@
  * socket, pools), the signals (SIGTERM/SIGINT shut down, SIGHUP reloads,
  * SIGCHLD reaps workers), reload and the stages of shutdown.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -371,6 +372,30 @@ sbd_cleanup(void)
 	event_base_free(sbd.base);
 }
 
+/*
+ * Every client connection costs a descriptor, and each shared block it
+ * attaches one more: take the hard limit of open files (the loop is epoll,
+ * never select). Workers get the limit as it was (worker.c).
+ */
+#define SBD_NOFILE_UNLIMITED	(1 << 20)	/* Linux's default nr_open */
+
+static void
+sbd_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &sbd.nofile) == -1) {
+		sbd.nofile.rlim_cur = sbd.nofile.rlim_max = RLIM_INFINITY;
+		return;
+	}
+	rl = sbd.nofile;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY ? rl.rlim_max :
+	    SBD_NOFILE_UNLIMITED;
+	if (rl.rlim_cur != sbd.nofile.rlim_cur && setrlimit(RLIMIT_NOFILE,
+	    &rl) == -1)
+		log_errno("setrlimit RLIMIT_NOFILE");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -439,6 +464,7 @@ main(int argc, char **argv)
 	}
 	sbd.uid = geteuid();
 	sbd.started = sbd_now();
+	sbd_raise_nofile();
 	if ((sbd.base = event_base_new()) == NULL) {
 		log_error("cannot create the event loop");
 		return (1);

@@ -6,6 +6,7 @@
 #define SNAKEBRIDGED_H
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <stdarg.h>
@@ -51,6 +52,7 @@ struct daemon {
 	double			 started;
 	int			 shutting_down;
 	char			*worker_bin;
+	struct rlimit		 nofile;	/* as started: for workers */
 	struct {
 		uint64_t	 requests;
 		uint64_t	 errors;

@@ -209,6 +209,8 @@ worker_child(struct spawn *sp, int chan, int shm, int logfd, pid_t parent)
 	signal(SIGCHLD, SIG_DFL);
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
+	if (sbd.nofile.rlim_cur != RLIM_INFINITY)
+		setrlimit(RLIMIT_NOFILE, &sbd.nofile);
 	/* move the fds above the ones we are about to fill */
 	chan = fcntl(chan, F_DUPFD_CLOEXEC, 10);
 	shm = fcntl(shm, F_DUPFD_CLOEXEC, 10);

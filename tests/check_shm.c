@@ -6,7 +6,10 @@
  * callback's result or arguments, stream items, a new or non-contiguous
  * array), hostile ext 12 values, the block limit, and a restarted worker.
  */
+#include <sys/resource.h>
+
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +178,41 @@ START_TEST(test_shm_sum)
 	sb_value_free(r);
 	sb_value_free(v);
 	sb_shm_free(m);
+}
+END_TEST
+
+/*
+ * Blocks cost the daemon descriptors: it runs with the hard limit of open
+ * files as its soft limit, and gives its workers the limit it started with.
+ */
+START_TEST(test_shm_open_file_limits)
+{
+	struct rlimit	 mine;
+	char		 path[64], line[256];
+	unsigned long long soft = 0, hard = 0;
+	int64_t		 wsoft;
+	FILE		*f;
+	sb_value	*r;
+	int		 found = 0;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &mine), 0);
+	snprintf(path, sizeof path, "/proc/%d/limits", (int)sbt_d.pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "Max open files %llu %llu", &soft,
+		    &hard) == 2)
+			found = 1;
+	}
+	fclose(f);
+	ck_assert_msg(found, "no open files limit in %s", path);
+	ck_assert_uint_eq(hard, mine.rlim_max);
+	ck_assert_msg(soft == hard, "the daemon's soft limit %llu, not %llu",
+	    soft, hard);
+	r = shm_call(sbt_c, NULL, "resource", "getrlimit",
+	    sbt_list(sb_int(RLIMIT_NOFILE), NULL));
+	ck_assert_int_eq(sb_value_get_int(sb_value_item(r, 0), &wsoft), 0);
+	ck_assert_int_eq(wsoft, (int64_t)mine.rlim_cur);
+	sb_value_free(r);
 }
 END_TEST
 
@@ -602,6 +640,7 @@ shm_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_shm_sum);
 	tcase_add_test(tc, test_shm_worker_writes);
+	tcase_add_test(tc, test_shm_open_file_limits);
 	tcase_add_test(tc, test_shm_result_views);
 	tcase_add_test(tc, test_shm_other_connection);
 	tcase_add_test(tc, test_shm_named_session);
@@ -625,6 +664,13 @@ shm_suite(void)
 int
 main(void)
 {
+	struct rlimit	 rl;
+
 	signal(SIGPIPE, SIG_IGN);
+	/* a soft limit below the hard one, for the daemon to raise */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > 512) {
+		rl.rlim_cur = 512;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	return (sbt_run_suite(shm_suite()));
 }
