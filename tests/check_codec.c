@@ -3,6 +3,7 @@
  * of the worker binary itself, driven over a socketpair as the daemon would.
  */
 #include "adapter.h"
+#include "wkfix.h"
 
 #include <check.h>
 #include <errno.h>
@@ -734,168 +735,25 @@ START_TEST(test_python_error_map)
 }
 END_TEST
 
-/* The worker binary, over a socketpair. */
-struct wk {
-	pid_t			 pid;
-	int			 fd;
-	msgpack_unpacker	 up;
-	msgpack_unpacked	 msg;
-};
-
-static void
-wk_start_out(struct wk *w, const char *extra, int out)
-{
-	const char	*dir = getenv("SB_BUILDDIR");
-	char		 path[4096];
-	int		 sv[2];
-
-	ck_assert_ptr_nonnull(dir);
-	snprintf(path, sizeof path, "%s/adapter/snakebridge-worker", dir);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	w->pid = fork();
-	ck_assert_int_ge(w->pid, 0);
-	if (w->pid == 0) {
-		close(sv[0]);
-		if (out >= 0)
-			dup2(out, 1);
-		dup2(sv[1], 3);
-		if (sv[1] != 3)
-			close(sv[1]);
-		/* The caller's Python settings must not matter. */
-		setenv("PYTHONHOME", "/nonexistent", 1);
-		setenv("PYTHONPATH", "/nonexistent", 1);
-		execl(path, path, "--fd", "3", "--pool", "default",
-		    "--pool-id", "0", "--slot", "0", "--generation", "1",
-		    "--preload", extra ? extra : "math", (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
-	w->fd = sv[0];
-	msgpack_unpacker_init(&w->up, 1 << 16);
-	msgpack_unpacked_init(&w->msg);
-}
-
-static void
-wk_start(struct wk *w, const char *extra)
-{
-	wk_start_out(w, extra, -1);
-}
-
-/* The next message from the worker, waiting at most 20 s. */
-static msgpack_object *
-wk_read(struct wk *w)
-{
-	struct pollfd	 pfd = { w->fd, POLLIN, 0 };
-	ssize_t		 n;
-
-	for (;;) {
-		if (msgpack_unpacker_next(&w->up, &w->msg) ==
-		    MSGPACK_UNPACK_SUCCESS)
-			return (&w->msg.data);
-		ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
-		msgpack_unpacker_reserve_buffer(&w->up, 65536);
-		n = read(w->fd, msgpack_unpacker_buffer(&w->up), 65536);
-		ck_assert_int_gt(n, 0);
-		msgpack_unpacker_buffer_consumed(&w->up, (size_t)n);
-	}
-}
-
-static void
-wk_write(struct wk *w, const void *p, size_t len)
-{
-	ck_assert_int_eq(write(w->fd, p, len), (ssize_t)len);
-}
-
-/* Send a request whose params are already packed in params. */
-static void
-wk_request(struct wk *w, uint32_t id, const char *method,
-    const msgpack_sbuffer *params)
-{
-	msgpack_sbuffer	 sb;
-	msgpack_packer	 pk;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, 0);
-	msgpack_pack_uint32(&pk, id);
-	msgpack_pack_str_with_body(&pk, method, strlen(method));
-	msgpack_sbuffer_write(&sb, params->data, params->size);
-	wk_write(w, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
-}
-
-/* A response to id; returns its error (NULL if none) and sets *result. */
-static msgpack_object *
-wk_response(struct wk *w, uint32_t id, msgpack_object **result)
-{
-	msgpack_object	*m = wk_read(w);
-
-	ck_assert_int_eq(m->type, MSGPACK_OBJECT_ARRAY);
-	ck_assert_int_eq(m->via.array.size, 4);
-	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 1);
-	ck_assert_uint_eq(m->via.array.ptr[1].via.u64, id);
-	*result = &m->via.array.ptr[3];
-	return (m->via.array.ptr[2].type == MSGPACK_OBJECT_NIL ? NULL :
-	    &m->via.array.ptr[2]);
-}
-
 /* The str value under key in a map, compared with want. */
 static void
 map_str_is(const msgpack_object *map, const char *key, const char *want)
 {
-	uint32_t	 i;
+	const msgpack_object	*v;
 
 	ck_assert_int_eq(map->type, MSGPACK_OBJECT_MAP);
-	for (i = 0; i < map->via.map.size; i++) {
-		const msgpack_object_kv *kv = &map->via.map.ptr[i];
-
-		if (kv->key.via.str.size == strlen(key) &&
-		    memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) {
-			ck_assert_int_eq(kv->val.type, MSGPACK_OBJECT_STR);
-			ck_assert_msg(kv->val.via.str.size == strlen(want) &&
-			    memcmp(kv->val.via.str.ptr, want,
-			    strlen(want)) == 0, "%s is %.*s, not %s", key,
-			    (int)kv->val.via.str.size, kv->val.via.str.ptr,
-			    want);
-			return;
-		}
-	}
-	ck_abort_msg("no key %s", key);
+	v = wk_map_get(map, key);
+	ck_assert_msg(v != NULL, "no key %s", key);
+	ck_assert_int_eq(v->type, MSGPACK_OBJECT_STR);
+	ck_assert_msg(wk_str_is(v, want), "%s is %.*s, not %s", key,
+	    (int)v->via.str.size, v->via.str.ptr, want);
 }
 
+/* Wait for ready from a worker running the Python built against. */
 static void
-wk_ready(struct wk *w)
+worker_ready(struct wk *w)
 {
-	msgpack_object	*m = wk_read(w);
-
-	ck_assert_int_eq(m->type, MSGPACK_OBJECT_ARRAY);
-	ck_assert_int_eq(m->via.array.size, 3);
-	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 2);
-	ck_assert(m->via.array.ptr[1].via.str.size == 5 &&
-	    memcmp(m->via.array.ptr[1].via.str.ptr, "ready", 5) == 0);
-	map_str_is(&m->via.array.ptr[2].via.array.ptr[0], "python",
-	    PY_VERSION);
-}
-
-/* Close the channel; the worker must exit with status want. */
-static void
-wk_finish(struct wk *w, int want)
-{
-	int		 status, i;
-	pid_t		 r = 0;
-
-	close(w->fd);
-	for (i = 0; i < 200 && (r = waitpid(w->pid, &status, WNOHANG)) == 0;
-	    i++)
-		usleep(50000);
-	if (r == 0)
-		kill(w->pid, SIGKILL);
-	ck_assert_int_eq(r, w->pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), want);
-	msgpack_unpacked_destroy(&w->msg);
-	msgpack_unpacker_destroy(&w->up);
+	map_str_is(wk_ready(w), "python", PY_VERSION);
 }
 
 /*
@@ -957,9 +815,9 @@ params_send(struct wk *w, uint32_t id, const char *method, const char *expr)
 }
 
 /* One request with params from expr; returns the error or NULL. */
-static msgpack_object *
+static const msgpack_object *
 wk_call(struct wk *w, uint32_t id, const char *method, const char *expr,
-    msgpack_object **result)
+    const msgpack_object **result)
 {
 	msgpack_sbuffer	 sb;
 
@@ -972,11 +830,12 @@ wk_call(struct wk *w, uint32_t id, const char *method, const char *expr,
 START_TEST(test_worker_sqrt_and_garbage)
 {
 	static const uint8_t	 not_rpc[] = { 0x2a };
-	struct wk		 w;
-	msgpack_object		*err, *res, *m;
+	struct wk	 w;
+	const msgpack_object	*err, *res;
+	msgpack_object		*m;
 
-	wk_start(&w, NULL);
-	wk_ready(&w);
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
 	err = wk_call(&w, 1, "call", "[1, 'math', 'sqrt', [16]]", &res);
 	ck_assert_ptr_null(err);
 	ck_assert_int_eq(res->type, MSGPACK_OBJECT_FLOAT64);
@@ -1016,8 +875,8 @@ START_TEST(test_worker_broken_stream)
 	struct wk		 w;
 	msgpack_object		*m;
 
-	wk_start(&w, NULL);
-	wk_ready(&w);
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
 	wk_write(&w, junk, sizeof junk);
 	m = wk_read(&w);
 	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 2);
@@ -1029,7 +888,7 @@ END_TEST
 
 /* A result from the worker as a Python value (it holds no refs). */
 static PyObject *
-result_value(msgpack_object *res)
+result_value(const msgpack_object *res)
 {
 	return (codec_decode(res, SID));
 }
@@ -1037,12 +896,12 @@ result_value(msgpack_object *res)
 START_TEST(test_worker_refs)
 {
 	struct wk	 w;
-	msgpack_object	*err, *res;
+	const msgpack_object	*err, *res;
 	msgpack_sbuffer	 ref, sb;
 	msgpack_packer	 pk;
 
-	wk_start(&w, "hashlib");
-	wk_ready(&w);
+	wk_start(&w, "hashlib", 0, -1);
+	worker_ready(&w);
 	err = wk_call(&w, 1, "get", "[1, 'math', 'pi']", &res);
 	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_FLOAT64);
 	err = wk_call(&w, 2, "call", "[1, 'hashlib', 'md5', [b'abc']]", &res);
@@ -1113,9 +972,9 @@ START_TEST(test_worker_refs)
 END_TEST
 
 /* Send [sid, ref, rest...] where rest is packed from a Python tuple. */
-static msgpack_object *
+static const msgpack_object *
 wk_on_ref(struct wk *w, uint32_t id, const char *method,
-    const msgpack_sbuffer *ref, const char *rest, msgpack_object **res)
+    const msgpack_sbuffer *ref, const char *rest, const msgpack_object **res)
 {
 	msgpack_sbuffer	 sb, tail;
 	msgpack_packer	 pk;
@@ -1153,11 +1012,11 @@ keep(msgpack_sbuffer *sb, const msgpack_object *o)
 START_TEST(test_worker_protocol_methods)
 {
 	struct wk	 w;
-	msgpack_object	*err, *res;
+	const msgpack_object	*err, *res;
 	msgpack_sbuffer	 rng, it, path;
 
-	wk_start(&w, NULL);
-	wk_ready(&w);
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
 	err = wk_call(&w, 1, "call", "[1, 'builtins', 'range', [10]]", &res);
 	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_EXT);
 	keep(&rng, res);
@@ -1231,11 +1090,11 @@ END_TEST
 START_TEST(test_worker_interrupt)
 {
 	struct wk	 w;
-	msgpack_object	*err, *res;
+	const msgpack_object	*err, *res;
 	char		 marker[64], expr[256];
 
-	wk_start(&w, NULL);
-	wk_ready(&w);
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
 	/* An interrupt while idle is dropped before the next request. */
 	kill(w.pid, SIGINT);
 	usleep(200000);
@@ -1261,11 +1120,11 @@ END_TEST
 START_TEST(test_worker_threads_run_while_idle)
 {
 	struct wk	 w;
-	msgpack_object	*err, *res;
+	const msgpack_object	*err, *res;
 	char		 marker[64], expr[512];
 
-	wk_start(&w, NULL);
-	wk_ready(&w);
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
 	marker_new(marker, sizeof marker);
 	snprintf(expr, sizeof expr, "[1, 'builtins', 'exec', ["
 	    "'import builtins, threading, time\\n'"
@@ -1286,16 +1145,16 @@ END_TEST
 START_TEST(test_worker_stdout)
 {
 	struct wk	 w;
-	msgpack_object	*err, *res;
+	const msgpack_object	*err, *res;
 	struct pollfd	 pfd;
 	char		 buf[256];
 	ssize_t		 n;
 	int		 p[2];
 
 	ck_assert_int_eq(pipe(p), 0);
-	wk_start_out(&w, NULL, p[1]);
+	wk_start(&w, "math", 0, p[1]);
 	close(p[1]);
-	wk_ready(&w);
+	worker_ready(&w);
 	err = wk_call(&w, 1, "call", "[1, 'builtins', 'print', "
 	    "['hello from python']]", &res);
 	ck_assert(err == NULL && res->type == MSGPACK_OBJECT_NIL);

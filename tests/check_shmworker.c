@@ -27,22 +27,13 @@
 
 #include "sbproto.h"
 #include "shmarray.h"
+#include "wkfix.h"
 
 #define SID		3
 #define CONN		5	/* the connection that attaches the blocks */
 #define OTHER		6	/* another connection */
 #define NITEMS		512	/* int64 items in a test block */
 #define BLOCK_BYTES	(NITEMS * 8)
-#define WAIT_MS		20000
-
-/* The worker binary over its two channels. */
-struct wk {
-	pid_t			 pid;
-	int			 fd;	/* main channel */
-	int			 bfd;	/* block channel */
-	msgpack_unpacker	 up;
-	msgpack_unpacked	 msg;
-};
 
 /* A block made by the test: a memfd and the test's own mapping of it. */
 struct blk {
@@ -50,127 +41,14 @@ struct blk {
 	int64_t		*p;	/* NITEMS items, p[i] == i to begin with */
 };
 
-/* fd moved to a descriptor above 9 (close-on-exec). */
-static int
-high_fd(int fd)
-{
-	int	 h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-
-	ck_assert_int_ge(h, 10);
-	close(fd);
-	return (h);
-}
-
-static void
-wk_start(struct wk *w, int with_shm)
-{
-	const char	*dir = getenv("SB_BUILDDIR");
-	char		 path[4096];
-	int		 sv[2], bv[2];
-
-	ck_assert_ptr_nonnull(dir);
-	snprintf(path, sizeof path, "%s/adapter/snakebridge-worker", dir);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-	    sv), 0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-	    bv), 0);
-	sv[1] = high_fd(sv[1]);
-	bv[1] = high_fd(bv[1]);
-	w->pid = fork();
-	ck_assert_int_ge(w->pid, 0);
-	if (w->pid == 0) {
-		dup2(sv[1], 3);
-		dup2(bv[1], 4);
-		setenv("PYTHONHOME", "/nonexistent", 1);
-		setenv("PYTHONPATH", "/nonexistent", 1);
-		execl(path, path, "--fd", "3", "--pool", "default",
-		    "--pool-id", "0", "--slot", "0", "--generation", "1",
-		    with_shm ? "--shm-fd" : "--preload", with_shm ? "4" :
-		    "math", (char *)NULL);
-		_exit(127);
-	}
-	close(sv[1]);
-	close(bv[1]);
-	w->fd = sv[0];
-	w->bfd = bv[0];
-	msgpack_unpacker_init(&w->up, 1 << 16);
-	msgpack_unpacked_init(&w->msg);
-}
-
-/* The next message from the worker. */
-static msgpack_object *
-wk_read(struct wk *w)
-{
-	struct pollfd	 pfd = { w->fd, POLLIN, 0 };
-	ssize_t		 n;
-
-	for (;;) {
-		if (msgpack_unpacker_next(&w->up, &w->msg) ==
-		    MSGPACK_UNPACK_SUCCESS)
-			return (&w->msg.data);
-		ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
-		msgpack_unpacker_reserve_buffer(&w->up, 65536);
-		n = read(w->fd, msgpack_unpacker_buffer(&w->up), 65536);
-		ck_assert_int_gt(n, 0);
-		msgpack_unpacker_buffer_consumed(&w->up, (size_t)n);
-	}
-}
-
-static int
-str_is(const msgpack_object *o, const char *s)
-{
-	return (o->type == MSGPACK_OBJECT_STR && o->via.str.size ==
-	    strlen(s) && memcmp(o->via.str.ptr, s, strlen(s)) == 0);
-}
-
-/* A map's value under a str key, or NULL. */
-static const msgpack_object *
-map_get(const msgpack_object *map, const char *key)
-{
-	uint32_t	 i;
-
-	if (map->type != MSGPACK_OBJECT_MAP)
-		return (NULL);
-	for (i = 0; i < map->via.map.size; i++) {
-		if (str_is(&map->via.map.ptr[i].key, key))
-			return (&map->via.map.ptr[i].val);
-	}
-	return (NULL);
-}
-
 /* Wait for ready; numpy is required, as by the codec suite. */
 static void
-wk_ready(struct wk *w)
+shm_ready(struct wk *w)
 {
-	msgpack_object		*m = wk_read(w);
-	const msgpack_object	*np;
+	const msgpack_object	*np = wk_map_get(wk_ready(w), "numpy");
 
-	ck_assert_int_eq(m->type, MSGPACK_OBJECT_ARRAY);
-	ck_assert_int_eq(m->via.array.size, 3);
-	ck_assert(str_is(&m->via.array.ptr[1], "ready"));
-	np = map_get(&m->via.array.ptr[2].via.array.ptr[0], "numpy");
 	ck_assert_msg(np != NULL && np->type == MSGPACK_OBJECT_BOOLEAN &&
 	    np->via.boolean, "numpy is required (scripts/setup installs it)");
-}
-
-static void
-wk_finish(struct wk *w)
-{
-	int	 status, i;
-	pid_t	 r = 0;
-
-	close(w->fd);
-	close(w->bfd);
-	for (i = 0; i < 200 && (r = waitpid(w->pid, &status, WNOHANG)) == 0;
-	    i++)
-		usleep(50000);
-	if (r == 0)
-		kill(w->pid, SIGKILL);
-	ck_assert_int_eq(r, w->pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	msgpack_unpacked_destroy(&w->msg);
-	msgpack_unpacker_destroy(&w->up);
 }
 
 /*
@@ -220,24 +98,8 @@ req_send(struct wk *w, struct req *r)
 {
 	if (r->conn >= 0)
 		msgpack_pack_uint64(&r->pk, (uint64_t)r->conn);
-	ck_assert_int_eq(write(w->fd, r->sb.data, r->sb.size),
-	    (ssize_t)r->sb.size);
+	wk_write(w, r->sb.data, r->sb.size);
 	msgpack_sbuffer_destroy(&r->sb);
-}
-
-/* The response to id: its error (NULL if none), its result in *res. */
-static const msgpack_object *
-wk_response(struct wk *w, uint32_t id, const msgpack_object **res)
-{
-	msgpack_object	*m = wk_read(w);
-
-	ck_assert_int_eq(m->type, MSGPACK_OBJECT_ARRAY);
-	ck_assert_int_eq(m->via.array.size, 4);
-	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, SB_MSG_RESPONSE);
-	ck_assert_uint_eq(m->via.array.ptr[1].via.u64, id);
-	*res = &m->via.array.ptr[3];
-	return (m->via.array.ptr[2].type == MSGPACK_OBJECT_NIL ? NULL :
-	    &m->via.array.ptr[2]);
 }
 
 static const msgpack_object *
@@ -261,10 +123,10 @@ req_fails(struct wk *w, struct req *r, uint32_t id, const char *want,
 	req_send(w, r);
 	err = wk_response(w, id, &res);
 	ck_assert_msg(err != NULL, "request %u did not fail", id);
-	t = map_get(err, "type");
-	msg = map_get(err, "message");
+	t = wk_map_get(err, "type");
+	msg = wk_map_get(err, "message");
 	ck_assert(t != NULL && msg != NULL && msg->type == MSGPACK_OBJECT_STR);
-	ck_assert_msg(str_is(t, want), "request %u: %.*s (%.*s), not %s", id,
+	ck_assert_msg(wk_str_is(t, want), "request %u: %.*s (%.*s), not %s", id,
 	    (int)t->via.str.size, t->via.str.ptr, (int)msg->via.str.size,
 	    msg->via.str.ptr, want);
 	ck_assert_msg(text == NULL || memmem(msg->via.str.ptr,
@@ -340,7 +202,7 @@ res_is_copy(const msgpack_object *res, size_t n,
 	    res->via.ext.size, &off), MSGPACK_UNPACK_SUCCESS);
 	f = u.data.via.array.ptr;
 	ck_assert(u.data.type == MSGPACK_OBJECT_ARRAY &&
-	    u.data.via.array.size == 3 && str_is(&f[0], "<i8"));
+	    u.data.via.array.size == 3 && wk_str_is(&f[0], "<i8"));
 	ck_assert_uint_eq(f[2].via.bin.size, n * 8);
 	for (i = 0; i < n; i++) {
 		memcpy(&v, f[2].via.bin.ptr + i * 8, 8);
@@ -454,12 +316,9 @@ send_notice(struct wk *w, const char *method, uint64_t arg)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_int(&pk, SB_MSG_NOTIFY);
-	pack_str(&pk, method);
 	msgpack_pack_array(&pk, 1);
 	msgpack_pack_uint64(&pk, arg);
-	ck_assert_int_eq(write(w->fd, sb.data, sb.size), (ssize_t)sb.size);
+	wk_send(w, SB_MSG_NOTIFY, -1, method, &sb);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -566,8 +425,8 @@ START_TEST(test_arrays_over_a_block)
 	uint32_t		 i;
 
 	blk_new(&b, F_SEAL_SHRINK | F_SEAL_GROW);
-	wk_start(&w, 1);
-	wk_ready(&w);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
 	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
 	ck_assert_int_eq(shm_sum(&w, 1, 1, 0, NITEMS, CONN),
 	    sum_range(0, NITEMS));
@@ -639,14 +498,14 @@ START_TEST(test_arrays_over_a_block)
 	res = wk_read(&w);
 	ck_assert(res->type == MSGPACK_OBJECT_ARRAY &&
 	    res->via.array.size == 3 &&
-	    str_is(&res->via.array.ptr[1], "stream.items"));
+	    wk_str_is(&res->via.array.ptr[1], "stream.items"));
 	res = &res->via.array.ptr[2].via.array.ptr[1];
 	ck_assert(res->type == MSGPACK_OBJECT_ARRAY &&
 	    res->via.array.size == 1);
 	res_is_copy(&res->via.array.ptr[0], 4, want_plus, 0);
 	ck_assert_ptr_null(wk_response(&w, 14, &res));
 	msgpack_sbuffer_destroy(&ref);
-	wk_finish(&w);
+	wk_finish(&w, 0);
 	blk_free(&b);
 }
 END_TEST
@@ -695,8 +554,8 @@ START_TEST(test_ext12_that_does_not_fit)
 	struct blk		 b;
 
 	blk_new(&b, F_SEAL_SHRINK);
-	wk_start(&w, 1);
-	wk_ready(&w);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
 	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
 	call_shm_bad(&w, 1, "<i8", 1, n, 1, 0, BLOCK_BYTES, OTHER,
 	    "another connection");
@@ -721,7 +580,7 @@ START_TEST(test_ext12_that_does_not_fit)
 	/* still serving, the block still right */
 	ck_assert_int_eq(shm_sum(&w, 15, 1, 0, NITEMS, CONN),
 	    sum_range(0, NITEMS));
-	wk_finish(&w);
+	wk_finish(&w, 0);
 	blk_free(&b);
 }
 END_TEST
@@ -736,8 +595,8 @@ START_TEST(test_detach)
 
 	blk_new(&b, F_SEAL_SHRINK);
 	blk_new(&c, F_SEAL_SHRINK);
-	wk_start(&w, 1);
-	wk_ready(&w);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
 	send_block(&w, 2, BLOCK_BYTES, CONN, b.fd);
 	keep_in_ref(&w, 1, 2, NITEMS, &ref);
 	res_is_shm(ref_attr(&w, 2, &ref, CONN), 2, 0, NITEMS);
@@ -765,7 +624,7 @@ START_TEST(test_detach)
 	msgpack_pack_int(&r.pk, 16);
 	ck_assert_int_eq(req_finish(&w, &r, 8)->type, MSGPACK_OBJECT_FLOAT64);
 	msgpack_sbuffer_destroy(&ref);
-	wk_finish(&w);
+	wk_finish(&w, 0);
 	blk_free(&b);
 	blk_free(&c);
 }
@@ -778,8 +637,8 @@ START_TEST(test_sealed_block_is_read_only)
 	struct req	 r;
 
 	blk_new(&b, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
-	wk_start(&w, 1);
-	wk_ready(&w);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
 	send_block(&w, 4, BLOCK_BYTES, CONN, b.fd);
 	ck_assert_int_eq(shm_sum(&w, 1, 4, 0, NITEMS, CONN),
 	    sum_range(0, NITEMS));
@@ -791,7 +650,7 @@ START_TEST(test_sealed_block_is_read_only)
 	req_call(&r, 3, "numpy", "ascontiguousarray", 1, CONN);
 	pack_shm(&r.pk, 4, 8, 8);
 	res_is_shm(req_finish(&w, &r, 3), 4, 64, 8);
-	wk_finish(&w);
+	wk_finish(&w, 0);
 	blk_free(&b);
 }
 END_TEST
@@ -808,8 +667,8 @@ START_TEST(test_bad_packets)
 
 	blk_new(&b, F_SEAL_SHRINK);
 	blk_new(&s, F_SEAL_SHRINK);
-	wk_start(&w, 1);
-	wk_ready(&w);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
 	/* numpy imported first: what it opens is not counted */
 	call_shm_bad(&w, 1, "<i8", 1, ten, 1, 0, 80, CONN, "not attached");
 	fds = count_fds(w.pid);
@@ -845,7 +704,7 @@ START_TEST(test_bad_packets)
 	req_call(&r, 7, "math", "sqrt", 1, CONN);
 	msgpack_pack_int(&r.pk, 16);
 	ck_assert_int_eq(req_finish(&w, &r, 7)->type, MSGPACK_OBJECT_FLOAT64);
-	wk_finish(&w);
+	wk_finish(&w, 0);
 	blk_free(&b);
 	blk_free(&s);
 }
@@ -858,11 +717,11 @@ START_TEST(test_no_block_channel)
 	const uint64_t	 ten[] = { 10 };
 
 	blk_new(&b, F_SEAL_SHRINK);
-	wk_start(&w, 0);
-	wk_ready(&w);
+	wk_start(&w, "math", WK_BLOCKS, -1);
+	shm_ready(&w);
 	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
 	call_shm_bad(&w, 1, "<i8", 1, ten, 1, 0, 80, CONN, "not attached");
-	wk_finish(&w);
+	wk_finish(&w, 0);
 	blk_free(&b);
 }
 END_TEST
@@ -879,7 +738,7 @@ read_callback(struct wk *w)
 	ck_assert(m->type == MSGPACK_OBJECT_ARRAY &&
 	    m->via.array.size == 4 &&
 	    m->via.array.ptr[0].via.u64 == SB_MSG_REQUEST &&
-	    str_is(&m->via.array.ptr[2], "callback"));
+	    wk_str_is(&m->via.array.ptr[2], "callback"));
 	p = &m->via.array.ptr[3];
 	ck_assert(p->via.array.size == 4 &&
 	    p->via.array.ptr[2].type == MSGPACK_OBJECT_ARRAY);
@@ -935,8 +794,8 @@ START_TEST(test_nested_and_ahead_keep_their_connection)
 
 	blk_new(&b, F_SEAL_SHRINK);
 	blk_new(&o, F_SEAL_SHRINK);
-	wk_start(&w, 1);
-	wk_ready(&w);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
 	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
 	send_block(&w, 2, BLOCK_BYTES, OTHER, o.fd);
 
@@ -961,7 +820,7 @@ START_TEST(test_nested_and_ahead_keep_their_connection)
 	req_send(&w, &r);
 	answer_callback(&w, read_callback(&w), 0, 1);
 	err = wk_response(&w, 3, &res);
-	ck_assert(err != NULL && str_is(map_get(err, "type"),
+	ck_assert(err != NULL && wk_str_is(wk_map_get(err, "type"),
 	    "snakebridge.SharedMemoryError"));
 
 	/* requests sent ahead, each with its connection */
@@ -976,7 +835,7 @@ START_TEST(test_nested_and_ahead_keep_their_connection)
 	res_is_shm(res, 1, 16, 3);
 	ck_assert_ptr_null(wk_response(&w, 0x80000002U, &res));
 	res_is_shm(res, 2, 40, 3);
-	wk_finish(&w);
+	wk_finish(&w, 0);
 	blk_free(&b);
 	blk_free(&o);
 }
