@@ -136,12 +136,14 @@ m_status(struct request *r)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
+	uint64_t blocks, bytes;
 	unsigned i, n = 0;
 
 	for (i = 0; i < pool_count(); i++)
 		n += !pool_by_id(i)->retired;
+	shm_totals(&blocks, &bytes);
 	request_reply_begin(&sb, &pk);
-	msgpack_pack_map(&pk, 6);
+	msgpack_pack_map(&pk, 7);
 	mpk_str(&pk, "daemon");
 	msgpack_pack_map(&pk, 5);
 	mpk_str(&pk, "version");
@@ -162,6 +164,12 @@ m_status(struct request *r)
 	}
 	mpk_str(&pk, "sessions");
 	msgpack_pack_uint32(&pk, session_count());
+	mpk_str(&pk, "shm");
+	msgpack_pack_map(&pk, 2);
+	mpk_str(&pk, "blocks");
+	msgpack_pack_uint64(&pk, blocks);
+	mpk_str(&pk, "bytes");
+	msgpack_pack_uint64(&pk, bytes);
 	m_status_sessions(&pk, r->conn);
 	mpk_str(&pk, "counters");
 	msgpack_pack_map(&pk, 5);

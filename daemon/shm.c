@@ -28,6 +28,15 @@ struct shmholder {
 };
 
 static uint64_t shm_next_id = 1;
+static uint64_t shm_blocks, shm_bytes;	/* attached now, daemon-wide */
+
+/* The blocks attached now, over every connection, and their bytes. */
+void
+shm_totals(uint64_t *blocks, uint64_t *bytes)
+{
+	*blocks = shm_blocks;
+	*bytes = shm_bytes;
+}
 
 /* The oldest descriptor c sent and no attach took yet, or -1. */
 int
@@ -87,6 +96,8 @@ shm_add(struct conn *c, int fd, uint64_t size)
 	b->conn = c;
 	TAILQ_INSERT_TAIL(&c->blocks, b, entry);
 	c->nblocks++;
+	shm_blocks++;
+	shm_bytes += size;
 	log_debug("connection %llu: attached block %llu (%llu bytes)",
 	    (unsigned long long)c->id, (unsigned long long)b->id,
 	    (unsigned long long)size);
@@ -235,6 +246,8 @@ shm_detach(struct shmblock *b)
 	    (unsigned long long)b->conn->id, (unsigned long long)b->id);
 	TAILQ_REMOVE(&b->conn->blocks, b, entry);
 	b->conn->nblocks--;
+	shm_blocks--;
+	shm_bytes -= b->size;
 	close(b->fd);
 	free(b->holders);
 	free(b);

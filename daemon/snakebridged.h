@@ -523,6 +523,7 @@ struct shmblock	*shm_add(struct conn *, int fd, uint64_t size);
 struct shmblock	*shm_find(const struct conn *, uint64_t id);
 void		 shm_detach(struct shmblock *);
 void		 shm_conn_gone(struct conn *);
+void		 shm_totals(uint64_t *blocks, uint64_t *bytes);
 int		 shm_send_blocks(struct request *, struct worker *, char *,
 		    size_t);
 

@@ -79,6 +79,9 @@ cmd_status_table(const sb_value *st)
 		    "cleanup_failures", 0), fields_num(t, "cleanups_pending",
 		    0));
 	putchar('\n');
+	if ((t = sb_map_get(st, "shm")) != NULL)
+		printf("shm       %.0f blocks attached, %.0f bytes\n",
+		    fields_num(t, "blocks", 0), fields_num(t, "bytes", 0));
 	c = sb_map_get(st, "counters");
 	printf("counters  %.0f requests, %.0f errors, %.0f timeouts, "
 	    "%.0f crashes\n", fields_num(c, "requests", 0), fields_num(c,

@@ -216,6 +216,41 @@ START_TEST(test_shm_open_file_limits)
 }
 END_TEST
 
+/* status counts the blocks attached now and their bytes, daemon-wide. */
+static void
+shm_status_totals(sb_client *c, int64_t *blocks, int64_t *bytes)
+{
+	sb_value	*st = sup_status(c);
+	const sb_value	*t = sb_map_get(st, "shm");
+
+	ck_assert_ptr_nonnull(t);
+	*blocks = sup_map_int(t, "blocks", -1);
+	*bytes = sup_map_int(t, "bytes", -1);
+	sb_value_free(st);
+}
+
+START_TEST(test_shm_status)
+{
+	sb_shm		*m;
+	int64_t		 blocks0, bytes0, blocks, bytes, deadline;
+
+	shm_status_totals(sbt_c, &blocks0, &bytes0);
+	ck_assert_int_ge(blocks0, 0);
+	m = shm_new(sbt_c, 3 * 4096);
+	shm_status_totals(sbt_c, &blocks, &bytes);
+	ck_assert_int_eq(blocks, blocks0 + 1);
+	ck_assert_int_eq(bytes, bytes0 + 3 * 4096);
+	sb_shm_free(m);		/* its shm.detach is not waited for */
+	deadline = sbt_now_ms() + 10000;
+	do {
+		shm_status_totals(sbt_c, &blocks, &bytes);
+	} while ((blocks != blocks0 || bytes != bytes0) &&
+	    sbt_now_ms() < deadline);
+	ck_assert_int_eq(blocks, blocks0);
+	ck_assert_int_eq(bytes, bytes0);
+}
+END_TEST
+
 /* What the worker writes into the array is in the client's block. */
 START_TEST(test_shm_worker_writes)
 {
@@ -641,6 +676,7 @@ shm_suite(void)
 	tcase_add_test(tc, test_shm_sum);
 	tcase_add_test(tc, test_shm_worker_writes);
 	tcase_add_test(tc, test_shm_open_file_limits);
+	tcase_add_test(tc, test_shm_status);
 	tcase_add_test(tc, test_shm_result_views);
 	tcase_add_test(tc, test_shm_other_connection);
 	tcase_add_test(tc, test_shm_named_session);
