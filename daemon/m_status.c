@@ -60,15 +60,27 @@ m_status_worker(msgpack_packer *pk, const struct worker *w)
 	msgpack_pack_uint32(pk, pool_queued_for(w) + ahead_count(w));
 }
 
+/* A module list of the pool's config as an array of str (none: empty). */
+static void
+m_status_modules(msgpack_packer *pk, const struct strlist *l)
+{
+	size_t i, n = l != NULL ? l->n : 0;
+
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		mpk_str(pk, l->v[i]);
+}
+
 static void
 m_status_pool(msgpack_packer *pk, const struct pool *p)
 {
+	const struct pool_config *pc = config_find_pool(sbd.conf, p->name);
 	unsigned i;
 	int loop = 0;
 
 	for (i = 0; i < p->nworkers; i++)
 		loop |= worker_crash_loop(p->workers[i]);
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 9);
 	mpk_str(pk, "name");
 	mpk_str(pk, p->name);
 	mpk_str(pk, "size");
@@ -81,6 +93,10 @@ m_status_pool(msgpack_packer *pk, const struct pool *p)
 	mpk_str(pk, config_affinity_name(p->affinity));
 	mpk_str(pk, "crash_loop");
 	m_status_bool(pk, loop);
+	mpk_str(pk, "allow_modules");
+	m_status_modules(pk, pc != NULL ? &pc->allow_modules : NULL);
+	mpk_str(pk, "deny_modules");
+	m_status_modules(pk, pc != NULL ? &pc->deny_modules : NULL);
 	mpk_str(pk, "workers");
 	msgpack_pack_array(pk, p->nworkers);
 	for (i = 0; i < p->nworkers; i++)

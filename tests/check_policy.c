@@ -163,6 +163,62 @@ START_TEST(test_no_lists)
 }
 END_TEST
 
+/* The str items of list, joined by ',' (static). */
+static const char *
+joined(const sb_value *list)
+{
+	static char	 buf[256];
+	size_t		 i, n = 0;
+	const char	*s;
+
+	buf[0] = '\0';
+	for (i = 0; list != NULL && i < sb_value_len(list); i++) {
+		ck_assert_ptr_nonnull(s = sb_value_str(sb_value_item(list, i),
+		    NULL));
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s",
+		    i > 0 ? "," : "", s);
+		ck_assert_uint_lt(n, sizeof buf);
+	}
+	return (buf);
+}
+
+/* status shows each pool's lists as configured; the default pool has none. */
+START_TEST(test_status_lists)
+{
+	sb_value	*st = NULL;
+	sb_error	*err = NULL;
+	const sb_value	*pools, *p;
+	size_t		 i, seen = 0;
+
+	sbt_ok("status", sb_status(sbt_c, &st, &err), err);
+	ck_assert_ptr_nonnull(pools = sb_map_get(st, "pools"));
+	for (i = 0; i < sb_value_len(pools); i++) {
+		const char *name;
+
+		p = sb_value_item(pools, i);
+		ck_assert_ptr_nonnull(name = sb_value_str(sb_map_get(p,
+		    "name"), NULL));
+		ck_assert_ptr_nonnull(sb_map_get(p, "allow_modules"));
+		ck_assert_ptr_nonnull(sb_map_get(p, "deny_modules"));
+		if (strcmp(name, "both") == 0) {
+			ck_assert_str_eq(joined(sb_map_get(p,
+			    "allow_modules")), "json,os");
+			ck_assert_str_eq(joined(sb_map_get(p,
+			    "deny_modules")), "os,json.decoder");
+			seen++;
+		} else if (strcmp(name, "default") == 0) {
+			ck_assert_uint_eq(sb_value_len(sb_map_get(p,
+			    "allow_modules")), 0);
+			ck_assert_uint_eq(sb_value_len(sb_map_get(p,
+			    "deny_modules")), 0);
+			seen++;
+		}
+	}
+	ck_assert_uint_eq(seen, 2);
+	sb_value_free(st);
+}
+END_TEST
+
 START_TEST(test_allowed_calls)
 {
 	use_pool("allow");
@@ -424,6 +480,7 @@ policy_suite(void)
 	sbt_tcase_add_client(tc);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_no_lists);
+	tcase_add_test(tc, test_status_lists);
 	tcase_add_test(tc, test_allowed_calls);
 	tcase_add_test(tc, test_allow_list_miss);
 	tcase_add_test(tc, test_allow_submodule_only);
