@@ -160,6 +160,32 @@ detach(struct sbt_raw *r, uint32_t msgid, uint64_t block)
 	return (response(r, msgid));
 }
 
+/* session.open [name] on r. */
+static void
+open_session(struct sbt_raw *r, uint32_t msgid, const char *name)
+{
+	sbt_pack_request(&sbt_pk, msgid, "session.open", 1);
+	sbt_pack_str(&sbt_pk, name);
+	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sbt_sb), 0);
+	ck_assert_ptr_null(sbt_obj_errtype(response(r, msgid)));
+}
+
+/* The ext 12 of bytes [offset, offset + n) of block. */
+static void
+pack_ext12(msgpack_packer *p, uint64_t block, uint64_t offset, uint64_t n)
+{
+	struct sb_shmarray	 a;
+
+	memset(&a, 0, sizeof a);
+	strcpy(a.dtype, "|u1");
+	a.ndim = 1;
+	a.shape[0] = n;
+	a.block = block;
+	a.offset = offset;
+	a.nbytes = n;
+	ck_assert_int_eq(sb_shmarray_pack(p, &a), 0);
+}
+
 /* The connection must be closed after a ProtocolError. */
 static void
 expect_closed(struct sbt_raw *r)
@@ -751,6 +777,95 @@ START_TEST(test_fds_released)
 }
 END_TEST
 
+/* Whether o is the response [1, msgid, error, result]. */
+static int
+is_answer(const msgpack_object *o, uint32_t msgid)
+{
+	return (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 4 &&
+	    o->via.array.ptr[0].via.u64 == SB_MSG_RESPONSE &&
+	    o->via.array.ptr[1].via.u64 == msgid);
+}
+
+/*
+ * A request queued behind its session's running stream whose block is
+ * detached meanwhile: it fails with SharedMemoryError when it would start,
+ * answered once, and the worker serves on.
+ */
+START_TEST(test_detach_while_queued)
+{
+	struct sbt_raw		 r;
+	const msgpack_object	*o, *p;
+	char			 marker[PATH_MAX];
+	uint64_t		 b;
+	int			 items = 0;
+
+	ck_assert_int_lt(snprintf(marker, sizeof marker, "%s/stall.closed",
+	    sbt_d.dir), (int)sizeof marker);
+	sbt_raw_open(&sbt_d, &r);
+	open_session(&r, 1, "shmqueue");
+	b = attach_ok(&r, 2, BLOCK_SIZE);
+	/* a stream that yields one item, then stalls: nothing goes ahead */
+	sbt_pack_request(&sbt_pk, 3, "stream", 5);
+	sbt_pack_str(&sbt_pk, "sbstream");
+	sbt_pack_str(&sbt_pk, "stall");
+	msgpack_pack_array(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, marker);
+	msgpack_pack_nil(&sbt_pk);
+	msgpack_pack_map(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, "session");
+	sbt_pack_str(&sbt_pk, "shmqueue");
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
+	while (!items) {
+		ck_assert_int_eq(sbt_raw_recv(&r, SBT_IO_TIMEOUT_MS, &o), 1);
+		ck_assert_msg(!is_answer(o, 3), "the stream ended");
+		p = o->via.array.ptr;
+		items = o->via.array.size == 3 &&
+		    sbt_obj_streq(&p[1], "stream.items");
+	}
+	/* queued behind it, in the same session */
+	sbt_pack_request(&sbt_pk, 4, "call", 5);
+	sbt_pack_str(&sbt_pk, "builtins");
+	sbt_pack_str(&sbt_pk, "len");
+	msgpack_pack_array(&sbt_pk, 1);
+	pack_ext12(&sbt_pk, b, 0, 16);
+	msgpack_pack_nil(&sbt_pk);
+	msgpack_pack_map(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, "session");
+	sbt_pack_str(&sbt_pk, "shmqueue");
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
+	ck_assert_ptr_null(sbt_obj_errtype(detach(&r, 5, b)));
+	/* the stream ends: the queued call would start */
+	sbt_pack_request(&sbt_pk, 6, "cancel", 1);
+	msgpack_pack_uint32(&sbt_pk, 3);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
+	expect_error(&r, 4, SHM_ERROR);
+	/* once: nothing more for it before the ping's answer */
+	sbt_pack_request(&sbt_pk, 7, "ping", 0);
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
+	do {
+		ck_assert_int_eq(sbt_raw_recv(&r, SBT_IO_TIMEOUT_MS, &o), 1);
+		ck_assert_msg(!is_answer(o, 4),
+		    "a second answer to the queued call");
+	} while (!is_answer(o, 7));
+	/* the session's worker serves on */
+	sbt_pack_request(&sbt_pk, 8, "call", 5);
+	sbt_pack_str(&sbt_pk, "builtins");
+	sbt_pack_str(&sbt_pk, "abs");
+	msgpack_pack_array(&sbt_pk, 1);
+	msgpack_pack_int(&sbt_pk, -3);
+	msgpack_pack_nil(&sbt_pk);
+	msgpack_pack_map(&sbt_pk, 1);
+	sbt_pack_str(&sbt_pk, "session");
+	sbt_pack_str(&sbt_pk, "shmqueue");
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sbt_sb), 0);
+	o = response(&r, 8);
+	ck_assert_ptr_null(sbt_obj_errtype(o));
+	ck_assert_int_eq(o->via.array.ptr[3].via.i64, 3);
+	sbt_raw_close(&r);
+	sbt_wire_check_others();
+}
+END_TEST
+
 /*
  * With tests/shmfake as the worker: what the daemon sends a worker. The
  * fake answers each request with what it has been sent (see shmfake.c).
@@ -765,22 +880,6 @@ static void
 fake_env_teardown(void)
 {
 	unsetenv("SNAKEBRIDGE_WORKER");
-}
-
-/* The ext 12 of bytes [offset, offset + n) of block. */
-static void
-pack_ext12(msgpack_packer *p, uint64_t block, uint64_t offset, uint64_t n)
-{
-	struct sb_shmarray	 a;
-
-	memset(&a, 0, sizeof a);
-	strcpy(a.dtype, "|u1");
-	a.ndim = 1;
-	a.shape[0] = n;
-	a.block = block;
-	a.offset = offset;
-	a.nbytes = n;
-	ck_assert_int_eq(sb_shmarray_pack(p, &a), 0);
 }
 
 /*
@@ -909,16 +1008,6 @@ START_TEST(test_fake_blocks)
 	sbt_wire_check_others();
 }
 END_TEST
-
-/* session.open [name] on r. */
-static void
-open_session(struct sbt_raw *r, uint32_t msgid, const char *name)
-{
-	sbt_pack_request(&sbt_pk, msgid, "session.open", 1);
-	sbt_pack_str(&sbt_pk, name);
-	ck_assert_int_eq(sbt_raw_send_sbuf(r, &sbt_sb), 0);
-	ck_assert_ptr_null(sbt_obj_errtype(response(r, msgid)));
-}
 
 START_TEST(test_fake_close_detaches)
 {
@@ -1064,6 +1153,7 @@ shmwire_suite(void)
 	tcase_add_test(tc, test_ext12_malformed);
 	tcase_add_test(tc, test_ext12_refused);
 	tcase_add_test(tc, test_fds_released);
+	tcase_add_test(tc, test_detach_while_queued);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fakeworker");
