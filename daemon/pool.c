@@ -296,26 +296,19 @@ pool_has_taker(const struct pool *p)
 	return (0);
 }
 
-/* A request that failed in a dispatch pass, answered at its end. */
-struct pool_failed {
-	struct request	*r;
-	char		 msg[200];
-};
-
 /*
  * Dispatch what may start now. A request whose shared blocks cannot be
- * handed to its worker fails before anything binds it there; its answer
- * waits for the end of the pass, which it could otherwise disturb.
+ * handed to its worker fails before anything binds it there; answering it
+ * may change the queue (a session ending), so the pass starts over.
  */
 void
 pool_dispatch(struct pool *p)
 {
-	struct pool_failed *failed = NULL, *f;
 	struct request *r, *next;
 	struct worker *w;
-	size_t nfailed = 0, i;
 	char msg[200];
 
+again:
 	p->pass++;
 	for (r = TAILQ_FIRST(&p->queue); r != NULL; r = next) {
 		if (!pool_has_taker(p))
@@ -329,13 +322,8 @@ pool_dispatch(struct pool *p)
 		pool_unqueue(r);
 		if (r->nshm > 0 && shm_send_blocks(r, w, msg,
 		    sizeof msg) != 0) {
-			f = reallocarray(failed, nfailed + 1, sizeof *f);
-			if (f == NULL)
-				abort();
-			failed = f;
-			failed[nfailed].r = r;
-			memcpy(failed[nfailed++].msg, msg, sizeof msg);
-			continue;
+			request_error(r, SB_ERRTYPE_SHARED_MEMORY, "%s", msg);
+			goto again;
 		}
 		if (r->session != NULL) {
 			if (pool_bound_worker(r->session) == NULL ||
@@ -349,10 +337,6 @@ pool_dispatch(struct pool *p)
 		else
 			worker_send(w, r);
 	}
-	for (i = 0; i < nfailed; i++)
-		request_error(failed[i].r, SB_ERRTYPE_SHARED_MEMORY, "%s",
-		    failed[i].msg);
-	free(failed);
 }
 
 /* Would r wait for a busy worker it is bound to? */
