@@ -3,8 +3,6 @@
  * becomes a block) and shm.detach [block] (docs/protocol.md, "Shared
  * memory").
  */
-#include <unistd.h>
-
 #include "config.h"
 #include "snakebridged.h"
 
@@ -25,8 +23,9 @@ m_shm_param(struct request *r, const char *name, uint64_t *v)
 }
 
 /*
- * Every attach takes a descriptor when one waits, so that the queue stays
- * in step with the client's attaches; a failed attach closes it.
+ * The request took the oldest descriptor waiting, if any (M_FD), before
+ * anything was checked, so that the queue stays in step with the client's
+ * attaches; a failed attach closes it with the request.
  */
 void
 m_shm_attach(struct request *r)
@@ -37,35 +36,31 @@ m_shm_attach(struct request *r)
 	msgpack_packer pk;
 	uint64_t size;
 	char msg[128];
-	int fd = shm_fd_take(c);
 
 	if (m_shm_param(r, "size", &size) != 0)
-		goto fail;
+		return;
 	if (c->nblocks >= SB_SHM_BLOCKS_MAX) {
 		request_error_detail_str(r, SB_ERRTYPE_LIMIT_EXCEEDED, "limit",
 		    "shm_blocks", "a connection holds at most %d blocks",
 		    SB_SHM_BLOCKS_MAX);
-		goto fail;
+		return;
 	}
-	if (fd == -1) {
+	if (r->fd == -1) {
 		request_error(r, SB_ERRTYPE_SHARED_MEMORY, "no file "
 		    "descriptor came with shm.attach");
 		return;
 	}
-	if (shm_check_fd(fd, size, msg, sizeof msg) != 0) {
+	if (shm_check_fd(r->fd, size, msg, sizeof msg) != 0) {
 		request_error(r, SB_ERRTYPE_SHARED_MEMORY, "%s", msg);
-		goto fail;
+		return;
 	}
-	b = shm_add(c, fd, size);
+	b = shm_add(c, r->fd, size);
+	r->fd = -1;
 	request_reply_begin(&sb, &pk);
 	msgpack_pack_map(&pk, 1);
 	mpk_str(&pk, "block");
 	msgpack_pack_uint64(&pk, b->id);
 	request_reply(r, &sb);
-	return;
-fail:
-	if (fd != -1)
-		close(fd);
 }
 
 void

@@ -34,8 +34,8 @@ static const struct method methods[] = {
 	{ "shutdown", -1, "", "", 0, M_LOCAL|M_ADMIN, m_shutdown },
 	{ "worker.restart", -1, "su", "pool slot", 1, M_LOCAL|M_ADMIN,
 	    m_worker_restart },
-	/* checked by their handlers: an attach takes its fd whatever */
-	{ "shm.attach", -1, "v", "size", 0, M_LOCAL, m_shm_attach },
+	/* checked by their handlers; an attach takes its fd whatever */
+	{ "shm.attach", -1, "v", "size", 0, M_LOCAL|M_FD, m_shm_attach },
 	{ "shm.detach", -1, "v", "block", 0, M_LOCAL, m_shm_detach },
 
 	{ "call", 4, "ssam", "module function args kwargs", 2, M_WORKER, NULL },

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "snakebridged.h"
@@ -20,6 +21,7 @@ request_new(void)
 		abort();
 	r->id = request_next_id++;
 	r->started = metrics_clock();
+	r->fd = -1;
 	msgpack_unpacked_init(&r->up);
 	return (r);
 }
@@ -42,6 +44,8 @@ request_free(struct request *r)
 	stream_free(r);
 	if (r->worker != NULL)
 		callback_forget(r->worker, r);
+	if (r->fd != -1)
+		close(r->fd);
 	mpk_unpacked_done(&r->up);
 	free(r->raw);
 	free(r->opts.session);
@@ -319,6 +323,9 @@ request_run(struct request *r)
 		    e[2].via.str.size), e[2].via.str.ptr);
 		return;
 	}
+	/* before any check, so that every such request takes its own */
+	if (r->method->flags & M_FD)
+		r->fd = shm_fd_take(r->conn);
 	if (e[3].type != MSGPACK_OBJECT_ARRAY) {
 		request_error(r, SB_ERRTYPE_BAD_REQUEST, "%s: params must be "
 		    "an array", r->method->name);

@@ -230,6 +230,7 @@ struct request {
 	struct stream		*stream;	/* a running stream's state */
 	uint64_t		 shm[SB_SHM_BLOCKS_MAX];	/* blocks used */
 	unsigned		 nshm;
+	int			 fd;		/* taken (M_FD), -1 none */
 	struct event		 timer;		/* embedded: no malloc */
 	int			 timer_set;
 	uint64_t		 timeout_ms;
@@ -266,6 +267,7 @@ void		 request_start_timer(struct request *);
 #define M_ADMIN		0x4	/* root or the daemon's uid */
 #define M_REF		0x8	/* params[0] must be a ref */
 #define M_STREAMFORM	0x10	/* stream: [ref, OPTS] or [mod, fn, ...] */
+#define M_FD		0x20	/* takes the oldest descriptor waiting */
 struct method {
 	const char	*name;
 	int		 opts;		/* OPTS position, -1 none */

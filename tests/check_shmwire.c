@@ -340,6 +340,19 @@ START_TEST(test_attach_bad_params)
 	msgpack_pack_double(&sbt_pk, 4096.0);
 	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
 	expect_error(&r, 5, BAD_REQUEST);
+	/* refused before the params are looked at one by one */
+	sbt_pack_request(&sbt_pk, 20, "shm.attach", 2);
+	msgpack_pack_uint64(&sbt_pk, BLOCK_SIZE);
+	msgpack_pack_uint64(&sbt_pk, BLOCK_SIZE);
+	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
+	expect_error(&r, 20, BAD_REQUEST);
+	msgpack_pack_array(&sbt_pk, 4);
+	msgpack_pack_uint8(&sbt_pk, 0);
+	msgpack_pack_uint32(&sbt_pk, 21);
+	sbt_pack_str(&sbt_pk, "shm.attach");
+	msgpack_pack_map(&sbt_pk, 0);
+	ck_assert_int_eq(send_fds(&r, &fd, 1), 0);
+	expect_error(&r, 21, BAD_REQUEST);
 	/* they took their descriptors too */
 	check_error(attach(&r, 6, BLOCK_SIZE, -1), SHM_ERROR);
 	sbt_pack_request(&sbt_pk, 7, "shm.detach", 1);
