@@ -122,13 +122,17 @@ frame_read(struct frame *f, int fd, frame_cb cb, void *arg)
 	    arg));
 }
 
-/* Close the descriptors of every SCM_RIGHTS message in msg. */
-static void
-frame_close_fds(struct msghdr *msg)
+/*
+ * Queue the descriptors that came with msg in q; -1 (all of them closed)
+ * when they were cut short or q would hold more than it may. They are
+ * placed behind those waiting and counted in only when all are fine.
+ */
+static int
+frame_take_fds(struct msghdr *msg, struct fdqueue *q)
 {
+	int fd, over = 0;
 	struct cmsghdr *cm;
-	size_t i, n;
-	int fd;
+	size_t i, n, total = 0;
 
 	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
@@ -136,39 +140,20 @@ frame_close_fds(struct msghdr *msg)
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof fd;
 		for (i = 0; i < n; i++) {
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
-			close(fd);
+			if (q->n + total < SB_SHM_FDS_WAITING)
+				q->fd[q->n + total++] = fd;
+			else {
+				close(fd);
+				over = 1;
+			}
 		}
 	}
-}
-
-/*
- * Queue the descriptors that came with msg in q; -1 (all of them closed)
- * when they were cut short or q would hold more than it may.
- */
-static int
-frame_take_fds(struct msghdr *msg, struct fdqueue *q)
-{
-	struct cmsghdr *cm;
-	size_t i, n, total = 0;
-	int fd;
-
-	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			total += (cm->cmsg_len - CMSG_LEN(0)) / sizeof fd;
-	}
-	if ((msg->msg_flags & MSG_CTRUNC) ||
-	    q->n + total > SB_SHM_FDS_WAITING) {
-		frame_close_fds(msg);
+	if (over || (msg->msg_flags & MSG_CTRUNC)) {
+		for (i = 0; i < total; i++)
+			close(q->fd[q->n + i]);
 		return (-1);
 	}
-	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof fd;
-		for (i = 0; i < n; i++)
-			memcpy(&q->fd[q->n++], CMSG_DATA(cm) + i * sizeof fd,
-			    sizeof fd);
-	}
+	q->n += total;
 	return (0);
 }
 
