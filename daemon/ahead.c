@@ -102,8 +102,6 @@ ahead_signal_drop(const struct worker *w, uint32_t wid)
 void
 ahead_forget(struct worker *w, struct request *r)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	unsigned i;
 
 	r->ahead = 0;
@@ -113,12 +111,7 @@ ahead_forget(struct worker *w, struct request *r)
 		w->ahead[i].r = NULL;
 		log_debug("worker %s/%u: dropping request %llu sent ahead",
 		    w->pool->name, w->slot, (unsigned long long)r->id);
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		sb_pack_notify_head(&pk, "drop", 1);
-		msgpack_pack_uint32(&pk, w->ahead[i].wid);
-		worker_write(w, sb.data, sb.size);
-		msgpack_sbuffer_destroy(&sb);
+		worker_notify(w, "drop", w->ahead[i].wid);
 		/* the notice is in the socket before the signal arrives */
 		if (w->bev != NULL)
 			io_flush_peer(w->bev);

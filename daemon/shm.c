@@ -228,19 +228,11 @@ shm_send_blocks(struct request *r, struct worker *w, char *msg, size_t len)
 void
 shm_detach(struct shmblock *b)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	unsigned i;
 
 	for (i = 0; i < b->nholders; i++) {
-		if (!shm_holder_live(&b->holders[i]))
-			continue;
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		sb_pack_notify_head(&pk, "shm.detach", 1);
-		msgpack_pack_uint64(&pk, b->id);
-		worker_write(b->holders[i].w, sb.data, sb.size);
-		msgpack_sbuffer_destroy(&sb);
+		if (shm_holder_live(&b->holders[i]))
+			worker_notify(b->holders[i].w, "shm.detach", b->id);
 	}
 	log_debug("connection %llu: detached block %llu",
 	    (unsigned long long)b->conn->id, (unsigned long long)b->id);

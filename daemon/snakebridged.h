@@ -444,6 +444,7 @@ void		 worker_send(struct worker *, struct request *);
 uint32_t	 worker_new_wid(struct worker *);
 void		 worker_count(struct worker *, const struct request *);
 void		 worker_write(struct worker *, const void *, size_t);
+void		 worker_notify(struct worker *, const char *, uint64_t);
 void		 worker_write2(struct worker *, const void *, size_t,
 		    const void *, size_t, char *);
 void		 worker_idle(struct worker *);

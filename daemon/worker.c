@@ -372,6 +372,21 @@ worker_write(struct worker *w, const void *buf, size_t len)
 	worker_write2(w, buf, len, NULL, 0, NULL);
 }
 
+/* Send w the notification [2, method, [v]]. */
+void
+worker_notify(struct worker *w, const char *method, uint64_t v)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	sb_pack_notify_head(&pk, method, 1);
+	msgpack_pack_uint64(&pk, v);
+	worker_write(w, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* Write a header and a body (lying in block, freed once sent, if set). */
 void
 worker_write2(struct worker *w, const void *hdr, size_t hlen,
