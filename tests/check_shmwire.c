@@ -3,7 +3,8 @@
  * shm.attach with the descriptor passed (SCM_RIGHTS) and every way it can
  * fail, shm.detach, the limit on blocks, descriptors sent beyond what may
  * wait (the connection is closed, others are not), ext 12 values the daemon
- * refuses before a request runs, and the daemon's descriptors going back to
+ * refuses before a request runs, a request whose block is detached while it
+ * waits in the queue, and the daemon's descriptors going back to
  * what they were once clients holding blocks leave; and, with a stand-in
  * worker (tests/shmfake.c), what a worker is sent: block packets before the
  * request that needs them, once per process, the connection id as a fifth
