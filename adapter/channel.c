@@ -477,14 +477,18 @@ channel_msgid(const msgpack_object *o, uint32_t *id)
 	return (0);
 }
 
-/* The msgid of a request read straight from its first bytes. */
+/*
+ * The msgid of a request read straight from its first bytes (an array of
+ * four, or of five when it carries its connection).
+ */
 static int
 channel_peek_msgid(const char *msg, size_t len, uint32_t *id)
 {
 	const uint8_t	*p = (const uint8_t *)msg;
 	unsigned	 n, i;
 
-	if (len < 3 || p[0] != 0x94 || p[1] != SB_MSG_REQUEST)
+	if (len < 3 || (p[0] != 0x94 && p[0] != 0x95) ||
+	    p[1] != SB_MSG_REQUEST)
 		return (-1);
 	if (p[2] < 0x80) {
 		*id = p[2];
