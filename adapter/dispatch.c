@@ -95,7 +95,7 @@ dispatch_value(struct req *r, uint32_t i)
 
 	if (o == NULL)
 		return (dispatch_bad(r, i, "value", "present"));
-	return (codec_decode(o, r->sid));
+	return (codec_decode(o, r->sid, r->conn));
 }
 
 /* Call f with args at params[i] and kwargs at params[i + 1]. */
@@ -111,11 +111,11 @@ dispatch_invoke(struct req *r, PyObject *f, uint32_t i)
 	if (!dispatch_absent(k) && k->type != MSGPACK_OBJECT_MAP)
 		return (dispatch_bad(r, i + 1, "kwargs", "a map or nil"));
 	args = dispatch_absent(a) ? PyTuple_New(0) :
-	    codec_decode_args(a, r->sid);
+	    codec_decode_args(a, r->sid, r->conn);
 	if (args == NULL)
 		return (NULL);
 	if (!dispatch_absent(k) &&
-	    (kwargs = codec_decode_kwargs(k, r->sid)) == NULL) {
+	    (kwargs = codec_decode_kwargs(k, r->sid, r->conn)) == NULL) {
 		Py_DECREF(args);
 		return (NULL);
 	}
@@ -464,7 +464,6 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	msgpack_packer		 pk;
 	PyObject		*res;
 	size_t			 mark;
-	uint64_t		 outer_conn;
 	int			 rv = -1;
 
 	memset(&r, 0, sizeof r);
@@ -474,8 +473,6 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	r.conn = conn;
 	r.method = method->via.str.ptr;
 	r.method_len = (int)method->via.str.size;
-	/* Nested requests (during callbacks) restore this one's on return. */
-	outer_conn = shm_conn_enter(conn);
 	res = dispatch_run(&r, params);
 
 	/* Nested requests find the spare taken and start their own. */
@@ -497,7 +494,6 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 		pyerr_pack(&pk, r.sid);
 		msgpack_pack_nil(&pk);
 	}
-	shm_conn_leave(outer_conn);
 	channel_send_direct(ch, &sb, &holes);
 	free(holes.v);
 	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)
