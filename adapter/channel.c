@@ -273,9 +273,12 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 		rv = -1;
 	else if (off < sb->size) {
 		if ((o = calloc(1, sizeof *o)) == NULL) {
-			/* Part of it went out: the stream cannot go on. */
-			if (off > 0)
-				ch->dead = 1;
+			/*
+			 * A message lost (an answer, or part of one) leaves
+			 * the daemon waiting: end the channel, so that it
+			 * fails what this worker had.
+			 */
+			ch->dead = 1;
 			rv = -1;
 		} else {
 			o->len = sb->size;
