@@ -551,7 +551,9 @@ channel_notification(struct channel *ch, const msgpack_object *method,
 
 /*
  * Keep a request sent ahead (or one behind it) for the outermost loop;
- * 0 when it was kept (mem, holding it at mem + at, is the channel's now).
+ * 0 when it was taken (mem, holding it at mem + at, is the channel's now):
+ * kept, or dropped with the channel ended when memory ran out, since
+ * running it now would answer it out of turn.
  */
 static int
 channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
@@ -563,8 +565,11 @@ channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 	    (!(id & CHANNEL_WID_AHEAD) &&
 	    (ch->pend == NULL || channel_waits > 0)))
 		return (-1);
-	if ((pe = calloc(1, sizeof *pe)) == NULL)
-		return (-1);
+	if ((pe = calloc(1, sizeof *pe)) == NULL) {
+		ch->dead = 1;
+		free(mem);
+		return (0);
+	}
 	pe->id = id;
 	pe->msg = mem;
 	pe->at = at;
