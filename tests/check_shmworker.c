@@ -842,6 +842,30 @@ START_TEST(test_nested_and_ahead_keep_their_connection)
 END_TEST
 
 /*
+ * Neither channel is inherited by a program that Python code runs: a child
+ * holding the block channel could take the blocks meant for the worker.
+ */
+START_TEST(test_channels_not_inherited)
+{
+	struct wk		 w;
+	struct req		 r;
+	const msgpack_object	*res;
+	int			 fd;
+
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
+	for (fd = 3; fd <= 4; fd++) {
+		req_call(&r, (uint32_t)fd, "os", "get_inheritable", 1, -1);
+		msgpack_pack_int(&r.pk, fd);
+		res = req_finish(&w, &r, (uint32_t)fd);
+		ck_assert_msg(res->type == MSGPACK_OBJECT_BOOLEAN &&
+		    !res->via.boolean, "fd %d is inherited", fd);
+	}
+	wk_finish(&w, 0);
+}
+END_TEST
+
+/*
  * A request sent ahead that carries its connection (five elements) waits
  * for the outer one, callback and all, like a four-element one: it is not
  * run nested in the callback's wait, and it is answered after the outer.
@@ -896,6 +920,7 @@ main(void)
 	tcase_add_test(tc, test_no_block_channel);
 	tcase_add_test(tc, test_nested_and_ahead_keep_their_connection);
 	tcase_add_test(tc, test_ahead_with_connection_waits);
+	tcase_add_test(tc, test_channels_not_inherited);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
