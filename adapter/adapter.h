@@ -100,9 +100,9 @@ struct codec_msg {
 /* codec_decode.c */
 struct codec_msg *codec_msg_enter(struct codec_msg *);
 void		 codec_msg_leave(struct codec_msg *);
-PyObject	*codec_decode(const msgpack_object *, uint64_t);
-PyObject	*codec_decode_args(const msgpack_object *, uint64_t);
-PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t);
+PyObject	*codec_decode(const msgpack_object *, uint64_t, uint64_t);
+PyObject	*codec_decode_args(const msgpack_object *, uint64_t, uint64_t);
+PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_reply(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);
 
@@ -117,12 +117,10 @@ PyObject	*msgbuf_new(char *, char *, size_t);
  */
 extern size_t	 shm_nblocks;
 int		 shm_init(void);
-PyObject	*shm_block_for(const struct sb_shmarray *);
+PyObject	*shm_block_for(uint64_t, const struct sb_shmarray *);
 int		 shm_locate(uint64_t, const void *, size_t, uint64_t *,
 		    uint64_t *);
 void		 shm_detach(uint64_t);
-uint64_t	 shm_conn_enter(uint64_t);
-void		 shm_conn_leave(uint64_t);
 void		 shm_clear(void);
 static inline int
 shm_in_block(uint64_t conn, const void *p, size_t len, uint64_t *block,

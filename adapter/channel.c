@@ -273,9 +273,12 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 		rv = -1;
 	else if (off < sb->size) {
 		if ((o = calloc(1, sizeof *o)) == NULL) {
-			/* Part of it went out: the stream cannot go on. */
-			if (off > 0)
-				ch->dead = 1;
+			/*
+			 * A message lost (an answer, or part of one) leaves
+			 * the daemon waiting: end the channel, so that it
+			 * fails what this worker had.
+			 */
+			ch->dead = 1;
 			rv = -1;
 		} else {
 			o->len = sb->size;
@@ -477,14 +480,18 @@ channel_msgid(const msgpack_object *o, uint32_t *id)
 	return (0);
 }
 
-/* The msgid of a request read straight from its first bytes. */
+/*
+ * The msgid of a request read straight from its first bytes (an array of
+ * four, or of five when it carries its connection).
+ */
 static int
 channel_peek_msgid(const char *msg, size_t len, uint32_t *id)
 {
 	const uint8_t	*p = (const uint8_t *)msg;
 	unsigned	 n, i;
 
-	if (len < 3 || p[0] != 0x94 || p[1] != SB_MSG_REQUEST)
+	if (len < 3 || (p[0] != 0x94 && p[0] != 0x95) ||
+	    p[1] != SB_MSG_REQUEST)
 		return (-1);
 	if (p[2] < 0x80) {
 		*id = p[2];
@@ -544,7 +551,9 @@ channel_notification(struct channel *ch, const msgpack_object *method,
 
 /*
  * Keep a request sent ahead (or one behind it) for the outermost loop;
- * 0 when it was kept (mem, holding it at mem + at, is the channel's now).
+ * 0 when it was taken (mem, holding it at mem + at, is the channel's now):
+ * kept, or dropped with the channel ended when memory ran out, since
+ * running it now would answer it out of turn.
  */
 static int
 channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
@@ -556,8 +565,11 @@ channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 	    (!(id & CHANNEL_WID_AHEAD) &&
 	    (ch->pend == NULL || channel_waits > 0)))
 		return (-1);
-	if ((pe = calloc(1, sizeof *pe)) == NULL)
-		return (-1);
+	if ((pe = calloc(1, sizeof *pe)) == NULL) {
+		ch->dead = 1;
+		free(mem);
+		return (0);
+	}
 	pe->id = id;
 	pe->msg = mem;
 	pe->at = at;

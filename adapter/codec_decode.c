@@ -14,6 +14,7 @@
 
 struct dec {
 	uint64_t	 sid;
+	uint64_t	 conn;		/* its blocks are ext 12's; 0: none */
 	int		 reply;		/* a callback's result: no ext 12 */
 };
 
@@ -517,7 +518,7 @@ dec_shmarray(struct dec *d, const msgpack_object_ext *x)
 		PyErr_Clear();
 		return (dec_shm_bad("numpy is not available in this worker"));
 	}
-	if ((blk = shm_block_for(&a)) == NULL)
+	if ((blk = shm_block_for(d->conn, &a)) == NULL)
 		return (NULL);
 	if ((dtype = PyObject_CallMethod(np, "dtype", "s", a.dtype)) == NULL) {
 		pyerr_rewrap(SB_ERRTYPE_SHARED_MEMORY, "ext 12 (shared "
@@ -694,9 +695,9 @@ dec_start(void)
 
 /* One value; reply: it is a callback's result. */
 static PyObject *
-dec_one(const msgpack_object *o, uint64_t sid, int reply)
+dec_one(const msgpack_object *o, uint64_t sid, uint64_t conn, int reply)
 {
-	struct dec	 d = { sid, reply };
+	struct dec	 d = { sid, conn, reply };
 	PyObject	*v;
 
 	if (dec_start() != 0)
@@ -708,20 +709,21 @@ dec_one(const msgpack_object *o, uint64_t sid, int reply)
 }
 
 /*
- * Decode one value for session sid; NULL with an exception set on failure
+ * Decode one value of a request of session sid from client connection conn
+ * (0: none, then no ext 12 fits); NULL with an exception set on failure
  * (snakebridge.BadRequest unless a ref or shared memory error says more).
  */
 PyObject *
-codec_decode(const msgpack_object *o, uint64_t sid)
+codec_decode(const msgpack_object *o, uint64_t sid, uint64_t conn)
 {
-	return (dec_one(o, sid, 0));
+	return (dec_one(o, sid, conn, 0));
 }
 
 /* An array as the positional args tuple. */
 PyObject *
-codec_decode_args(const msgpack_object *o, uint64_t sid)
+codec_decode_args(const msgpack_object *o, uint64_t sid, uint64_t conn)
 {
-	struct dec	 d = { sid, 0 };
+	struct dec	 d = { sid, conn, 0 };
 	PyObject	*v;
 
 	if (dec_start() != 0)
@@ -736,12 +738,12 @@ codec_decode_args(const msgpack_object *o, uint64_t sid)
 PyObject *
 codec_decode_reply(const msgpack_object *o, uint64_t sid)
 {
-	return (dec_one(o, sid, 1));
+	return (dec_one(o, sid, 0, 1));
 }
 
 /* A map with str keys as the kwargs dict. */
 PyObject *
-codec_decode_kwargs(const msgpack_object *o, uint64_t sid)
+codec_decode_kwargs(const msgpack_object *o, uint64_t sid, uint64_t conn)
 {
 	uint32_t	 i;
 
@@ -750,5 +752,5 @@ codec_decode_kwargs(const msgpack_object *o, uint64_t sid)
 			return (pyerr_set(SB_ERRTYPE_BAD_REQUEST,
 			    "kwargs keys must be str"));
 	}
-	return (codec_decode(o, sid));
+	return (codec_decode(o, sid, conn));
 }

@@ -95,7 +95,7 @@ dispatch_value(struct req *r, uint32_t i)
 
 	if (o == NULL)
 		return (dispatch_bad(r, i, "value", "present"));
-	return (codec_decode(o, r->sid));
+	return (codec_decode(o, r->sid, r->conn));
 }
 
 /* Call f with args at params[i] and kwargs at params[i + 1]. */
@@ -111,11 +111,11 @@ dispatch_invoke(struct req *r, PyObject *f, uint32_t i)
 	if (!dispatch_absent(k) && k->type != MSGPACK_OBJECT_MAP)
 		return (dispatch_bad(r, i + 1, "kwargs", "a map or nil"));
 	args = dispatch_absent(a) ? PyTuple_New(0) :
-	    codec_decode_args(a, r->sid);
+	    codec_decode_args(a, r->sid, r->conn);
 	if (args == NULL)
 		return (NULL);
 	if (!dispatch_absent(k) &&
-	    (kwargs = codec_decode_kwargs(k, r->sid)) == NULL) {
+	    (kwargs = codec_decode_kwargs(k, r->sid, r->conn)) == NULL) {
 		Py_DECREF(args);
 		return (NULL);
 	}
@@ -395,26 +395,29 @@ dispatch_stats(struct req *r)
 
 static const struct dispatch_entry {
 	const char	*name;
+	size_t		 len;	/* of name */
 	dispatch_fn	 fn;
 	uint32_t	 min;	/* params after the session id */
 	uint32_t	 max;
 } dispatch_table[] = {
-	{ "call",		dispatch_call,		2, 4 },
-	{ "get",		dispatch_get,		2, 2 },
-	{ "method",		dispatch_method,	2, 4 },
-	{ "attr",		dispatch_attr,		2, 2 },
-	{ "setattr",		dispatch_setattr,	3, 3 },
-	{ "repr",		dispatch_repr,		1, 1 },
-	{ "str",		dispatch_strm,		1, 1 },
-	{ "len",		dispatch_len,		1, 1 },
-	{ "dir",		dispatch_dir,		1, 1 },
-	{ "iter",		dispatch_iter,		1, 1 },
-	{ "getitem",		dispatch_getitem,	2, 2 },
-	{ "next",		dispatch_next,		1, 2 },
-	{ "stream",		dispatch_stream,	1, 4 },
-	{ "release",		dispatch_release,	1, 1 },
-	{ "session.drop",	dispatch_drop,		0, 0 },
-	{ "stats",		dispatch_stats,		0, 0 },
+#define DISPATCH(name, fn, min, max) { name, sizeof(name) - 1, fn, min, max }
+	DISPATCH("call",		dispatch_call,		2, 4),
+	DISPATCH("get",			dispatch_get,		2, 2),
+	DISPATCH("method",		dispatch_method,	2, 4),
+	DISPATCH("attr",		dispatch_attr,		2, 2),
+	DISPATCH("setattr",		dispatch_setattr,	3, 3),
+	DISPATCH("repr",		dispatch_repr,		1, 1),
+	DISPATCH("str",			dispatch_strm,		1, 1),
+	DISPATCH("len",			dispatch_len,		1, 1),
+	DISPATCH("dir",			dispatch_dir,		1, 1),
+	DISPATCH("iter",		dispatch_iter,		1, 1),
+	DISPATCH("getitem",		dispatch_getitem,	2, 2),
+	DISPATCH("next",		dispatch_next,		1, 2),
+	DISPATCH("stream",		dispatch_stream,	1, 4),
+	DISPATCH("release",		dispatch_release,	1, 1),
+	DISPATCH("session.drop",	dispatch_drop,		0, 0),
+	DISPATCH("stats",		dispatch_stats,		0, 0),
+#undef DISPATCH
 };
 
 static const struct dispatch_entry *
@@ -424,7 +427,7 @@ dispatch_find(const char *name, size_t len)
 
 	for (i = 0; i < sizeof dispatch_table / sizeof dispatch_table[0];
 	    i++) {
-		if (strlen(dispatch_table[i].name) == len &&
+		if (dispatch_table[i].len == len &&
 		    memcmp(dispatch_table[i].name, name, len) == 0)
 			return (&dispatch_table[i]);
 	}
@@ -464,7 +467,6 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	msgpack_packer		 pk;
 	PyObject		*res;
 	size_t			 mark;
-	uint64_t		 outer_conn;
 	int			 rv = -1;
 
 	memset(&r, 0, sizeof r);
@@ -474,8 +476,6 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	r.conn = conn;
 	r.method = method->via.str.ptr;
 	r.method_len = (int)method->via.str.size;
-	/* Nested requests (during callbacks) restore this one's on return. */
-	outer_conn = shm_conn_enter(conn);
 	res = dispatch_run(&r, params);
 
 	/* Nested requests find the spare taken and start their own. */
@@ -497,7 +497,6 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 		pyerr_pack(&pk, r.sid);
 		msgpack_pack_nil(&pk);
 	}
-	shm_conn_leave(outer_conn);
 	channel_send_direct(ch, &sb, &holes);
 	free(holes.v);
 	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)

@@ -3,9 +3,10 @@
  * (docs/internals.md, "Pipelining"). For each [2, "drop", [wid]] it writes,
  * the daemon also sends SB_SIG_DROP; the worker counts the signals and the
  * drop notices it has read, and reads its channel before a request sent
- * ahead only while fewer notices than signals arrived. A run of pipelined
- * requests so costs no read of its own, yet a drop that is on its way when
- * its request is due is found before the request starts.
+ * ahead only while fewer notices than signals arrived (or before the last
+ * one of a run, channel.c). A run of pipelined requests so costs no read
+ * per request, yet a drop that is on its way when its request is due is
+ * found before the request starts.
  */
 #include "adapter.h"
 

@@ -10,9 +10,14 @@
 
 #include <string.h>
 
+struct policy_name {
+	const char	*s;		/* an argv string, not owned */
+	size_t		 len;
+};
+
 struct policy_list {
-	const char	**v;		/* argv strings, not owned */
-	size_t		  n;
+	struct policy_name	*v;
+	size_t			 n;
 };
 
 int				policy_active;
@@ -23,11 +28,12 @@ int
 policy_add(int deny, const char *name)
 {
 	struct policy_list	*l = deny ? &policy_deny : &policy_allow;
-	const char		**v;
+	struct policy_name	*v;
 
 	if ((v = reallocarray(l->v, l->n + 1, sizeof *v)) == NULL)
 		return (-1);
-	v[l->n++] = name;
+	v[l->n].s = name;
+	v[l->n++].len = strlen(name);
 	l->v = v;
 	policy_active = 1;
 	return (0);
@@ -40,8 +46,8 @@ policy_covers(const struct policy_list *l, const char *mod, size_t len)
 	size_t	 i, n;
 
 	for (i = 0; i < l->n; i++) {
-		n = strlen(l->v[i]);
-		if (n <= len && memcmp(l->v[i], mod, n) == 0 &&
+		n = l->v[i].len;
+		if (n <= len && memcmp(l->v[i].s, mod, n) == 0 &&
 		    (n == len || mod[n] == '.'))
 			return (1);
 	}

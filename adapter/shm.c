@@ -40,7 +40,6 @@ struct shm_entry {
 size_t			 shm_nblocks;
 static struct shm_entry	*shm_table;
 static size_t		 shm_cap;
-static uint64_t		 shm_conn;	/* the running request's */
 
 static int
 shmblock_getbuffer(PyObject *self, Py_buffer *view, int flags)
@@ -249,19 +248,19 @@ shm_lookup(uint64_t id)
 }
 
 /*
- * The SharedBlock for ext 12 value a in the running request (new
- * reference), with its byte offset checked: NULL with
+ * The SharedBlock for ext 12 value a in a request of connection conn (new
+ * reference), with its byte range checked: NULL with
  * snakebridge.SharedMemoryError set otherwise.
  */
 PyObject *
-shm_block_for(const struct sb_shmarray *a)
+shm_block_for(uint64_t conn, const struct sb_shmarray *a)
 {
 	struct shm_entry	*e;
 
 	if ((e = shm_lookup(a->block)) == NULL)
 		return (pyerr_set(SB_ERRTYPE_SHARED_MEMORY, "block %llu is "
 		    "not attached", (unsigned long long)a->block));
-	if (shm_conn == 0 || e->owner != shm_conn)
+	if (conn == 0 || e->owner != conn)
 		return (pyerr_set(SB_ERRTYPE_SHARED_MEMORY, "block %llu "
 		    "belongs to another connection",
 		    (unsigned long long)a->block));
@@ -312,22 +311,6 @@ shm_detach(uint64_t id)
 	b = e->blk;
 	*e = shm_table[--shm_nblocks];
 	Py_DECREF(b);
-}
-
-/* The running request's connection; returns the one it replaces. */
-uint64_t
-shm_conn_enter(uint64_t conn)
-{
-	uint64_t	 outer = shm_conn;
-
-	shm_conn = conn;
-	return (outer);
-}
-
-void
-shm_conn_leave(uint64_t outer)
-{
-	shm_conn = outer;
 }
 
 /* Let every block go (at exit). */

@@ -11,6 +11,7 @@
 #include "adapter.h"
 #include "alloc.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -182,6 +183,12 @@ main(int argc, char **argv)
 	}
 	if ((ch = channel_open(fd, worker_id.max_message)) == NULL) {
 		perror("snakebridge-worker: channel");
+		return (1);
+	}
+	/* Like the channel, the block channel stays out of exec'd children. */
+	if (worker_id.shm_fd >= 0 &&
+	    fcntl(worker_id.shm_fd, F_SETFD, FD_CLOEXEC) == -1) {
+		perror("snakebridge-worker: block channel");
 		return (1);
 	}
 	callback_set_channel(ch);

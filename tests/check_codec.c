@@ -84,7 +84,7 @@ decode_bytes(const char *p, size_t len)
 	ck_assert_int_eq(msgpack_unpack_next(&u, p, len, &off),
 	    MSGPACK_UNPACK_SUCCESS);
 	ck_assert_uint_eq(off, len);
-	o = codec_decode(&u.data, SID);
+	o = codec_decode(&u.data, SID, 0);
 	msgpack_unpacked_destroy(&u);
 	return (o);
 }
@@ -722,7 +722,7 @@ START_TEST(test_python_error_map)
 	pyerr_pack(&pk, SID);
 	msgpack_unpacked_init(&u);
 	msgpack_unpack_next(&u, sb.data, sb.size, &off);
-	map = codec_decode(&u.data, SID);
+	map = codec_decode(&u.data, SID, 0);
 	ck_assert_ptr_nonnull(map);
 	ck_assert(py_holds(map, "x['type'] == 'ValueError' and "
 	    "x['module'] == 'builtins' and x['message'] == 'math domain error'"
@@ -890,7 +890,7 @@ END_TEST
 static PyObject *
 result_value(const msgpack_object *res)
 {
-	return (codec_decode(res, SID));
+	return (codec_decode(res, SID, 0));
 }
 
 START_TEST(test_worker_refs)

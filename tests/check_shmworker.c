@@ -841,6 +841,68 @@ START_TEST(test_nested_and_ahead_keep_their_connection)
 }
 END_TEST
 
+/*
+ * Neither channel is inherited by a program that Python code runs: a child
+ * holding the block channel could take the blocks meant for the worker.
+ */
+START_TEST(test_channels_not_inherited)
+{
+	struct wk		 w;
+	struct req		 r;
+	const msgpack_object	*res;
+	int			 fd;
+
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
+	for (fd = 3; fd <= 4; fd++) {
+		req_call(&r, (uint32_t)fd, "os", "get_inheritable", 1, -1);
+		msgpack_pack_int(&r.pk, fd);
+		res = req_finish(&w, &r, (uint32_t)fd);
+		ck_assert_msg(res->type == MSGPACK_OBJECT_BOOLEAN &&
+		    !res->via.boolean, "fd %d is inherited", fd);
+	}
+	wk_finish(&w, 0);
+}
+END_TEST
+
+/*
+ * A request sent ahead that carries its connection (five elements) waits
+ * for the outer one, callback and all, like a four-element one: it is not
+ * run nested in the callback's wait, and it is answered after the outer.
+ */
+START_TEST(test_ahead_with_connection_waits)
+{
+	struct wk		 w;
+	struct blk		 b;
+	struct req		 r, ahead;
+	const msgpack_object	*res;
+	uint32_t		 cid;
+
+	blk_new(&b, F_SEAL_SHRINK);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
+	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
+	req_max_by_callback(&r, 1, 1);
+	req_send(&w, &r);
+	cid = read_callback(&w);
+	req_call(&ahead, 0x80000001U, "numpy", "ascontiguousarray", 1, CONN);
+	pack_shm(&ahead.pk, 1, 2, 3);
+	req_send(&w, &ahead);
+	answer_callback(&w, cid, 1, 0);
+	/* the next message is the outer call's second callback */
+	answer_callback(&w, read_callback(&w), 2, 0);
+	res = wk_read(&w);
+	ck_assert(res->type == MSGPACK_OBJECT_ARRAY &&
+	    res->via.array.size == 4 &&
+	    res->via.array.ptr[0].via.u64 == SB_MSG_RESPONSE);
+	ck_assert_uint_eq(res->via.array.ptr[1].via.u64, 1);
+	ck_assert_ptr_null(wk_response(&w, 0x80000001U, &res));
+	res_is_shm(res, 1, 16, 3);
+	wk_finish(&w, 0);
+	blk_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -857,6 +919,8 @@ main(void)
 	tcase_add_test(tc, test_bad_packets);
 	tcase_add_test(tc, test_no_block_channel);
 	tcase_add_test(tc, test_nested_and_ahead_keep_their_connection);
+	tcase_add_test(tc, test_ahead_with_connection_waits);
+	tcase_add_test(tc, test_channels_not_inherited);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
