@@ -25,15 +25,22 @@ ms_now_us(void)
 	return (ts.tv_sec * 1e6 + ts.tv_nsec / 1e3);
 }
 
-/* Say why a request failed (and free its error). */
-void
-ms_fail(const char *what, int rc, sb_error *err)
+/* Say why a request failed; err (NULL allowed) is only read. */
+static void
+ms_say(const char *what, int rc, const sb_error *err)
 {
 	if (rc == SB_EREMOTE && err != NULL)
 		fprintf(stderr, "sbbench: %s: %s: %s\n", what,
 		    sb_error_type(err), sb_error_message(err));
 	else
 		fprintf(stderr, "sbbench: %s: %s\n", what, sb_strerror(rc));
+}
+
+/* Say why a request failed (and free its error). */
+void
+ms_fail(const char *what, int rc, sb_error *err)
+{
+	ms_say(what, rc, err);
 	sb_error_free(err);
 }
 
@@ -317,12 +324,7 @@ ms_ndarray_shm(sb_client *c, size_t size, int rounds, double *ms)
 	for (i = 0; i < n; i++)
 		src[i] = (double)i;
 	if ((r = sb_shm_create(c, n * sizeof(double), &m)) != 0) {
-		if (r == SB_EREMOTE && sb_client_last_error(c) != NULL)
-			fprintf(stderr, "sbbench: sb_shm_create: %s: %s\n",
-			    sb_error_type(sb_client_last_error(c)),
-			    sb_error_message(sb_client_last_error(c)));
-		else
-			ms_fail("sb_shm_create", r, NULL);
+		ms_say("sb_shm_create", r, sb_client_last_error(c));
 		goto out;
 	}
 	shape[0] = (int64_t)n;

@@ -8,6 +8,7 @@
  */
 #include <sys/resource.h>
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -229,10 +230,30 @@ shm_status_totals(sb_client *c, int64_t *blocks, int64_t *bytes)
 	sb_value_free(st);
 }
 
+/* sbctl status's shm line: blocks and bytes as printed. */
+static void
+shm_sbctl_totals(long long *blocks, long long *bytes)
+{
+	char		 sbctl[PATH_MAX], *out = NULL, *err = NULL, *line;
+	char		*argv[] = { sbctl, "-s", sbt_d.socket, "status", NULL };
+	int		 code = -1;
+
+	snprintf(sbctl, sizeof sbctl, "%s", sbt_builddir_path("sbctl/sbctl"));
+	ck_assert_int_eq(sbt_run(argv, &out, &err, &code, 0), 0);
+	ck_assert_msg(code == 0, "sbctl status: exit %d: %s", code, err);
+	line = strstr(out, "\nshm ");
+	ck_assert_msg(line != NULL, "no shm line in: %s", out);
+	ck_assert_int_eq(sscanf(line, " shm %lld blocks attached, %lld bytes",
+	    blocks, bytes), 2);
+	free(out);
+	free(err);
+}
+
 START_TEST(test_shm_status)
 {
 	sb_shm		*m;
 	int64_t		 blocks0, bytes0, blocks, bytes, deadline;
+	long long	 pblocks, pbytes;
 
 	shm_status_totals(sbt_c, &blocks0, &bytes0);
 	ck_assert_int_ge(blocks0, 0);
@@ -240,6 +261,9 @@ START_TEST(test_shm_status)
 	shm_status_totals(sbt_c, &blocks, &bytes);
 	ck_assert_int_eq(blocks, blocks0 + 1);
 	ck_assert_int_eq(bytes, bytes0 + 3 * 4096);
+	shm_sbctl_totals(&pblocks, &pbytes);
+	ck_assert_int_eq(pblocks, blocks);
+	ck_assert_int_eq(pbytes, bytes);
 	sb_shm_free(m);		/* its shm.detach is not waited for */
 	deadline = sbt_now_ms() + 10000;
 	do {

@@ -1996,6 +1996,65 @@ START_TEST(test_shm_free_and_close)
 }
 END_TEST
 
+/* The two floats of v are 3 and 4 (v an ndarray over a block). */
+static void
+check_three_four(const sb_value *v)
+{
+	static const double two[2] = { 3, 4 };
+	const void *data;
+	size_t len;
+
+	ck_assert_int_eq(sb_value_get_ndarray(v, NULL, NULL, NULL, &data,
+	    &len), 0);
+	ck_assert_uint_eq(len, sizeof(two));
+	ck_assert_int_eq(memcmp(data, two, sizeof(two)), 0);
+}
+
+/*
+ * A result of a request in flight that lies in a block freed meanwhile
+ * fails alone (SB_EPROTO) and the connection goes on; a lost connection
+ * refuses new blocks (SB_ECLOSED) and its blocks and values still free
+ * cleanly.
+ */
+START_TEST(test_shm_inflight_and_lost)
+{
+	static const int64_t shape[1] = { 2 };
+	static const double two[2] = { 3, 4 };
+	sb_client *c = fake_connect();
+	sb_value *v, *w, *params, *r;
+	sb_pending *p;
+	sb_shm *m, *m2 = (sb_shm *)1;
+
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
+	memcpy(sb_shm_data(m), two, sizeof(two));
+	v = sb_ndarray_shm(m, 0, "<f8", shape, 1);
+	ck_assert_ptr_nonnull(v);
+	params = list_of(sb_value_copy(v), NULL);
+	ck_assert_int_eq(sb_request_async(c, "echo", params, &p), 0);
+	sb_value_free(params);
+	sb_shm_free(m);		/* before the echo of its array comes */
+	ck_assert_int_eq(sb_wait(c, p, 10000, &r, NULL), SB_EPROTO);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(shm_echo(c, sb_int(5), &r), 0);
+	sb_value_free(r);
+	check_three_four(v);
+
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m), 0);
+	memcpy(sb_shm_data(m), two, sizeof(two));
+	w = sb_ndarray_shm(m, 0, "<f8", shape, 1);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(sb_request(c, "bye", NULL, &r, NULL), SB_ECLOSED);
+	ck_assert_int_eq(sb_shm_create(c, 4096, &m2), SB_ECLOSED);
+	ck_assert_ptr_null(m2);
+	ck_assert_int_eq(shm_echo(c, sb_value_copy(w), &r), SB_ECLOSED);
+	sb_shm_free(m);
+	check_three_four(w);
+	sb_value_free(w);
+	sb_value_free(v);
+	sb_client_close(c);
+}
+END_TEST
+
 /*
  * A refused attach is SB_EREMOTE with the daemon's error kept; bad
  * arguments; a block made while requests are queued goes after them.
@@ -2306,6 +2365,7 @@ value_suite(void)
 	tcase_add_test(tc, test_shm_pack_where);
 	tcase_add_test(tc, test_shm_unpack_checked);
 	tcase_add_test(tc, test_shm_free_and_close);
+	tcase_add_test(tc, test_shm_inflight_and_lost);
 	tcase_add_test(tc, test_shm_create_cases);
 	tcase_add_test(tc, test_shm_callback_result);
 	suite_add_tcase(s, tc);
