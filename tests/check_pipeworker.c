@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "supfix.h"
 
 #define NORDER		200
 #define WAIT_MS		30000
@@ -113,35 +113,6 @@ finish_error(sb_client *c, sb_pending *p, const char *what, const char *want)
 	finish(c, p, type, sizeof type);
 	ck_assert_msg(strcmp(type, want) == 0, "%s: %s, not %s", what,
 	    type[0] != '\0' ? type : "success", want);
-}
-
-/* Wait (bounded) until no worker of the default pool is busy. */
-static void
-wait_all_idle(sb_client *c)
-{
-	sb_value	*st = NULL;
-	sb_error	*err = NULL;
-	const sb_value	*workers, *state;
-	int64_t		 t0 = sbt_now_ms();
-	size_t		 i;
-	int		 busy;
-
-	do {
-		sbt_ok("status", sb_status(c, &st, &err), err);
-		workers = sb_map_get(sb_value_item(sb_map_get(st, "pools"), 0),
-		    "workers");
-		for (busy = 0, i = 0; i < sb_value_len(workers); i++) {
-			state = sb_map_get(sb_value_item(workers, i), "state");
-			if (state != NULL && strcmp(sb_value_str(state, NULL),
-			    "busy") == 0)
-				busy++;
-		}
-		sb_value_free(st);
-		if (busy == 0)
-			return;
-		usleep(20000);
-	} while (sbt_now_ms() - t0 < 10000);
-	ck_abort_msg("%d workers still busy after 10 s", busy);
 }
 
 START_TEST(test_order)
@@ -279,13 +250,13 @@ START_TEST(test_disconnect_ahead)
 	p[0] = start_note(gone, path, 20.0, "slow", -1);
 	for (i = 1; i < 6; i++)
 		p[i] = start_note(gone, path, 0, "ahead", -1);
-	/* the requests are in the daemon before the client leaves */
-	ck_assert_int_ge(sb_client_poll(gone, 300), 0);
+	/* the slow one runs, the rest sent with it, before the client leaves */
+	c = sbt_connect(&sbt_d);
+	sup_wait_pool_load(c, "default", 1, 0);
 	for (i = 0; i < 6; i++)
 		sb_pending_free(gone, p[i]);
 	sb_client_close(gone);
-	c = sbt_connect(&sbt_d);
-	wait_all_idle(c);
+	sup_wait_pool_idle(c, "default");
 	ck_assert_str_eq(file_lines(path), "");
 	sbt_ok("ping", sb_ping(c, NULL), NULL);
 	sb_client_close(c);

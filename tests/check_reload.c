@@ -215,7 +215,7 @@ START_TEST(test_worker_restart_busy)
 	sb_error	*err = NULL;
 	sb_pending	*term, *after;
 	struct sb_opts	 opts;
-	int64_t		 pid0, slot;
+	int64_t		 pid0, pid1, slot;
 	size_t		 len;
 	const char	*s;
 	char		 marker[PATH_MAX + 16];
@@ -241,18 +241,19 @@ START_TEST(test_worker_restart_busy)
 	params = sup_args("si", "default", slot);
 	sbt_ok("worker.restart", admin(c, "worker.restart", params, &err),
 	    err);
-	params = sup_args("f", 1.0);
-	ck_assert_int_eq(sb_call_async(c, "sbsuper", "slow", params, NULL,
+	ck_assert_int_eq(sb_call_async(c, "sbsuper", "pid", NULL, NULL,
 	    &opts, &after), 0);
-	sb_value_free(params);
 	sbt_ok("answer_on_term", sb_wait(c, term, 30000, &res, &err), err);
 	ck_assert_ptr_nonnull(s = sb_value_str(res, &len));
 	ck_assert_str_eq(s, "answered");
 	sb_value_free(res);
 	sbt_ok("the call after the restart", sb_wait(c, after, 30000, &res, &err),
 	    err);
+	pid1 = sup_int(res);
 	sb_value_free(res);
-	ck_assert(sup_pid(c, "restart-busy") != pid0);
+	ck_assert_msg(pid1 != pid0, "the call after the restart ran in the "
+	    "worker that was going");
+	ck_assert_int_eq(sup_pid(c, "restart-busy"), pid1);
 	sup_close(c, "restart-busy");
 	sb_client_close(c);
 }

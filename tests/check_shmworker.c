@@ -764,7 +764,7 @@ answer_callback(struct wk *w, uint32_t cid, int64_t v, uint64_t block)
 		pack_shm(&pk, block, 0, 4);
 	else
 		msgpack_pack_int64(&pk, v);
-	ck_assert_int_eq(write(w->fd, sb.data, sb.size), (ssize_t)sb.size);
+	wk_write(w, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
 

@@ -6,6 +6,7 @@
  * spin. Reload, admin methods, signals and the config check are in
  * check_reload.c.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,45 @@ wait_call(sb_client *c, sb_pending *p, int timeout_ms, sb_value **r,
 		sb_pending_free(c, p);
 	ck_assert_msg(rc != SB_EAGAIN, "no answer within %d ms", timeout_ms);
 	return (rc);
+}
+
+/*
+ * sbsuper.rendezvous in pool (or session), which runs until gate_open(name):
+ * a call that ends when the test says, never by the clock.
+ */
+static sb_pending *
+call_gated(sb_client *c, const char *session, const char *pool,
+    const char *name)
+{
+	char		 begun[PATH_MAX + 32], gate[PATH_MAX + 32];
+	sb_value	*args;
+	sb_pending	*p;
+
+	snprintf(begun, sizeof begun, "%s/%s.begun", sbt_d.dir, name);
+	snprintf(gate, sizeof gate, "%s/%s.gate", sbt_d.dir, name);
+	args = sup_args("ssf", begun, gate, 60.0);
+	p = call_async(c, session, pool, "rendezvous", args);
+	sb_value_free(args);
+	return (p);
+}
+
+/* Let the gated call p of c end; it must have seen the gate open. */
+static void
+gate_open(sb_client *c, sb_pending *p, const char *name)
+{
+	char		 gate[PATH_MAX + 32];
+	sb_value	*r = NULL;
+	sb_error	*err = NULL;
+	int		 fd, met;
+
+	snprintf(gate, sizeof gate, "%s/%s.gate", sbt_d.dir, name);
+	ck_assert_int_ge(fd = open(gate, O_WRONLY | O_CREAT | O_EXCL, 0600),
+	    0);
+	close(fd);
+	sbt_ok("the gated call", wait_call(c, p, 30000, &r, &err), err);
+	ck_assert_msg(sb_value_get_bool(r, &met) == 0 && met,
+	    "the gated call %s ended before its gate opened", name);
+	sb_value_free(r);
 }
 
 /* The call p of c is still unanswered when what was answered. */
@@ -366,28 +406,27 @@ END_TEST
 START_TEST(test_fail_fast)
 {
 	sb_client	*c = sbt_connect(&sbt_d), *d = sbt_connect(&sbt_d);
-	sb_value	*args = sup_args("f", 2.5), *r = NULL;
+	sb_value	*r = NULL;
 	sb_error	*err = NULL;
-	sb_pending	*p;
+	sb_pending	*p, *q;
 	struct sb_opts	 o;
 	int		 rc;
 
 	/* The pool's affinity. */
 	sb_value_free(sup_open(c, "ffs", -1, "ff"));
-	p = call_async(c, "ffs", NULL, "slow", args);
+	p = call_gated(c, "ffs", NULL, "ffs");
 	sup_wait_pool_load(d, "ff", 1, 0);
 	rc = sup_call(d, "ffs", NULL, 10000, "pid", NULL, &r, &err);
 	sbt_expect_error("a call while the session's worker is busy", rc, err,
 	    "snakebridge.WorkerBusy");
 	sb_error_free(err);
 	expect_unanswered(c, p, "WorkerBusy");
-	sbt_ok("slow(2.5)", wait_call(c, p, 10000, &r, &err), err);
-	sb_value_free(r);
+	gate_open(c, p, "ffs");
 	sup_close(c, "ffs");
 
 	/* Per call, in a strict_queue pool. */
 	sb_value_free(sup_open(c, "pcs", -1, "solo"));
-	p = call_async(c, "pcs", NULL, "slow", args);
+	p = call_gated(c, "pcs", NULL, "pcs");
 	sup_wait_pool_load(d, "solo", 1, 0);
 	sb_opts_init(&o);
 	o.session = "pcs";
@@ -399,13 +438,12 @@ START_TEST(test_fail_fast)
 	expect_unanswered(c, p, "WorkerBusy");
 	/* Without the option it waits its turn. */
 	o.affinity = NULL;
-	sbt_ok("a queued call", sb_call(d, "sbsuper", "pid", NULL, NULL, &o,
-	    &r, &err), err);
-	sb_value_free(r);
-	sbt_ok("slow(2.5)", wait_call(c, p, 10000, &r, &err), err);
+	ck_assert_int_eq(sb_call_async(d, "sbsuper", "pid", NULL, NULL, &o,
+	    &q), 0);
+	gate_open(c, p, "pcs");
+	sbt_ok("a queued call", wait_call(d, q, 10000, &r, &err), err);
 	sb_value_free(r);
 	sup_close(c, "pcs");
-	sb_value_free(args);
 	sb_client_close(c);
 	sb_client_close(d);
 }
@@ -415,13 +453,13 @@ START_TEST(test_overload)
 {
 	sb_client	*a = sbt_connect(&sbt_d), *b = sbt_connect(&sbt_d);
 	sb_client	*c = sbt_connect(&sbt_d);
-	sb_value	*args = sup_args("f", 2.5), *r = NULL;
+	sb_value	*r = NULL;
 	sb_error	*err = NULL;
 	sb_pending	*pa, *pb;
 	int		 rc;
 
 	/* tight: one worker, a queue of one. */
-	pa = call_async(a, NULL, "tight", "slow", args);
+	pa = call_gated(a, NULL, "tight", "tight");
 	sup_wait_pool_load(c, "tight", 1, 0);
 	pb = call_async(b, NULL, "tight", "pid", NULL);
 	sup_wait_pool_load(c, "tight", 1, 1);
@@ -430,11 +468,10 @@ START_TEST(test_overload)
 	    "snakebridge.Overloaded");
 	sb_error_free(err);
 	expect_unanswered(a, pa, "Overloaded");
-	sbt_ok("the running call", wait_call(a, pa, 10000, &r, &err), err);
-	sb_value_free(r);
+	expect_unanswered(b, pb, "Overloaded");
+	gate_open(a, pa, "tight");
 	sbt_ok("the queued call", wait_call(b, pb, 10000, &r, &err), err);
 	sb_value_free(r);
-	sb_value_free(args);
 	sb_client_close(a);
 	sb_client_close(b);
 	sb_client_close(c);

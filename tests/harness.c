@@ -1149,14 +1149,15 @@ sbt_config_check(const char *text, char **err)
 	char	 path[] = "/tmp/sbt-conf-XXXXXX";
 	char	 daemon[PATH_MAX];
 	char	*argv[] = { daemon, "-n", "-f", path, NULL };
-	int	 fd, code = -1;
+	int	 fd, rc, code = -1;
 
 	snprintf(daemon, sizeof daemon, "%s",
 	    sbt_builddir_path("daemon/snakebridged"));
 	ck_assert_int_ne(fd = mkstemp(path), -1);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
-	ck_assert(sbt_run(argv, NULL, err, &code, 0) == 0);
+	rc = sbt_run(argv, NULL, err, &code, 0);
 	unlink(path);
+	ck_assert_msg(rc == 0, "snakebridged -n did not finish");
 	return (code);
 }

@@ -374,13 +374,18 @@ sup_pool_busy(const sb_value *pool)
 	return (n);
 }
 
-void
-sup_wait_pool_load(sb_client *c, const char *pool, int64_t busy,
-    int64_t queue)
+/*
+ * Wait (bounded) until pool has at least busy workers busy and queue
+ * requests queued, or when idle is set, at most that many.
+ */
+static void
+sup_wait_pool(sb_client *c, const char *pool, int64_t busy, int64_t queue,
+    int idle)
 {
 	int64_t		 deadline = sbt_now_ms() + SUP_WAIT_MS, nbusy, nqueue;
 	sb_value	*st;
 	const sb_value	*p;
+	int		 met;
 
 	for (;;) {
 		st = sup_status(c);
@@ -388,14 +393,28 @@ sup_wait_pool_load(sb_client *c, const char *pool, int64_t busy,
 		nbusy = sup_pool_busy(p);
 		nqueue = sup_map_int(p, "queue", -1);
 		sb_value_free(st);
-		if ((nbusy >= busy && nqueue >= queue) ||
-		    sbt_now_ms() >= deadline)
+		met = idle ? nqueue >= 0 && nbusy <= busy && nqueue <= queue :
+		    nbusy >= busy && nqueue >= queue;
+		if (met || sbt_now_ms() >= deadline)
 			break;
 		sup_sleep_ms(20);
 	}
-	ck_assert_msg(nbusy >= busy && nqueue >= queue, "pool %s: %lld busy "
-	    "and %lld queued, want %lld and %lld", pool, (long long)nbusy,
-	    (long long)nqueue, (long long)busy, (long long)queue);
+	ck_assert_msg(met, "pool %s: %lld busy and %lld queued, want %s "
+	    "%lld and %lld", pool, (long long)nbusy, (long long)nqueue,
+	    idle ? "at most" : "at least", (long long)busy, (long long)queue);
+}
+
+void
+sup_wait_pool_load(sb_client *c, const char *pool, int64_t busy,
+    int64_t queue)
+{
+	sup_wait_pool(c, pool, busy, queue, 0);
+}
+
+void
+sup_wait_pool_idle(sb_client *c, const char *pool)
+{
+	sup_wait_pool(c, pool, 0, 0, 1);
 }
 
 const sb_value *

@@ -107,6 +107,8 @@ int64_t		 sup_worker_pid(sb_client *, const char *pool,
  */
 void		 sup_wait_pool_load(sb_client *, const char *pool,
 		    int64_t busy, int64_t queue);
+/* Wait (bounded) until no worker of pool is busy and none is queued. */
+void		 sup_wait_pool_idle(sb_client *, const char *pool);
 /* Find key anywhere in v (maps within maps and lists); NULL if absent. */
 const sb_value	*sup_find_key(const sb_value *v, const char *key);
 

@@ -185,9 +185,12 @@ wk_finish(struct wk *w, int want)
 	for (i = 0; i < 200 && (r = waitpid(w->pid, &status, WNOHANG)) == 0;
 	    i++)
 		usleep(50000);
-	if (r == 0)
+	if (r == 0) {
 		kill(w->pid, SIGKILL);
-	ck_assert_int_eq(r, w->pid);
+		waitpid(w->pid, &status, 0);
+	}
+	ck_assert_msg(r == w->pid, "the worker did not exit once its channel "
+	    "closed");
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), want);
 	msgpack_unpacked_destroy(&w->msg);
