@@ -110,6 +110,28 @@ decode_header(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *body,
 	return (1);
 }
 
+/* What an element takes: its bytes, or its header's for a container. */
+struct scan_elem {
+	uint64_t	size;
+	uint64_t	count;		/* elements a container owes */
+};
+
+/*
+ * decode_header for a header with a length field (not the reserved byte),
+ * kept out of sb_scan_feed's loop; size is 0 while the header is incomplete.
+ */
+static __attribute__((noinline)) struct scan_elem
+scan_wide(const uint8_t *p, size_t avail)
+{
+	struct scan_elem e = { 0, 0 };
+	size_t hdr;
+	uint64_t body;
+
+	if (decode_header(p, avail, &hdr, &body, &e.count) > 0)
+		e.size = hdr + body;
+	return (e);
+}
+
 /*
  * One element is complete: close every container it completes. *lvl is
  * just above the innermost open level's count in left[]. Returns 1 when
@@ -131,19 +153,21 @@ element_done(const uint32_t *left, uint32_t **lvl)
  * at off may take, its bytes plus one for each element it owes, and still
  * leave a byte for every element owed after it within max_size:
  * max_size - off - (pending not counting this element). Every accepted
- * element keeps off + pending <= max_size, so room never wraps. Elements
- * whole in their class (most of them) skip decode_header.
+ * element keeps off + pending <= max_size, so room never wraps. One-byte
+ * headers are read from their class alone; only headers with a length field
+ * go through scan_wide.
  */
 int
 sb_scan_feed(struct sb_scan *s, const void *buf, size_t len, size_t *msg_len)
 {
 	const uint8_t *p = buf;
-	size_t off = s->off, hdr;
+	size_t off = s->off;
 	uint32_t *lvl = s->left + s->depth;
 	const uint32_t *deepest = s->left + s->max_depth;
-	uint64_t body, owes, count, room, size;
+	struct scan_elem e;
+	uint64_t count, room, size;
 	uint8_t c;
-	int h, r = SB_SCAN_MORE;
+	int r = SB_SCAN_MORE;
 
 	room = s->max_size - off - (s->pending - (s->depth > 0));
 	while (off < len) {
@@ -154,15 +178,15 @@ sb_scan_feed(struct sb_scan *s, const void *buf, size_t len, size_t *msg_len)
 		} else if (c < SCAN_VAR) {
 			size = 1;
 			count = c - SCAN_OPEN;
+		} else if (c == SCAN_RESERVED) {
+			r = SB_SCAN_EMALFORMED;
+			break;
 		} else {
-			h = decode_header(p + off, len - off, &hdr, &body,
-			    &owes);
-			if (h <= 0) {
-				r = h < 0 ? SB_SCAN_EMALFORMED : SB_SCAN_MORE;
+			e = scan_wide(p + off, len - off);
+			if (e.size == 0)
 				break;
-			}
-			size = hdr + body;
-			count = owes;
+			size = e.size;
+			count = e.count;
 		}
 		if (size + count > room) {
 			r = count > 0 ? SB_SCAN_ELYING : SB_SCAN_ETOOBIG;
