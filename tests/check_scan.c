@@ -11,6 +11,7 @@
 
 #include <msgpack.h>
 
+#include "msggen.h"
 #include "scan.h"
 #include "scanref.h"
 
@@ -430,215 +431,6 @@ END_TEST
  * the same answers and leave the same state at every step.
  */
 
-/* xorshift64*: a small generator with the same sequence everywhere. */
-static uint64_t
-rng_next(uint64_t *x)
-{
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return (*x * 0x2545f4914f6cdd1dull);
-}
-
-static unsigned
-rng_below(uint64_t *x, unsigned n)
-{
-	return ((unsigned)(rng_next(x) >> 33) % n);
-}
-
-/* A growing message under construction. */
-struct gen {
-	unsigned char	*buf;
-	size_t		 len, cap;
-	uint64_t	 rng;
-};
-
-static void
-gen_byte(struct gen *g, unsigned b)
-{
-	if (g->len == g->cap) {
-		g->cap = g->cap ? 2 * g->cap : 256;
-		ck_assert_ptr_nonnull(g->buf = realloc(g->buf, g->cap));
-	}
-	g->buf[g->len++] = (unsigned char)b;
-}
-
-/* A big-endian length of n bytes. */
-static void
-gen_be(struct gen *g, uint64_t v, unsigned n)
-{
-	while (n-- > 0)
-		gen_byte(g, (unsigned)(v >> (8 * n)) & 0xff);
-}
-
-static void
-gen_random(struct gen *g, size_t n)
-{
-	while (n-- > 0)
-		gen_byte(g, (unsigned)rng_next(&g->rng) & 0xff);
-}
-
-/*
- * A header with a length field: code8 (str8, bin8 or ext8) stands for its
- * 8-, 16- and 32-bit forms at code8, +1, +2; str8 is 0xd9, the others 0xc4
- * and 0xc7. Any width may carry any small length.
- */
-static void
-gen_varhdr(struct gen *g, unsigned code8, uint64_t n)
-{
-	static const unsigned widths[3] = { 1, 2, 4 };
-	unsigned w = rng_below(&g->rng, 3);
-
-	if (n > 0xff && w == 0)
-		w = 1;
-	gen_byte(g, code8 + w);
-	gen_be(g, n, widths[w]);
-}
-
-/* A container header: fix (fixarray or fixmap base) or its 16/32-bit form. */
-static void
-gen_conthdr(struct gen *g, unsigned fix, unsigned code16, unsigned n)
-{
-	switch (rng_below(&g->rng, n < 16 ? 3 : 2)) {
-	case 0:
-		gen_byte(g, code16);
-		gen_be(g, n, 2);
-		break;
-	case 1:
-		gen_byte(g, code16 + 1);
-		gen_be(g, n, 4);
-		break;
-	default:
-		gen_byte(g, fix | n);
-	}
-}
-
-static void	gen_value(struct gen *, unsigned);
-
-/* An ndarray ext: [dtype, shape, bin] inside an ext of type 8. */
-static void
-gen_ndarray(struct gen *g)
-{
-	struct gen in = { NULL, 0, 0, g->rng };
-	unsigned i, dims = rng_below(&g->rng, 4);
-	unsigned nbytes = rng_below(&g->rng, 40);
-
-	gen_byte(&in, 0x93);
-	gen_byte(&in, 0xa3);
-	gen_byte(&in, '<');
-	gen_byte(&in, 'f');
-	gen_byte(&in, '8');
-	gen_conthdr(&in, 0x90, 0xdc, dims);
-	for (i = 0; i < dims; i++)
-		gen_value(&in, 99);	/* scalars only */
-	gen_varhdr(&in, 0xc4, nbytes);
-	gen_random(&in, nbytes);
-	g->rng = in.rng;
-	gen_varhdr(g, 0xc7, in.len);
-	gen_byte(g, 8);
-	for (i = 0; i < in.len; i++)
-		gen_byte(g, in.buf[i]);
-	free(in.buf);
-}
-
-/* One random element; containers only above depth 5. */
-static void
-gen_value(struct gen *g, unsigned depth)
-{
-	static const unsigned fixed[] = { 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
-	    0xd0, 0xd1, 0xd2, 0xd3 };
-	static const unsigned fixlen[] = { 4, 8, 1, 2, 4, 8, 1, 2, 4, 8 };
-	static const unsigned extlen[] = { 1, 2, 4, 8, 16 };
-	static const unsigned lone[] = { 0xc0, 0xc2, 0xc3 };
-	unsigned k, n, i;
-
-	k = rng_below(&g->rng, depth < 5 ? 16 : 10);
-	switch (k) {
-	case 0:
-		gen_byte(g, rng_below(&g->rng, 0x80));	/* fixint */
-		break;
-	case 1:
-		gen_byte(g, 0xe0 + rng_below(&g->rng, 32));
-		break;
-	case 2:
-		gen_byte(g, lone[rng_below(&g->rng, 3)]);	/* nil, bool */
-		break;
-	case 3:
-		i = rng_below(&g->rng, 10);
-		gen_byte(g, fixed[i]);
-		gen_random(g, fixlen[i]);
-		break;
-	case 4:
-		n = rng_below(&g->rng, 32);
-		gen_byte(g, 0xa0 | n);
-		gen_random(g, n);
-		break;
-	case 5:
-		n = rng_below(&g->rng, 8) ? rng_below(&g->rng, 40) : 300;
-		gen_varhdr(g, rng_below(&g->rng, 2) ? 0xd9 : 0xc4, n);
-		gen_random(g, n);
-		break;
-	case 6:
-		i = rng_below(&g->rng, 5);
-		gen_byte(g, 0xd4 + i);
-		gen_random(g, 1 + extlen[i]);
-		break;
-	case 7:
-		n = rng_below(&g->rng, 20);
-		gen_varhdr(g, 0xc7, n);
-		gen_random(g, 1 + n);
-		break;
-	case 8:
-		gen_ndarray(g);
-		break;
-	case 9:
-		gen_byte(g, 0xc0);
-		break;
-	case 10: case 11: case 12:
-		n = rng_below(&g->rng, k == 12 && depth == 0 ? 17 : 5);
-		gen_conthdr(g, 0x90, 0xdc, n);
-		for (i = 0; i < n; i++)
-			gen_value(g, depth + 1);
-		break;
-	default:
-		n = rng_below(&g->rng, 4);
-		gen_conthdr(g, 0x80, 0xde, n);
-		for (i = 0; i < 2 * n; i++)
-			gen_value(g, depth + 1);
-	}
-}
-
-/* Damage a message: bytes changed, lengths inflated, bytes cut or added. */
-static void
-gen_mutate(struct gen *g)
-{
-	static const unsigned char bad[] = { 0xc1, 0xdc, 0xdd, 0xde, 0xdf,
-	    0xc6, 0xdb, 0xc9, 0xd9, 0x9f, 0x8f, 0xff, 0x00, 0x91, 0xc7 };
-	unsigned at, times = 1 + rng_below(&g->rng, 3);
-
-	while (times-- > 0 && g->len > 0) {
-		at = rng_below(&g->rng, (unsigned)g->len);
-		switch (rng_below(&g->rng, 5)) {
-		case 0:
-			g->buf[at] = (unsigned char)rng_next(&g->rng);
-			break;
-		case 1:
-			g->buf[at] = bad[rng_below(&g->rng, sizeof(bad))];
-			break;
-		case 2:
-			memset(g->buf + at, 0xff, g->len - at < 3 ?
-			    g->len - at : 3);
-			break;
-		case 3:
-			memmove(g->buf + at, g->buf + at + 1, g->len - at - 1);
-			g->len--;
-			break;
-		default:
-			g->len = at;
-		}
-	}
-}
-
 /* The two scanners hold the same state. */
 static void
 same_state(const struct sb_scan *a, const struct sb_scan *b)
@@ -691,7 +483,7 @@ same_scan(const unsigned char *buf, size_t len, size_t max_size,
 	sb_scan_init(&a, max_size, max_depth);
 	sb_scan_init(&b, max_size, max_depth);
 	do {
-		upto = step == 0 ? len : upto + rng_below(rng, step + 1);
+		upto = step == 0 ? len : upto + gen_below(rng, step + 1);
 		if (upto > len)
 			upto = len;
 		r = same_feed(&a, &b, buf, upto);
@@ -709,16 +501,16 @@ same_scan(const unsigned char *buf, size_t len, size_t max_size,
 static size_t
 pick_size(size_t len, uint64_t *rng)
 {
-	switch (rng_below(rng, 8)) {
+	switch (gen_below(rng, 8)) {
 	case 0: return (len > 0 ? len - 1 : 0);
 	case 1: return (len);
 	case 2: return (len + 1);
-	case 3: return (rng_below(rng, (unsigned)(2 * len + 2)));
+	case 3: return (gen_below(rng, (unsigned)(2 * len + 2)));
 	case 4: return (1 << 20);
 	case 5: return (SB_SCAN_DEFAULT_SIZE);
 	case 6: return ((size_t)UINT32_MAX + 5);
 	}
-	return (rng_below(rng, 64));
+	return (gen_below(rng, 64));
 }
 
 static unsigned
@@ -726,9 +518,9 @@ pick_depth(uint64_t *rng)
 {
 	static const unsigned depths[] = { 0, 1, 2, 3, 32, 100 };
 
-	if (rng_below(rng, 2))
-		return (rng_below(rng, SB_SCAN_DEPTH_CEILING + 2));
-	return (depths[rng_below(rng, sizeof(depths) / sizeof(depths[0]))]);
+	if (gen_below(rng, 2))
+		return (gen_below(rng, SB_SCAN_DEPTH_CEILING + 2));
+	return (depths[gen_below(rng, sizeof(depths) / sizeof(depths[0]))]);
 }
 
 /*
@@ -748,7 +540,7 @@ same_all_ways(const unsigned char *src, size_t len, int whole_only,
 	same_scan(buf, len, max_size, depth, 0, rng);
 	if (!whole_only) {
 		same_scan(buf, len, max_size, depth, 1, rng);
-		same_scan(buf, len, max_size, depth, 1 + rng_below(rng, 16),
+		same_scan(buf, len, max_size, depth, 1 + gen_below(rng, 16),
 		    rng);
 	}
 	free(buf);
@@ -762,7 +554,7 @@ START_TEST(test_same_as_reference_valid)
 
 	for (i = 0; i < 400; i++) {
 		g.len = 0;
-		gen_value(&g, rng_below(&g.rng, 4));
+		gen_value(&g, gen_below(&g.rng, 4));
 		first = g.len;
 		same_all_ways(g.buf, g.len, 0, &g.rng);
 		/* every truncation, alone in its buffer */
@@ -794,9 +586,9 @@ START_TEST(test_same_as_reference_short)
 			buf[0] = (unsigned char)b0;
 			buf[1] = (unsigned char)b1;
 			for (len = 2; len < sizeof(buf); len++)
-				buf[len] = rng_below(&rng, 4) ? 0xff :
-				    (unsigned char)rng_next(&rng);
-			len = 1 + rng_below(&rng, sizeof(buf));
+				buf[len] = gen_below(&rng, 4) ? 0xff :
+				    (unsigned char)gen_next(&rng);
+			len = 1 + gen_below(&rng, sizeof(buf));
 			same_all_ways(buf, len, 0, &rng);
 		}
 }
