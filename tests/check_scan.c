@@ -1,7 +1,9 @@
 /*
  * check_scan.c: unit tests of the validating msgpack scanner: every message
  * is fed whole and byte by byte; truncated, oversized, deeply nested and
- * lying input must be refused before any decoder sees it.
+ * lying input must be refused before any decoder sees it. The scanner is also
+ * compared with the plain reference version (scanref.c) on random, mutated
+ * and truncated messages, answer by answer and state by state.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -9,7 +11,9 @@
 
 #include <msgpack.h>
 
+#include "msggen.h"
 #include "scan.h"
+#include "scanref.h"
 
 /* Scan buf whole; return the result and set *used on DONE. */
 static int
@@ -421,6 +425,175 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+/*
+ * The scanner against the reference (tests/scanref.c): random messages in
+ * every header form, mutated, truncated and fed in random pieces must give
+ * the same answers and leave the same state at every step.
+ */
+
+/* The two scanners hold the same state. */
+static void
+same_state(const struct sb_scan *a, const struct sb_scan *b)
+{
+	unsigned i;
+
+	ck_assert_uint_eq(a->off, b->off);
+	ck_assert_uint_eq(a->depth, b->depth);
+	ck_assert_uint_eq(a->pending, b->pending);
+	for (i = 0; i < a->depth; i++)
+		ck_assert_uint_eq(a->left[i], b->left[i]);
+}
+
+/* Feed both scanners up to upto bytes; compare answers, state and bulk. */
+static int
+same_feed(struct sb_scan *a, struct sb_scan *b, const unsigned char *buf,
+    size_t upto)
+{
+	size_t ua = 0, ub = 0, ea, eb, ba, bb;
+	int ra, rb;
+
+	ra = sb_scan_feed(a, buf, upto, &ua);
+	rb = scanref_feed(b, buf, upto, &ub);
+	ck_assert_int_eq(ra, rb);
+	same_state(a, b);
+	if (ra == SB_SCAN_DONE)
+		ck_assert_uint_eq(ua, ub);
+	if (ra == SB_SCAN_MORE) {
+		ba = sb_scan_bulk(a, buf, upto, &ea);
+		bb = scanref_bulk(b, buf, upto, &eb);
+		ck_assert_uint_eq(ba, bb);
+		ck_assert_uint_eq(ea, eb);
+	}
+	return (ra);
+}
+
+/*
+ * Compare the scanners on len bytes at buf, fed whole (step 0) or in random
+ * pieces of up to step bytes (some of them empty); after DONE, go on with
+ * what follows, once as a new message and once without a reset.
+ */
+static void
+same_scan(const unsigned char *buf, size_t len, size_t max_size,
+    unsigned max_depth, unsigned step, uint64_t *rng)
+{
+	struct sb_scan a, b;
+	size_t upto = 0;
+	int r;
+
+	sb_scan_init(&a, max_size, max_depth);
+	sb_scan_init(&b, max_size, max_depth);
+	do {
+		upto = step == 0 ? len : upto + gen_below(rng, step + 1);
+		if (upto > len)
+			upto = len;
+		r = same_feed(&a, &b, buf, upto);
+	} while (r == SB_SCAN_MORE && upto < len);
+	if (r != SB_SCAN_DONE || a.off == len)
+		return;
+	upto = a.off;
+	r = same_feed(&a, &b, buf, len);	/* no reset */
+	sb_scan_reset(&a);
+	sb_scan_reset(&b);
+	same_feed(&a, &b, buf + upto, len - upto);
+}
+
+/* A limit near len, tiny, default, or above what 32 bits can count. */
+static size_t
+pick_size(size_t len, uint64_t *rng)
+{
+	switch (gen_below(rng, 8)) {
+	case 0: return (len > 0 ? len - 1 : 0);
+	case 1: return (len);
+	case 2: return (len + 1);
+	case 3: return (gen_below(rng, (unsigned)(2 * len + 2)));
+	case 4: return (1 << 20);
+	case 5: return (SB_SCAN_DEFAULT_SIZE);
+	case 6: return ((size_t)UINT32_MAX + 5);
+	}
+	return (gen_below(rng, 64));
+}
+
+static unsigned
+pick_depth(uint64_t *rng)
+{
+	static const unsigned depths[] = { 0, 1, 2, 3, 32, 100 };
+
+	if (gen_below(rng, 2))
+		return (gen_below(rng, SB_SCAN_DEPTH_CEILING + 2));
+	return (depths[gen_below(rng, sizeof(depths) / sizeof(depths[0]))]);
+}
+
+/*
+ * Feed buf whole and, unless whole_only, byte by byte and in random pieces;
+ * from an exact-size copy, so ASan sees overruns.
+ */
+static void
+same_all_ways(const unsigned char *src, size_t len, int whole_only,
+    uint64_t *rng)
+{
+	unsigned char *buf = malloc(len > 0 ? len : 1);
+	size_t max_size = pick_size(len, rng);
+	unsigned depth = pick_depth(rng);
+
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, src, len);
+	same_scan(buf, len, max_size, depth, 0, rng);
+	if (!whole_only) {
+		same_scan(buf, len, max_size, depth, 1, rng);
+		same_scan(buf, len, max_size, depth, 1 + gen_below(rng, 16),
+		    rng);
+	}
+	free(buf);
+}
+
+START_TEST(test_same_as_reference_valid)
+{
+	struct gen g = { NULL, 0, 0, 0x5eed0001u + (uint64_t)_i };
+	unsigned i, m;
+	size_t n, first;
+
+	for (i = 0; i < 400; i++) {
+		g.len = 0;
+		gen_value(&g, gen_below(&g.rng, 4));
+		first = g.len;
+		same_all_ways(g.buf, g.len, 0, &g.rng);
+		/* every truncation, alone in its buffer */
+		for (n = 0; n < first; n++)
+			same_all_ways(g.buf, n, 1, &g.rng);
+		/* a second message behind the first */
+		gen_value(&g, 0);
+		same_all_ways(g.buf, g.len, 0, &g.rng);
+		for (m = 0; m < 10; m++) {
+			g.len = first;
+			gen_mutate(&g);
+			same_all_ways(g.buf, g.len, 0, &g.rng);
+		}
+	}
+	free(g.buf);
+}
+END_TEST
+
+/* Every first two bytes, followed by random ones and by lying lengths. */
+START_TEST(test_same_as_reference_short)
+{
+	unsigned char buf[10];
+	uint64_t rng = 0x5eed0002u;
+	unsigned b0, b1;
+	size_t len;
+
+	for (b0 = 0; b0 < 256; b0++)
+		for (b1 = 0; b1 < 256; b1++) {
+			buf[0] = (unsigned char)b0;
+			buf[1] = (unsigned char)b1;
+			for (len = 2; len < sizeof(buf); len++)
+				buf[len] = gen_below(&rng, 4) ? 0xff :
+				    (unsigned char)gen_next(&rng);
+			len = 1 + gen_below(&rng, sizeof(buf));
+			same_all_ways(buf, len, 0, &rng);
+		}
+}
+END_TEST
+
 static Suite *
 scan_suite(void)
 {
@@ -443,6 +616,8 @@ scan_suite(void)
 	tcase_add_test(tc, test_bulk_offset);
 	tcase_add_test(tc, test_bulk_garbage);
 	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_same_as_reference_valid);
+	tcase_add_test(tc, test_same_as_reference_short);
 	suite_add_tcase(s, tc);
 	return (s);
 }

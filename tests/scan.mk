@@ -2,7 +2,8 @@
 # shared-array codec.
 check_PROGRAMS += tests/check_scan tests/check_shmarray
 TESTS += tests/check_scan tests/check_shmarray
-tests_check_scan_SOURCES = tests/check_scan.c
+tests_check_scan_SOURCES = tests/check_scan.c tests/scanref.c tests/scanref.h \
+    tests/msggen.c tests/msggen.h
 tests_check_scan_CFLAGS = $(TEST_CFLAGS)
 tests_check_scan_LDADD = common/libsbcommon.la $(TEST_LIBS)
 tests_check_shmarray_SOURCES = tests/check_shmarray.c

@@ -1,0 +1,28 @@
+/*
+ * msggen.h: random msgpack messages for the scanner tests: every header
+ * form (fix, 8-, 16- and 32-bit lengths, ndarray exts), nested containers,
+ * and damage to them.
+ */
+#ifndef MSGGEN_H
+#define MSGGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growing message under construction; buf is malloc'ed, the caller frees. */
+struct gen {
+	unsigned char	*buf;
+	size_t		 len, cap;
+	uint64_t	 rng;		/* generator state, never 0 */
+};
+
+/* xorshift64*: the same sequence everywhere. */
+uint64_t	gen_next(uint64_t *);
+/* A number below n. */
+unsigned	gen_below(uint64_t *, unsigned n);
+/* Append one random element, containers only above depth 5. */
+void		gen_value(struct gen *, unsigned depth);
+/* Damage the message: bytes changed, lengths inflated, bytes cut. */
+void		gen_mutate(struct gen *);
+
+#endif
