@@ -308,6 +308,7 @@ worker_start(struct worker *w)
 		abort();
 	bufferevent_setcb(w->bev, NULL, NULL, worker_event_cb, w);
 	bufferevent_set_max_single_write(w->bev, SBD_IO_CHUNK);
+	io_init(&w->out, w->bev, sv[0]);
 	w->rev = event_new(sbd.base, sv[0], EV_READ | EV_PERSIST,
 	    worker_read_cb, w);
 	if (w->rev == NULL)
@@ -396,7 +397,7 @@ worker_write2(struct worker *w, const void *hdr, size_t hlen,
 		free(block);
 		return;
 	}
-	io_write(w->bev, hdr, hlen, body, blen, block);
+	io_write(&w->out, hdr, hlen, body, blen, block);
 }
 
 void
@@ -601,6 +602,7 @@ worker_close_channels(struct worker *w)
 		w->rev = NULL;
 	}
 	if (w->bev != NULL) {
+		io_close(&w->out);
 		bufferevent_free(w->bev);
 		w->bev = NULL;
 	}
