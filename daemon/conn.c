@@ -223,6 +223,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	int rc;
 
+	io_begin();
 	rc = frame_read_fds(&c->frame, fd, &c->fds, conn_msg_cb, c);
 	if (rc == FRAME_CLOSED)
 		conn_free(c);
@@ -231,6 +232,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		    "waiting (shm.attach takes one each)");
 	else if (rc < 0)
 		conn_protocol_error(c, -1, sb_scan_strerror(rc));
+	io_end();
 }
 
 static void

@@ -2,9 +2,12 @@
  * io.c: writing a message (a header and a body) to a peer, batched per pass
  * of the event loop. The messages a peer gets in a pass, with nothing waiting
  * in its output buffer, are held in its queue and written together with one
- * writev by one flush event that runs at the end of the pass (for a lone
- * call, at once after its callback), so a burst of pipelined messages costs
- * one system call per peer, not one per message, and the peer is woken once. Held bytes are copied into the
+ * writev when the pass ends, so a burst of pipelined messages costs one
+ * system call per peer, not one per message, and the peer is woken once.
+ * The read callbacks bracket their work with io_begin and io_end: when no
+ * other callback of the pass is left to run, io_end writes what is held at
+ * once; otherwise, as for writes made elsewhere, a flush event that runs
+ * after the pass's other callbacks does. Held bytes are copied into the
  * queue's buffer, kept from pass to pass; a body that lies in a malloc'd
  * block is held by reference and the block freed once sent. What the socket
  * does not take is queued in the bufferevent's output as usual; while
@@ -40,6 +43,8 @@ struct io_piece {
 static struct ioq	**io_pass;
 static size_t		 io_npass, io_passcap;
 static struct event	*io_flush_ev;
+static int		 io_flush_set;	/* io_flush_ev is active */
+static unsigned		 io_depth;	/* in io_begin */
 
 static void	io_flush_cb(evutil_socket_t, short, void *);
 
@@ -162,16 +167,26 @@ io_push(struct ioq *q)
 	}
 }
 
-/* Note q as holding output in this pass (the flush event ends it). */
+/* Have the flush event run after the callbacks of this pass. */
+static void
+io_schedule(void)
+{
+	if (io_flush_set)
+		return;
+	if (io_flush_ev == NULL &&
+	    (io_flush_ev = event_new(sbd.base, -1, 0, io_flush_cb, NULL)) ==
+	    NULL)
+		abort();
+	io_flush_set = 1;
+	event_active(io_flush_ev, EV_TIMEOUT, 0);
+}
+
+/* Note q as holding output in this pass. */
 static void
 io_list(struct ioq *q)
 {
 	struct ioq **v;
 
-	if (io_flush_ev == NULL &&
-	    (io_flush_ev = event_new(sbd.base, -1, 0, io_flush_cb, NULL)) ==
-	    NULL)
-		abort();
 	if (io_npass == io_passcap) {
 		io_passcap = io_passcap == 0 ? 8 : io_passcap * 2;
 		if ((v = reallocarray(io_pass, io_passcap, sizeof *v)) == NULL)
@@ -180,8 +195,8 @@ io_list(struct ioq *q)
 	}
 	io_pass[io_npass++] = q;
 	q->listed = 1;
-	if (io_npass == 1)
-		event_active(io_flush_ev, EV_TIMEOUT, 0);
+	if (io_depth == 0)
+		io_schedule();
 }
 
 /*
@@ -248,11 +263,35 @@ io_flush(void)
 	io_npass = 0;
 }
 
-/* The flush event, activated by the first write of a pass. */
+/* The flush event, activated for the writes of a pass. */
 static void
 io_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+	io_flush_set = 0;
 	io_flush();
+}
+
+/* A read callback starts: its writes wait for io_end. */
+void
+io_begin(void)
+{
+	io_depth++;
+}
+
+/*
+ * A read callback ends: write what is held now if no other callback of the
+ * pass is left to run (but the flush event), else have the flush event do.
+ */
+void
+io_end(void)
+{
+	if (--io_depth > 0 || io_npass == 0)
+		return;
+	if (event_base_get_num_events(sbd.base, EVENT_BASE_COUNT_ACTIVE) ==
+	    io_flush_set)
+		io_flush();
+	else
+		io_schedule();
 }
 
 /* q's owner closes it (before freeing the bufferevent): write what it holds. */
@@ -283,6 +322,7 @@ io_shutdown(void)
 	if (io_flush_ev != NULL)
 		event_free(io_flush_ev);
 	io_flush_ev = NULL;
+	io_flush_set = 0;
 	free(io_pass);
 	io_pass = NULL;
 	io_passcap = 0;

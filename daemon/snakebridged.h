@@ -128,6 +128,9 @@ void		 io_close(struct ioq *);
 size_t		 io_write(struct ioq *, const void *, size_t, const void *,
 		    size_t, char *block);
 void		 io_flush_peer(struct bufferevent *);
+/* Around a read callback: its writes go out at io_end, or the pass's end. */
+void		 io_begin(void);
+void		 io_end(void);
 void		 io_shutdown(void);
 
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */

@@ -781,6 +781,7 @@ worker_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	int rc;
 
+	io_begin();
 	rc = frame_read(&w->frame, fd, worker_msg_cb, w);
 	if (rc == FRAME_CLOSED)
 		worker_channel_closed(w);
@@ -793,6 +794,7 @@ worker_read_cb(evutil_socket_t fd, short what, void *arg)
 		w->expect_exit = 0;
 		event_del(w->rev);
 	}
+	io_end();
 }
 
 static void
