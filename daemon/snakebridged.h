@@ -439,6 +439,7 @@ struct worker {
 	double			 spawned;
 	struct event		*restart_ev;
 	struct event		*grace_ev;
+	int			 grace_set;	/* grace_ev may be pending */
 	int			 retire;	/* do not restart */
 	int			 draining;	/* recycling: no new sessions */
 	double			 drain_since;	/* draining or retired since */

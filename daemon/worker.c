@@ -411,6 +411,24 @@ worker_kill(struct worker *w, int sig)
 	kill(w->pid, sig);
 }
 
+/* Arm w's grace timer: the next nudge, or the kill. */
+static void
+worker_grace_arm(struct worker *w, uint64_t ms)
+{
+	w->grace_set = 1;
+	sbd_timer_add(w->grace_ev, ms);
+}
+
+/* Stop w's grace timer, unless it is known not to be pending. */
+static void
+worker_grace_stop(struct worker *w)
+{
+	if (w->grace_set) {
+		w->grace_set = 0;
+		event_del(w->grace_ev);
+	}
+}
+
 /*
  * Interrupt w's request; kill it if it is still busy with it after grace.
  * Meanwhile the worker's main thread is nudged now and then, at growing
@@ -436,7 +454,7 @@ worker_interrupt(struct worker *w)
 	w->grace_wid = w->cur_wid;
 	w->grace_until = sbd_now() + ms / 1000.0;
 	w->nudge_ms = WORKER_NUDGE_MS;
-	sbd_timer_add(w->grace_ev, ms < w->nudge_ms ? ms : w->nudge_ms);
+	worker_grace_arm(w, ms < w->nudge_ms ? ms : w->nudge_ms);
 }
 
 static void
@@ -445,14 +463,15 @@ worker_grace_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	double left;
 
+	w->grace_set = 0;
 	if (w->state != WORKER_BUSY || w->cur_wid != w->grace_wid)
 		return;
 	left = (w->grace_until - sbd_now()) * 1000.0;
 	if (left >= 1) {
 		tgkill(w->pid, w->pid, SB_SIG_NUDGE);	/* its main thread */
 		w->nudge_ms *= 4;
-		sbd_timer_add(w->grace_ev, left < w->nudge_ms ?
-		    (uint64_t)left : w->nudge_ms);
+		worker_grace_arm(w, left < w->nudge_ms ? (uint64_t)left :
+		    w->nudge_ms);
 		return;
 	}
 	log_warn("worker %s/%u: did not stop after interrupt, killing pid %d",
@@ -467,7 +486,7 @@ worker_idle(struct worker *w)
 {
 	w->state = WORKER_IDLE;
 	w->cur = NULL;
-	event_del(w->grace_ev);
+	worker_grace_stop(w);
 	if (sbd.shutting_down) {
 		/* only session cleanups are still queued */
 		sbd_worker_done();
@@ -525,7 +544,7 @@ void
 worker_check_recycle(struct worker *w)
 {
 	const struct pool_config *pc;
-	double age = sbd_now() - w->spawned;
+	double age;
 
 	if (w->state != WORKER_IDLE || sbd.shutting_down)
 		return;
@@ -548,7 +567,8 @@ worker_check_recycle(struct worker *w)
 			log_info("worker %s/%u: served %llu requests, "
 			    "recycling", w->pool->name, w->slot,
 			    (unsigned long long)w->gen_requests);
-		else if (pc->max_age > 0 && age * 1000 >= (double)pc->max_age)
+		else if (pc->max_age > 0 && (age = sbd_now() - w->spawned) *
+		    1000 >= (double)pc->max_age)
 			log_info("worker %s/%u: %.0f s old, recycling",
 			    w->pool->name, w->slot, age);
 		else
@@ -696,7 +716,7 @@ worker_exited(struct worker *w, int status)
 	metrics_worker_exit(w, status);
 	w->pid = -1;
 	worker_close_channels(w);
-	event_del(w->grace_ev);
+	worker_grace_stop(w);
 	worker_fail_current(w, status);
 	ahead_lost(w);
 	pool_fail_internal(w);
