@@ -85,37 +85,51 @@ io_piece_new(struct ioq *q)
 	return (&q->piece[q->npieces++]);
 }
 
-/* Hold a copy of len bytes at p; it joins a copy held just before it. */
+/*
+ * Hold a message for q: a copy of hdr and of the body, which joins a copy
+ * held just before it, or for a body in block a reference (block taken).
+ */
 static void
-io_copy(struct ioq *q, const void *p, size_t len)
+io_hold(struct ioq *q, const void *hdr, size_t hlen, const void *body,
+    size_t blen, char *block)
 {
 	struct io_piece *pc;
-	size_t cap;
+	int ref = block != NULL && blen > 0;
+	size_t n = hlen + (ref ? 0 : blen), cap;
 	char *buf;
 
-	if (len == 0)
-		return;
-	if (q->len + len > q->cap) {
+	if (q->len + n > q->cap) {
 		cap = q->cap == 0 ? IO_BUF_MIN : q->cap;
-		while (cap < q->len + len)
+		while (cap < q->len + n)
 			cap *= 2;
 		if ((buf = realloc(q->buf, cap)) == NULL)
 			abort();
 		q->buf = buf;
 		q->cap = cap;
 	}
-	memcpy(q->buf + q->len, p, len);
+	if (hlen > 0)
+		memcpy(q->buf + q->len, hdr, hlen);
+	if (!ref && blen > 0)
+		memcpy(q->buf + q->len + hlen, body, blen);
 	pc = q->npieces > 0 ? &q->piece[q->npieces - 1] : NULL;
-	if (pc != NULL && pc->block == NULL)
-		pc->len += len;
-	else {
+	if (n > 0 && pc != NULL && pc->block == NULL)
+		pc->len += n;
+	else if (n > 0) {
 		pc = io_piece_new(q);
 		pc->p = NULL;
 		pc->off = q->len;
-		pc->len = len;
+		pc->len = n;
 		pc->block = NULL;
 	}
-	q->len += len;
+	q->len += n;
+	if (!ref) {
+		free(block);
+		return;
+	}
+	pc = io_piece_new(q);
+	pc->p = body;
+	pc->len = blen;
+	pc->block = block;
 }
 
 static const char *
@@ -138,7 +152,7 @@ io_push(struct ioq *q)
 
 	if (q->npieces == 0)
 		return;
-	if (evbuffer_get_length(q->out) == 0) {
+	if (q->out_empty || evbuffer_get_length(q->out) == 0) {
 		n = q->npieces < IO_IOV ? q->npieces : IO_IOV;
 		for (i = 0; i < n; i++) {
 			iov[i].iov_base = (void *)io_data(q, &q->piece[i]);
@@ -156,6 +170,7 @@ io_push(struct ioq *q)
 		}
 		io_add(q->out, io_data(q, pc) + done, pc->len - done,
 		    pc->block);
+		q->out_empty = 0;
 		done = 0;
 	}
 	q->npieces = 0;
@@ -221,20 +236,11 @@ io_write(struct ioq *q, const void *hdr, size_t hlen, const void *body,
 			return (evbuffer_get_length(q->out));
 		}
 		io_list(q);
+		q->out_empty = 1;
 		waiting = 0;
 	} else
 		waiting = evbuffer_get_length(q->out);
-	io_copy(q, hdr, hlen);
-	if (block != NULL && blen > 0) {
-		struct io_piece *pc = io_piece_new(q);
-
-		pc->p = body;
-		pc->len = blen;
-		pc->block = block;
-	} else {
-		io_copy(q, body, blen);
-		free(block);
-	}
+	io_hold(q, hdr, hlen, body, blen, block);
 	return (waiting);
 }
 

@@ -116,6 +116,7 @@ struct ioq {
 	struct evbuffer		*out;
 	int			 fd;
 	int			 listed;	/* holds output in this pass */
+	int			 out_empty;	/* out known empty since */
 	char			*buf;		/* held copies */
 	size_t			 len;
 	size_t			 cap;
