@@ -112,8 +112,8 @@ int		 frame_read_fds(struct frame *, int, struct fdqueue *,
 struct bufferevent;
 struct io_piece;
 struct ioq {
-	struct bufferevent	*bev;	/* its output: what waits for fd */
-	struct evbuffer		*out;
+	struct bufferevent	*bev;
+	struct evbuffer		*out;		/* bev's: what waits for fd */
 	int			 fd;
 	int			 listed;	/* holds output in this pass */
 	int			 out_empty;	/* out known empty since */
