@@ -65,6 +65,7 @@ conn_accept(int fd)
 	bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
 	bufferevent_set_max_single_write(c->bev, SBD_IO_CHUNK);
+	io_init(&c->out, c->bev, fd);
 	c->rev = event_new(sbd.base, fd, EV_READ | EV_PERSIST, conn_read_cb,
 	    c);
 	if (c->rev == NULL)
@@ -102,10 +103,8 @@ conn_write2(struct conn *c, const void *hdr, size_t hlen, const void *body,
 		free(block);
 		return;
 	}
-	io_write(c->bev, hdr, hlen, body, blen, block);
-	if (!c->paused &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    conn_out_high()) {
+	if (io_write(&c->out, hdr, hlen, body, blen, block) >
+	    conn_out_high() && !c->paused) {
 		log_debug("connection %llu: not reading answers, pausing",
 		    (unsigned long long)c->id);
 		c->paused = 1;
@@ -159,6 +158,7 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&conns, c, entry);
 	frame_free(&c->frame);
 	event_free(c->rev);
+	io_close(&c->out);
 	bufferevent_free(c->bev);
 	free(c->client);
 	free(c);
@@ -223,6 +223,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	int rc;
 
+	io_begin();
 	rc = frame_read_fds(&c->frame, fd, &c->fds, conn_msg_cb, c);
 	if (rc == FRAME_CLOSED)
 		conn_free(c);
@@ -231,6 +232,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		    "waiting (shm.attach takes one each)");
 	else if (rc < 0)
 		conn_protocol_error(c, -1, sb_scan_strerror(rc));
+	io_end();
 }
 
 static void

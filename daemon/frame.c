@@ -90,8 +90,9 @@ frame_scan(struct frame *f, frame_cb cb, void *arg)
 		start += msglen;
 	}
 	if (start > 0) {
-		memmove(f->buf, f->buf + start, f->len - start);
 		f->len -= start;
+		if (f->len > 0)
+			memmove(f->buf, f->buf + start, f->len);
 	}
 	return (0);
 }

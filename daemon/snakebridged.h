@@ -105,13 +105,34 @@ struct fdqueue {
 int		 frame_read_fds(struct frame *, int, struct fdqueue *,
 		    frame_cb, void *);
 
-/* io.c: writing header and body; later writes to a peer in the same
- * event-loop pass are batched into one writev at its end. */
+/*
+ * io.c: writing header and body; the writes to a peer in one event-loop
+ * pass are held in its queue and written with one writev at the end.
+ */
 struct bufferevent;
-void		 io_shutdown(void);
+struct io_piece;
+struct ioq {
+	struct bufferevent	*bev;
+	struct evbuffer		*out;		/* bev's: what waits for fd */
+	int			 fd;
+	int			 listed;	/* holds output in this pass */
+	int			 out_empty;	/* out known empty since */
+	char			*buf;		/* held copies */
+	size_t			 len;
+	size_t			 cap;
+	struct io_piece		*piece;		/* held, in order */
+	unsigned		 npieces;
+	unsigned		 maxpieces;
+};
+void		 io_init(struct ioq *, struct bufferevent *, int fd);
+void		 io_close(struct ioq *);
+size_t		 io_write(struct ioq *, const void *, size_t, const void *,
+		    size_t, char *block);
 void		 io_flush_peer(struct bufferevent *);
-void		 io_write(struct bufferevent *, const void *, size_t,
-		    const void *, size_t, char *block);
+/* Around a read callback: its writes go out at io_end, or the pass's end. */
+void		 io_begin(void);
+void		 io_end(void);
+void		 io_shutdown(void);
 
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */
 int		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
@@ -166,6 +187,7 @@ struct conn {
 	uint64_t		 id;
 	int			 fd;
 	struct bufferevent	*bev;		/* output */
+	struct ioq		 out;		/* held writes (io.c) */
 	struct event		*rev;		/* input: frame_read */
 	uid_t			 uid;
 	gid_t			 gid;
@@ -401,6 +423,7 @@ struct worker {
 	int			 fd;
 	int			 shmfd;		/* block channel, -1 none */
 	struct bufferevent	*bev;		/* channel output */
+	struct ioq		 out;		/* held writes (io.c) */
 	struct event		*rev;		/* channel input */
 	struct bufferevent	*logbev;
 	struct frame		 frame;
@@ -417,6 +440,7 @@ struct worker {
 	double			 spawned;
 	struct event		*restart_ev;
 	struct event		*grace_ev;
+	int			 grace_set;	/* grace_ev may be pending */
 	int			 retire;	/* do not restart */
 	int			 draining;	/* recycling: no new sessions */
 	double			 drain_since;	/* draining or retired since */

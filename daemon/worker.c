@@ -308,6 +308,7 @@ worker_start(struct worker *w)
 		abort();
 	bufferevent_setcb(w->bev, NULL, NULL, worker_event_cb, w);
 	bufferevent_set_max_single_write(w->bev, SBD_IO_CHUNK);
+	io_init(&w->out, w->bev, sv[0]);
 	w->rev = event_new(sbd.base, sv[0], EV_READ | EV_PERSIST,
 	    worker_read_cb, w);
 	if (w->rev == NULL)
@@ -396,7 +397,7 @@ worker_write2(struct worker *w, const void *hdr, size_t hlen,
 		free(block);
 		return;
 	}
-	io_write(w->bev, hdr, hlen, body, blen, block);
+	io_write(&w->out, hdr, hlen, body, blen, block);
 }
 
 void
@@ -408,6 +409,24 @@ worker_kill(struct worker *w, int sig)
 		w->expect_exit = 1;
 	kill(-w->pid, sig);
 	kill(w->pid, sig);
+}
+
+/* Arm w's grace timer: the next nudge, or the kill. */
+static void
+worker_grace_arm(struct worker *w, uint64_t ms)
+{
+	w->grace_set = 1;
+	sbd_timer_add(w->grace_ev, ms);
+}
+
+/* Stop w's grace timer, unless it is known not to be pending. */
+static void
+worker_grace_stop(struct worker *w)
+{
+	if (w->grace_set) {
+		w->grace_set = 0;
+		event_del(w->grace_ev);
+	}
 }
 
 /*
@@ -435,7 +454,7 @@ worker_interrupt(struct worker *w)
 	w->grace_wid = w->cur_wid;
 	w->grace_until = sbd_now() + ms / 1000.0;
 	w->nudge_ms = WORKER_NUDGE_MS;
-	sbd_timer_add(w->grace_ev, ms < w->nudge_ms ? ms : w->nudge_ms);
+	worker_grace_arm(w, ms < w->nudge_ms ? ms : w->nudge_ms);
 }
 
 static void
@@ -444,14 +463,15 @@ worker_grace_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	double left;
 
+	w->grace_set = 0;
 	if (w->state != WORKER_BUSY || w->cur_wid != w->grace_wid)
 		return;
 	left = (w->grace_until - sbd_now()) * 1000.0;
 	if (left >= 1) {
 		tgkill(w->pid, w->pid, SB_SIG_NUDGE);	/* its main thread */
 		w->nudge_ms *= 4;
-		sbd_timer_add(w->grace_ev, left < w->nudge_ms ?
-		    (uint64_t)left : w->nudge_ms);
+		worker_grace_arm(w, left < w->nudge_ms ? (uint64_t)left :
+		    w->nudge_ms);
 		return;
 	}
 	log_warn("worker %s/%u: did not stop after interrupt, killing pid %d",
@@ -466,7 +486,7 @@ worker_idle(struct worker *w)
 {
 	w->state = WORKER_IDLE;
 	w->cur = NULL;
-	event_del(w->grace_ev);
+	worker_grace_stop(w);
 	if (sbd.shutting_down) {
 		/* only session cleanups are still queued */
 		sbd_worker_done();
@@ -524,7 +544,7 @@ void
 worker_check_recycle(struct worker *w)
 {
 	const struct pool_config *pc;
-	double age = sbd_now() - w->spawned;
+	double age;
 
 	if (w->state != WORKER_IDLE || sbd.shutting_down)
 		return;
@@ -547,7 +567,8 @@ worker_check_recycle(struct worker *w)
 			log_info("worker %s/%u: served %llu requests, "
 			    "recycling", w->pool->name, w->slot,
 			    (unsigned long long)w->gen_requests);
-		else if (pc->max_age > 0 && age * 1000 >= (double)pc->max_age)
+		else if (pc->max_age > 0 && (age = sbd_now() - w->spawned) *
+		    1000 >= (double)pc->max_age)
 			log_info("worker %s/%u: %.0f s old, recycling",
 			    w->pool->name, w->slot, age);
 		else
@@ -601,6 +622,7 @@ worker_close_channels(struct worker *w)
 		w->rev = NULL;
 	}
 	if (w->bev != NULL) {
+		io_close(&w->out);
 		bufferevent_free(w->bev);
 		w->bev = NULL;
 	}
@@ -694,7 +716,7 @@ worker_exited(struct worker *w, int status)
 	metrics_worker_exit(w, status);
 	w->pid = -1;
 	worker_close_channels(w);
-	event_del(w->grace_ev);
+	worker_grace_stop(w);
 	worker_fail_current(w, status);
 	ahead_lost(w);
 	pool_fail_internal(w);
@@ -779,6 +801,7 @@ worker_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	int rc;
 
+	io_begin();
 	rc = frame_read(&w->frame, fd, worker_msg_cb, w);
 	if (rc == FRAME_CLOSED)
 		worker_channel_closed(w);
@@ -791,6 +814,7 @@ worker_read_cb(evutil_socket_t fd, short what, void *arg)
 		w->expect_exit = 0;
 		event_del(w->rev);
 	}
+	io_end();
 }
 
 static void

@@ -370,6 +370,93 @@ START_TEST(test_raw_exactly_once)
 }
 END_TEST
 
+/* Fill a bin argument for msgid: its id, then a byte of its own. */
+static void
+pack_tagged_bin(msgpack_packer *pk, char *blob, size_t len, uint32_t id)
+{
+	memset(blob, (int)(id * 7 + 1) & 0xff, len);
+	memcpy(blob, &id, sizeof id);
+	msgpack_pack_bin(pk, len);
+	msgpack_pack_bin_body(pk, blob, len);
+}
+
+/* Does o, an answer to id, carry the bin pack_tagged_bin made for it? */
+static int
+tagged_bin_ok(const msgpack_object *o, size_t len, uint32_t id)
+{
+	const char	*p;
+	uint32_t	 tag;
+	size_t		 i;
+
+	if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != len)
+		return (0);
+	p = o->via.bin.ptr;
+	memcpy(&tag, p, sizeof tag);
+	for (i = sizeof tag; i < len; i++) {
+		if ((unsigned char)p[i] != ((id * 7 + 1) & 0xff))
+			return (0);
+	}
+	return (tag == id);
+}
+
+/*
+ * A client that pipelines calls with large and small answers and reads
+ * nothing for a while: what the socket does not take waits in the daemon,
+ * large answers (sent from the buffer they were read into) and small ones
+ * (copied) alike. Once it reads, every answer comes whole, once, with its
+ * own bytes.
+ */
+START_TEST(test_raw_large_answers_unread)
+{
+	struct sbt_raw		 r;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	const msgpack_object	*o;
+	unsigned char		 seen[48];
+	size_t			 big = 300 * 1024, small = 100, len;
+	char			*blob;
+	uint32_t		 id;
+	int			 i, n = 48, got = 0;
+
+	ck_assert_ptr_nonnull(blob = malloc(big));
+	sbt_raw_open(&sbt_d, &r);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < n; i++) {
+		sbt_pack_request(&pk, i, "call", 3);
+		sbt_pack_str(&pk, "sbfixtures");
+		sbt_pack_str(&pk, "identity");
+		msgpack_pack_array(&pk, 1);
+		pack_tagged_bin(&pk, blob, i % 3 == 2 ? small : big,
+		    (uint32_t)i);
+	}
+	ck_assert_int_eq(sbt_raw_send_sbuf(&r, &sb), 0);
+	msgpack_sbuffer_destroy(&sb);
+	free(blob);
+	sleep(1);		/* not reading: the answers back up */
+
+	memset(seen, 0, sizeof seen);
+	while (got < n) {
+		ck_assert_msg(sbt_raw_recv(&r, WAIT_MS, &o) == 1,
+		    "only %d of %d responses came", got, n);
+		ck_assert_int_eq(o->type, MSGPACK_OBJECT_ARRAY);
+		ck_assert_uint_eq(o->via.array.size, 4);
+		id = (uint32_t)o->via.array.ptr[1].via.u64;
+		ck_assert_uint_lt(id, (uint32_t)n);
+		ck_assert_msg(!seen[id], "msgid %u answered twice", id);
+		seen[id] = 1;
+		got++;
+		ck_assert_msg(sbt_obj_errtype(o) == NULL, "msgid %u: %s", id,
+		    sbt_obj_errtype(o));
+		len = id % 3 == 2 ? small : big;
+		ck_assert_msg(tagged_bin_ok(&o->via.array.ptr[3], len, id),
+		    "msgid %u: wrong bytes", id);
+	}
+	ck_assert_int_eq(sbt_raw_recv(&r, 300, &o), -1);
+	sbt_raw_close(&r);
+}
+END_TEST
+
 /* How many workers of the default pool status shows as busy. */
 static int
 busy_workers(sb_client *c)
@@ -457,6 +544,7 @@ pipeline_suite(void)
 	tcase_add_test(tc, test_two_connections);
 	tcase_add_test(tc, test_eight_connections);
 	tcase_add_test(tc, test_raw_exactly_once);
+	tcase_add_test(tc, test_raw_large_answers_unread);
 	tcase_add_test(tc, test_disconnect_mid_request);
 	tcase_add_test(tc, test_sessions_parallel);
 	suite_add_tcase(s, tc);
