@@ -287,7 +287,6 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 	const struct pack_ctx ctx = { c->limits.max_depth, c };
 	struct sb_pending *p;
 	struct wq_mark start;
-	msgpack_packer pk;
 	size_t i;
 	int rc;
 
@@ -297,20 +296,18 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 	if ((rc = pending_add(&c->pending, &p)) != 0)
 		return (rc);
 	wq_mark(c, &start);
-	msgpack_packer_init(&pk, c, wq_packer_write);
 	c->borrowing = borrow;
 	rc = SB_ENOMEM;
-	if (msgpack_pack_array(&pk, 4) != 0 ||
-	    msgpack_pack_uint8(&pk, SB_MSG_REQUEST) != 0 ||
-	    msgpack_pack_uint32(&pk, p->msgid) != 0 ||
-	    msgpack_pack_str_with_body(&pk, method, strlen(method)) != 0 ||
-	    msgpack_pack_array(&pk, nparams + (opts != NULL)) != 0)
+	if (pbuf_msg_head(&c->wb, SB_MSG_REQUEST, p->msgid) != 0 ||
+	    pbuf_str(&c->wb, method, strlen(method)) != 0 ||
+	    pbuf_array(&c->wb, nparams + (opts != NULL)) != 0)
 		goto fail;
 	/* Params sit in the message and params arrays: depth 2. */
 	for (i = 0; i < nparams; i++)
-		if ((rc = pack_value(&pk, params[i], 2, &ctx)) != 0)
+		if ((rc = pack_value(&c->wb, params[i], 2, &ctx)) != 0)
 			goto fail;
-	if (opts != NULL && (rc = pack_opts(&pk, opts)) != 0)
+	if ((opts != NULL && (rc = pack_opts(&c->wb, opts)) != 0) ||
+	    (rc = wq_seal(c)) != 0)
 		goto fail;
 	if (c->wlen - start.wlen > c->limits.max_size) {
 		rc = SB_ERANGE;
