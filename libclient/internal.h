@@ -171,6 +171,8 @@ struct pending_table {
 	size_t			 nbuckets;
 	size_t			 count;
 	uint32_t		 next_msgid;
+	struct sb_pending	*spare;	/* freed handles, by next */
+	size_t			 nspare;
 };
 
 void		 pending_init(struct pending_table *);

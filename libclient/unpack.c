@@ -173,11 +173,13 @@ unpack_container(struct unpack_reader *r, enum sb_type t, uint64_t n,
 	if ((v = value_new(t)) == NULL)
 		return (SB_ENOMEM);
 	if (slots > 0) {
-		if ((v->u.seq.items = calloc(slots, sizeof(sb_value *))) ==
+		/* Not calloc: see value_new. slots fits: it is <= the bytes. */
+		if ((v->u.seq.items = malloc(slots * sizeof(sb_value *))) ==
 		    NULL) {
 			free(v);
 			return (SB_ENOMEM);
 		}
+		memset(v->u.seq.items, 0, slots * sizeof(sb_value *));
 		v->u.seq.cap = slots;
 		v->u.seq.len = n;
 	}
