@@ -9,6 +9,7 @@
 #include <msgpack.h>
 
 #include "sbclient.h"
+#include "pbuf.h"
 #include "scan.h"
 
 /*
@@ -95,28 +96,6 @@ int		 value_decimal_check(const char *, size_t);
 struct value_block *block_take(void *mem);
 struct value_block *block_hold(struct value_block *);
 void		 block_drop(struct value_block *);
-
-/* pbuf.c: a growing buffer msgpack is written into. */
-struct pbuf {
-	char		*data;
-	size_t		 len, cap;
-	/* Set: the client whose output queue this is (wqueue.c). */
-	sb_client	*queue;
-};
-
-int		 pbuf_bytes(struct pbuf *, const void *, size_t);
-int		 pbuf_nil(struct pbuf *);
-int		 pbuf_bool(struct pbuf *, int);
-int		 pbuf_uint(struct pbuf *, uint64_t);
-int		 pbuf_int(struct pbuf *, int64_t);
-int		 pbuf_double(struct pbuf *, double);
-int		 pbuf_array(struct pbuf *, size_t);
-int		 pbuf_map(struct pbuf *, size_t);
-int		 pbuf_str(struct pbuf *, const char *, size_t);
-int		 pbuf_bin_head(struct pbuf *, size_t);
-int		 pbuf_ext_head(struct pbuf *, size_t, int8_t);
-int		 pbuf_msg_head(struct pbuf *, unsigned kind, uint32_t msgid);
-void		 pbuf_packer(struct pbuf *, msgpack_packer *);
 
 /* pack.c: where a value is packed. */
 struct pack_ctx {

@@ -1,92 +1,17 @@
 /*
- * pbuf.c: the msgpack writer: headers, scalars and raw bytes written
- * straight into a growing buffer, in the same encodings msgpack-c's packer
- * chooses (the smallest form of each), so the bytes are the same; and a
- * msgpack_packer over such a buffer for the few forms written elsewhere.
+ * pbuf.c: the msgpack writer's less common forms (pbuf.h has the rest):
+ * negative integers, bin and ext headers, growing the buffer, and a
+ * msgpack_packer over it for the few forms written elsewhere.
  */
-#include <endian.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "internal.h"
 
-/* The largest header: a tag and 8 bytes, or an ext's tag, 4 and type. */
-#define PBUF_HEAD_MAX	9
-
 /* Make room for n more bytes: 0, or SB_ENOMEM with the buffer intact. */
-static int
+int
 pbuf_grow(struct pbuf *pb, size_t n)
 {
 	return (conn_reserve(&pb->data, &pb->cap, pb->len, n));
-}
-
-/* Room for n more bytes, growing only when it is short. */
-static inline int
-pbuf_room(struct pbuf *pb, size_t n)
-{
-	if (pb->cap - pb->len >= n)
-		return (0);
-	return (pbuf_grow(pb, n));
-}
-
-/*
- * Write tag and the low n bytes of v big-endian (n: 0, 1, 2, 4 or 8). The
- * 8 bytes stored after the tag lie within the room made; only 1 + n count.
- */
-static inline int
-pbuf_tag(struct pbuf *pb, uint8_t tag, uint64_t v, unsigned n)
-{
-	unsigned char *b;
-	uint64_t be;
-
-	if (pbuf_room(pb, PBUF_HEAD_MAX) != 0)
-		return (SB_ENOMEM);
-	b = (unsigned char *)pb->data + pb->len;
-	b[0] = tag;
-	if (n > 0) {
-		be = htobe64(v << (64 - 8 * n));
-		memcpy(b + 1, &be, sizeof(be));
-	}
-	pb->len += 1 + n;
-	return (0);
-}
-
-int
-pbuf_bytes(struct pbuf *pb, const void *p, size_t len)
-{
-	if (len == 0)
-		return (0);
-	if (pbuf_room(pb, len) != 0)
-		return (SB_ENOMEM);
-	memcpy(pb->data + pb->len, p, len);
-	pb->len += len;
-	return (0);
-}
-
-int
-pbuf_nil(struct pbuf *pb)
-{
-	return (pbuf_tag(pb, 0xc0, 0, 0));
-}
-
-int
-pbuf_bool(struct pbuf *pb, int b)
-{
-	return (pbuf_tag(pb, b ? 0xc3 : 0xc2, 0, 0));
-}
-
-int
-pbuf_uint(struct pbuf *pb, uint64_t u)
-{
-	if (u < 0x80)
-		return (pbuf_tag(pb, (uint8_t)u, 0, 0));
-	if (u < 0x100)
-		return (pbuf_tag(pb, 0xcc, u, 1));
-	if (u < 0x10000)
-		return (pbuf_tag(pb, 0xcd, u, 2));
-	if (u < 0x100000000ULL)
-		return (pbuf_tag(pb, 0xce, u, 4));
-	return (pbuf_tag(pb, 0xcf, u, 8));
 }
 
 /* Non-negative numbers take the unsigned forms, as msgpack-c's do. */
@@ -104,58 +29,6 @@ pbuf_int(struct pbuf *pb, int64_t i)
 	if (i >= INT32_MIN)
 		return (pbuf_tag(pb, 0xd2, (uint64_t)i, 4));
 	return (pbuf_tag(pb, 0xd3, (uint64_t)i, 8));
-}
-
-/* Always float 64, as msgpack_pack_double. */
-int
-pbuf_double(struct pbuf *pb, double d)
-{
-	uint64_t bits;
-
-	memcpy(&bits, &d, sizeof(bits));
-	return (pbuf_tag(pb, 0xcb, bits, 8));
-}
-
-/* An array or map header: fix forms up to 15, then 16 or 32 bits. */
-static int
-pbuf_count(struct pbuf *pb, uint8_t fix, uint8_t tag16, size_t n)
-{
-	if (n < 16)
-		return (pbuf_tag(pb, fix | (uint8_t)n, 0, 0));
-	if (n < 0x10000)
-		return (pbuf_tag(pb, tag16, n, 2));
-	return (pbuf_tag(pb, tag16 + 1, n, 4));
-}
-
-int
-pbuf_array(struct pbuf *pb, size_t n)
-{
-	return (pbuf_count(pb, 0x90, 0xdc, n));
-}
-
-int
-pbuf_map(struct pbuf *pb, size_t n)
-{
-	return (pbuf_count(pb, 0x80, 0xde, n));
-}
-
-/* A str header and its bytes, with room made once. */
-int
-pbuf_str(struct pbuf *pb, const char *p, size_t len)
-{
-	int rc;
-
-	if (len < 32)
-		rc = pbuf_tag(pb, 0xa0 | (uint8_t)len, 0, 0);
-	else if (len < 0x100)
-		rc = pbuf_tag(pb, 0xd9, len, 1);
-	else if (len < 0x10000)
-		rc = pbuf_tag(pb, 0xda, len, 2);
-	else
-		rc = pbuf_tag(pb, 0xdb, len, 4);
-	if (rc != 0)
-		return (rc);
-	return (pbuf_bytes(pb, p, len));
 }
 
 int
@@ -202,16 +75,6 @@ pbuf_ext_head(struct pbuf *pb, size_t len, int8_t type)
 	if (rc != 0)
 		return (rc);
 	return (pbuf_tag(pb, (uint8_t)type, 0, 0));
-}
-
-/* A message's start: [4 elements, kind, msgid, ... */
-int
-pbuf_msg_head(struct pbuf *pb, unsigned kind, uint32_t msgid)
-{
-	if (pbuf_tag(pb, 0x94, 0, 0) != 0 || pbuf_uint(pb, kind) != 0 ||
-	    pbuf_uint(pb, msgid) != 0)
-		return (SB_ENOMEM);
-	return (0);
 }
 
 /* msgpack_packer callback: append to the pbuf. */
