@@ -137,6 +137,10 @@ conn_compact(sb_client *c)
 {
 	size_t at = 0, bulk, end;
 
+	if (c->rstart == c->rlen) {	/* all of it dispatched */
+		c->rstart = c->rlen = 0;
+		return;
+	}
 	bulk = sb_scan_bulk(&c->scan, c->rbuf + c->rstart, c->rlen - c->rstart,
 	    &end);
 	if (end > c->rlen - c->rstart)
@@ -204,7 +208,8 @@ conn_read(sb_client *c)
 	int count = 0, r;
 
 	while (!c->dead) {
-		if (conn_reserve(&c->rbuf, &c->rcap, c->rlen,
+		if (c->rcap - c->rlen < CONN_READ_CHUNK &&
+		    conn_reserve(&c->rbuf, &c->rcap, c->rlen,
 		    CONN_READ_CHUNK) != 0)
 			return (count > 0 ? count : SB_ENOMEM);
 		room = c->rcap - c->rlen;

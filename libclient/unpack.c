@@ -482,12 +482,20 @@ unpack_value(struct unpack_reader *r, unsigned depth, sb_value **out)
 	return (*out == NULL ? SB_ENOMEM : 0);
 }
 
-/* The header of an array; SB_EPROTO for anything else. */
+/* The header of an array (a fixarray read at once); SB_EPROTO else. */
 int
 unpack_array(struct unpack_reader *r, size_t *n)
 {
 	struct unpack_head h;
 
+	if (r->p < r->end && (*r->p & 0xf0) == 0x90) {
+		h.n = *r->p & 0x0f;
+		if (h.n > (uint64_t)(r->end - r->p - 1))
+			return (SB_EPROTO);
+		r->p++;
+		*n = h.n;
+		return (0);
+	}
 	if (unpack_head(r, &h) != 0 || h.kind != KIND_ARRAY ||
 	    h.n > (uint64_t)(r->end - r->p))
 		return (SB_EPROTO);

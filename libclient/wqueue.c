@@ -203,6 +203,8 @@ wq_flush(sb_client *c)
 	ssize_t n;
 	int k;
 
+	if (c->wlen == 0 && c->passfd < 0)
+		return;		/* empty: nothing to write or clear */
 	while (c->woff < c->wlen && !c->wdead) {
 		for (k = 0, i = c->sdone; i < c->nsegs && k < WQ_IOV; i++) {
 			iov[k].iov_base = (char *)wq_ptr(c, &c->segs[i]) +
