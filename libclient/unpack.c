@@ -503,20 +503,24 @@ unpack_array(struct unpack_reader *r, size_t *n)
 	return (0);
 }
 
-/* A non-negative integer (a positive fixint read at once). */
+/* A non-negative integer: a positive fixint, or uint 8, 16, 32 or 64. */
 int
 unpack_uint(struct unpack_reader *r, uint64_t *u)
 {
-	struct unpack_head h;
+	unsigned b;
 
-	if (r->p < r->end && *r->p <= 0x7f) {
-		*u = *r->p++;
+	if (r->p == r->end)
+		return (SB_EPROTO);
+	b = *r->p;
+	if (b <= 0x7f) {
+		r->p++;
+		*u = b;
 		return (0);
 	}
-	if (unpack_head(r, &h) != 0 || h.kind != KIND_UINT)
+	if (b < 0xcc || b > 0xcf)
 		return (SB_EPROTO);
-	*u = h.n;
-	return (0);
+	r->p++;
+	return (unpack_be(r, 1u << (b - 0xcc), u));
 }
 
 /* A str, pointing into the buffer (not NUL-terminated). */
