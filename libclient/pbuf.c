@@ -31,6 +31,23 @@ pbuf_int(struct pbuf *pb, int64_t i)
 	return (pbuf_tag(pb, 0xd3, (uint64_t)i, 8));
 }
 
+/* A str of 32 bytes or more: str 8, 16 or 32. */
+int
+pbuf_str_long(struct pbuf *pb, const char *p, size_t len)
+{
+	int rc;
+
+	if (len < 0x100)
+		rc = pbuf_tag(pb, 0xd9, len, 1);
+	else if (len < 0x10000)
+		rc = pbuf_tag(pb, 0xda, len, 2);
+	else
+		rc = pbuf_tag(pb, 0xdb, len, 4);
+	if (rc != 0)
+		return (rc);
+	return (pbuf_bytes(pb, p, len));
+}
+
 int
 pbuf_bin_head(struct pbuf *pb, size_t len)
 {

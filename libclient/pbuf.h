@@ -26,6 +26,7 @@ struct pbuf {
 
 int		 pbuf_grow(struct pbuf *, size_t);
 int		 pbuf_int(struct pbuf *, int64_t);
+int		 pbuf_str_long(struct pbuf *, const char *, size_t);
 int		 pbuf_bin_head(struct pbuf *, size_t);
 int		 pbuf_ext_head(struct pbuf *, size_t, int8_t);
 void		 pbuf_packer(struct pbuf *, msgpack_packer *);
@@ -132,23 +133,18 @@ pbuf_map(struct pbuf *pb, size_t n)
 	return (pbuf_count(pb, 0x80, 0xde, n));
 }
 
-/* A str header and its bytes. */
+/* A str header and its bytes: a fixstr's with room made once. */
 static inline int
 pbuf_str(struct pbuf *pb, const char *p, size_t len)
 {
-	int rc;
-
-	if (len < 32)
-		rc = pbuf_tag(pb, 0xa0 | (uint8_t)len, 0, 0);
-	else if (len < 0x100)
-		rc = pbuf_tag(pb, 0xd9, len, 1);
-	else if (len < 0x10000)
-		rc = pbuf_tag(pb, 0xda, len, 2);
-	else
-		rc = pbuf_tag(pb, 0xdb, len, 4);
-	if (rc != 0)
-		return (rc);
-	return (pbuf_bytes(pb, p, len));
+	if (len >= 32)
+		return (pbuf_str_long(pb, p, len));
+	if (pbuf_room(pb, 1 + len) != 0)
+		return (SB_ENOMEM);
+	pb->data[pb->len] = (char)(0xa0 | len);
+	memcpy(pb->data + pb->len + 1, p, len);
+	pb->len += 1 + len;
+	return (0);
 }
 
 /* A message's start: [4 elements, kind, msgid, ... */
