@@ -1694,10 +1694,17 @@ START_TEST(test_client_request_too_large)
 {
 	sb_client *c = fake_connect();
 	sb_value *params = sb_list_new(), *r;
-	static char big[70000];
+	static char big[70000], huge[300 * 1024];
 	int i;
 
 	sb_list_append(params, sb_bytes(big, sizeof(big)));
+	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
+	sb_value_free(params);
+	/* Large enough to be queued by reference, then dropped. */
+	params = sb_list_new();
+	sb_list_append(params, sb_str("before"));
+	sb_list_append(params, sb_bytes(huge, sizeof(huge)));
+	sb_list_append(params, sb_str("after"));
 	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
 	sb_value_free(params);
 	/* Deeper than the max_depth (16) the hello announced. */
