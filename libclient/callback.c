@@ -79,7 +79,6 @@ static int
 callback_reply(sb_client *c, uint32_t msgid, const sb_value *result)
 {
 	const struct pack_ctx ctx = { c->limits.max_depth, NULL };
-	msgpack_packer pk;
 	struct wq_mark start;
 	sb_value nil;
 	int rc;
@@ -87,14 +86,13 @@ callback_reply(sb_client *c, uint32_t msgid, const sb_value *result)
 	memset(&nil, 0, sizeof(nil));
 	nil.type = SB_NIL;
 	wq_mark(c, &start);
-	msgpack_packer_init(&pk, c, wq_packer_write);
-	if (msgpack_pack_array(&pk, 4) != 0 ||
-	    msgpack_pack_uint8(&pk, SB_MSG_RESPONSE) != 0 ||
-	    msgpack_pack_uint32(&pk, msgid) != 0 ||
-	    msgpack_pack_nil(&pk) != 0)
+	if (pbuf_msg_head(&c->wb, SB_MSG_RESPONSE, msgid) != 0 ||
+	    pbuf_nil(&c->wb) != 0)
 		rc = SB_ENOMEM;
 	else
-		rc = pack_value(&pk, result != NULL ? result : &nil, 1, &ctx);
+		rc = pack_value(&c->wb, result != NULL ? result : &nil, 1, &ctx);
+	if (rc == 0)
+		rc = wq_seal(c);
 	if (rc == 0 && c->wlen - start.wlen > c->limits.max_size)
 		rc = SB_ERANGE;
 	if (rc == 0)

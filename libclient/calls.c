@@ -95,16 +95,15 @@ sb_client_set_timeout(sb_client *c, int64_t ms)
 	return (0);
 }
 
+/* What sb_opts_init() makes: the options of a call given none. */
+static const struct sb_opts calls_no_opts = { NULL, NULL, NULL, NULL, -1, 0 };
+
 /* The options a request sends: those given, else the client's defaults. */
 static void
 calls_merge(const sb_client *c, const struct sb_opts *o, struct sb_opts *m)
 {
-	struct sb_opts none;
-
-	if (o == NULL) {
-		sb_opts_init(&none);
-		o = &none;
-	}
+	if (o == NULL)
+		o = &calls_no_opts;
 	m->session = o->session != NULL ? o->session : c->session;
 	m->pool = o->pool != NULL ? o->pool : c->pool;
 	m->timeout_profile = o->timeout_profile != NULL ?
@@ -117,7 +116,7 @@ calls_merge(const sb_client *c, const struct sb_opts *o, struct sb_opts *m)
 static int
 calls_check(const struct calls_param *p)
 {
-	enum sb_type t = sb_value_type(p->v);
+	enum sb_type t = p->v != NULL ? p->v->type : SB_NIL;
 	size_t i;
 
 	switch (p->want) {

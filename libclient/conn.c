@@ -137,6 +137,10 @@ conn_compact(sb_client *c)
 {
 	size_t at = 0, bulk, end;
 
+	if (c->rstart == c->rlen) {	/* all of it dispatched */
+		c->rstart = c->rlen = 0;
+		return;
+	}
 	bulk = sb_scan_bulk(&c->scan, c->rbuf + c->rstart, c->rlen - c->rstart,
 	    &end);
 	if (end > c->rlen - c->rstart)
@@ -204,7 +208,8 @@ conn_read(sb_client *c)
 	int count = 0, r;
 
 	while (!c->dead) {
-		if (conn_reserve(&c->rbuf, &c->rcap, c->rlen,
+		if (c->rcap - c->rlen < CONN_READ_CHUNK &&
+		    conn_reserve(&c->rbuf, &c->rcap, c->rlen,
 		    CONN_READ_CHUNK) != 0)
 			return (count > 0 ? count : SB_ENOMEM);
 		room = c->rcap - c->rlen;
@@ -272,20 +277,17 @@ int
 conn_respond(sb_client *c, uint32_t msgid, const char *errtype,
     const char *message)
 {
-	msgpack_packer pk;
+	struct pbuf *pb = &c->wb;
 	struct wq_mark start;
 
 	wq_mark(c, &start);
-	msgpack_packer_init(&pk, c, wq_packer_write);
-	if (msgpack_pack_array(&pk, 4) != 0 ||
-	    msgpack_pack_uint8(&pk, SB_MSG_RESPONSE) != 0 ||
-	    msgpack_pack_uint32(&pk, msgid) != 0 ||
-	    msgpack_pack_map(&pk, 2) != 0 ||
-	    msgpack_pack_str_with_body(&pk, "type", 4) != 0 ||
-	    msgpack_pack_str_with_body(&pk, errtype, strlen(errtype)) != 0 ||
-	    msgpack_pack_str_with_body(&pk, "message", 7) != 0 ||
-	    msgpack_pack_str_with_body(&pk, message, strlen(message)) != 0 ||
-	    msgpack_pack_nil(&pk) != 0) {
+	if (pbuf_msg_head(pb, SB_MSG_RESPONSE, msgid) != 0 ||
+	    pbuf_map(pb, 2) != 0 ||
+	    pbuf_str(pb, "type", 4) != 0 ||
+	    pbuf_str(pb, errtype, strlen(errtype)) != 0 ||
+	    pbuf_str(pb, "message", 7) != 0 ||
+	    pbuf_str(pb, message, strlen(message)) != 0 ||
+	    pbuf_nil(pb) != 0 || wq_seal(c) != 0) {
 		wq_rollback(c, &start);
 		return (SB_ENOMEM);
 	}
@@ -374,6 +376,7 @@ sb_client_connect(const char *path, sb_client **out)
 		return (SB_ENOMEM);
 	c->timeout_ms = -1;
 	c->passfd = -1;
+	c->wb.queue = c;
 	c->limits.max_size = SB_SCAN_DEFAULT_SIZE;
 	c->limits.max_depth = SB_SCAN_DEFAULT_DEPTH;
 	sb_scan_init(&c->scan, c->limits.max_size, c->limits.max_depth);
@@ -412,7 +415,7 @@ sb_client_close(sb_client *c)
 	shm_client_gone(c);
 	sb_value_free(c->server_info);
 	sb_error_free(c->last_error);
-	free(c->wbuf);
+	free(c->wb.data);
 	free(c->segs);
 	free(c->rbuf);
 	free(c->session);

@@ -9,6 +9,7 @@
 #include <msgpack.h>
 
 #include "sbclient.h"
+#include "pbuf.h"
 #include "scan.h"
 
 /*
@@ -102,9 +103,9 @@ struct pack_ctx {
 	/* The connection it goes to (its blocks travel as ext 12), or NULL. */
 	const sb_client	*client;
 };
-int		 pack_value(msgpack_packer *, const sb_value *, unsigned depth,
+int		 pack_value(struct pbuf *, const sb_value *, unsigned depth,
 		    const struct pack_ctx *);
-int		 pack_opts(msgpack_packer *, const struct sb_opts *);
+int		 pack_opts(struct pbuf *, const struct sb_opts *);
 size_t		 pack_opts_count(const struct sb_opts *);
 
 /* unpack.c: a bounds-checked reader over one message. */
@@ -149,6 +150,8 @@ struct pending_table {
 	size_t			 nbuckets;
 	size_t			 count;
 	uint32_t		 next_msgid;
+	struct sb_pending	*spare;	/* freed handles, by next */
+	size_t			 nspare;
 };
 
 void		 pending_init(struct pending_table *);
@@ -188,7 +191,7 @@ void		 callback_clear(sb_client *);
 
 /* wqueue.c: a piece of the output: packed bytes, or borrowed data. */
 struct wq_seg {
-	const char	*p;	/* borrowed, or NULL: the bytes at wbuf + off */
+	const char	*p;	/* borrowed, or NULL: the bytes at wb.data + off */
 	size_t		 off, len;
 };
 
@@ -196,9 +199,8 @@ struct wq_mark {
 	size_t		 wlen, wfill, nsegs, lastlen;
 };
 
-int		 wq_append(sb_client *, const char *, size_t);
-int		 wq_packer_write(void *, const char *, size_t);
-int		 wq_pack_data(msgpack_packer *, const void *, size_t);
+int		 wq_seal(sb_client *);
+int		 wq_borrow(sb_client *, const char *, size_t);
 void		 wq_mark(const sb_client *, struct wq_mark *);
 void		 wq_rollback(sb_client *, const struct wq_mark *);
 void		 wq_clear(sb_client *);
@@ -210,8 +212,7 @@ int		 wq_drain(sb_client *);
 sb_value	*shm_value(struct sb_shm *, size_t offset, const char *dtype,
 		    const int64_t *shape, size_t ndim, size_t nbytes);
 void		 shm_drop(struct sb_shm *);
-int		 shm_pack(msgpack_packer *, const sb_value *,
-		    const sb_client *);
+int		 shm_pack(struct pbuf *, const sb_value *, const sb_client *);
 int		 shm_unpack(sb_client *, const void *, size_t, sb_value **);
 void		 shm_client_gone(sb_client *);
 
@@ -222,8 +223,8 @@ struct sb_client {
 	int			 wdead;	/* writing failed: read to the end */
 	int			 borrowing; /* packing a synchronous call */
 	size_t			 wlen, woff;	/* output queued, written */
-	char			*wbuf;		/* packed output */
-	size_t			 wfill, wcap;
+	struct pbuf		 wb;		/* packed output; wb.queue: c */
+	size_t			 wsealed;	/* wb's bytes queued as pieces */
 	struct wq_seg		*segs;		/* the output, in order */
 	size_t			 nsegs, segcap;
 	size_t			 sdone, soff;	/* pieces written, and bytes */

@@ -6,6 +6,8 @@ libclient_libsbclient_la_SOURCES = \
 	libclient/internal.h \
 	libclient/value.c \
 	libclient/block.c \
+	libclient/pbuf.h \
+	libclient/pbuf.c \
 	libclient/pack.c \
 	libclient/unpack.c \
 	libclient/conn.c \

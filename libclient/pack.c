@@ -9,19 +9,21 @@
 #include "internal.h"
 #include "sbproto.h"
 
-/* msgpack-c's packers return -1 only when the write callback failed. */
-#define PACK(call) do { if ((call) != 0) return (SB_ENOMEM); } while (0)
-
+/*
+ * The body of a bin or ext: large data is borrowed when pb is the queue of
+ * a client packing a synchronous call's request (borrowing), else copied.
+ */
 static int
-pack_str(msgpack_packer *pk, const char *p, size_t len)
+pack_data(struct pbuf *pb, const void *p, size_t len)
 {
-	PACK(msgpack_pack_str(pk, len));
-	PACK(msgpack_pack_str_body(pk, p, len));
-	return (0);
+	if (pb->queue != NULL && len >= BLOCK_SHARE_MIN &&
+	    pb->queue->borrowing)
+		return (wq_borrow(pb->queue, p, len));
+	return (pbuf_bytes(pb, p, len));
 }
 
 static int
-pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth,
+pack_items(struct pbuf *pb, const sb_value *v, unsigned depth,
     const struct pack_ctx *ctx)
 {
 	size_t i, n;
@@ -29,7 +31,7 @@ pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth,
 
 	n = v->u.seq.len * (v->type == SB_MAP ? 2 : 1);
 	for (i = 0; i < n; i++)
-		if ((rc = pack_value(pk, v->u.seq.items[i], depth + 1,
+		if ((rc = pack_value(pb, v->u.seq.items[i], depth + 1,
 		    ctx)) != 0)
 			return (rc);
 	return (0);
@@ -37,35 +39,32 @@ pack_items(msgpack_packer *pk, const sb_value *v, unsigned depth,
 
 /* An ext whose payload is itself msgpack, built in a scratch buffer. */
 static int
-pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
+pack_nested_ext(struct pbuf *pb, int8_t type, const sb_value *v,
     unsigned depth, const struct pack_ctx *ctx)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer inner;
+	struct pbuf in = { NULL, 0, 0, NULL };
 	int rc;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&inner, &sb, msgpack_sbuffer_write);
 	switch (v->type) {
 	case SB_COMPLEX:
 		rc = SB_ENOMEM;
-		if (msgpack_pack_array(&inner, 2) == 0 &&
-		    msgpack_pack_double(&inner, v->u.c.re) == 0 &&
-		    msgpack_pack_double(&inner, v->u.c.im) == 0)
+		if (pbuf_array(&in, 2) == 0 &&
+		    pbuf_double(&in, v->u.c.re) == 0 &&
+		    pbuf_double(&in, v->u.c.im) == 0)
 			rc = 0;
 		break;
 	case SB_CALLBACK:
-		rc = msgpack_pack_uint64(&inner, v->u.cb) == 0 ? 0 : SB_ENOMEM;
+		rc = pbuf_uint(&in, v->u.cb);
 		break;
 	default:
-		rc = msgpack_pack_array(&inner, v->u.seq.len) == 0 ?
-		    pack_items(&inner, v, depth, ctx) : SB_ENOMEM;
+		rc = pbuf_array(&in, v->u.seq.len) == 0 ?
+		    pack_items(&in, v, depth, ctx) : SB_ENOMEM;
 		break;
 	}
-	if (rc == 0 && (msgpack_pack_ext(pk, sb.size, type) != 0 ||
-	    msgpack_pack_ext_body(pk, sb.data, sb.size) != 0))
+	if (rc == 0 && (pbuf_ext_head(pb, in.len, type) != 0 ||
+	    pbuf_bytes(pb, in.data, in.len) != 0))
 		rc = SB_ENOMEM;
-	msgpack_sbuffer_destroy(&sb);
+	free(in.data);
 	return (rc);
 }
 
@@ -75,44 +74,54 @@ pack_nested_ext(msgpack_packer *pk, int8_t type, const sb_value *v,
  * all: a synchronous call's large data is borrowed, wqueue.c).
  */
 static int
-pack_ndarray(msgpack_packer *pk, const sb_value *v,
-    const struct pack_ctx *ctx)
+pack_ndarray(struct pbuf *pb, const sb_value *v, const struct pack_ctx *ctx)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer inner;
+	struct pbuf in = { NULL, 0, 0, NULL };
 	size_t i;
 	int rc;
 
-	if ((rc = shm_pack(pk, v, ctx->client)) <= 0)
+	if ((rc = shm_pack(pb, v, ctx->client)) <= 0)
 		return (rc);
 	rc = SB_ENOMEM;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&inner, &sb, msgpack_sbuffer_write);
-	if (msgpack_pack_array(&inner, 3) != 0 ||
-	    pack_str(&inner, v->u.nd.dtype, strlen(v->u.nd.dtype)) != 0 ||
-	    msgpack_pack_array(&inner, v->u.nd.ndim) != 0)
+	if (pbuf_array(&in, 3) != 0 ||
+	    pbuf_str(&in, v->u.nd.dtype, strlen(v->u.nd.dtype)) != 0 ||
+	    pbuf_array(&in, v->u.nd.ndim) != 0)
 		goto out;
 	for (i = 0; i < v->u.nd.ndim; i++)
-		if (msgpack_pack_int64(&inner, v->u.nd.shape[i]) != 0)
+		if (pbuf_int(&in, v->u.nd.shape[i]) != 0)
 			goto out;
-	if (msgpack_pack_bin(&inner, v->u.nd.len) != 0)
+	if (pbuf_bin_head(&in, v->u.nd.len) != 0)
 		goto out;
-	if (msgpack_pack_ext(pk, sb.size + v->u.nd.len, SB_EXT_NDARRAY) != 0 ||
-	    msgpack_pack_ext_body(pk, sb.data, sb.size) != 0 ||
-	    wq_pack_data(pk, v->u.nd.data, v->u.nd.len) != 0)
+	if (pbuf_ext_head(pb, in.len + v->u.nd.len, SB_EXT_NDARRAY) != 0 ||
+	    pbuf_bytes(pb, in.data, in.len) != 0 ||
+	    pack_data(pb, v->u.nd.data, v->u.nd.len) != 0)
 		goto out;
 	rc = 0;
 out:
-	msgpack_sbuffer_destroy(&sb);
+	free(in.data);
 	return (rc);
 }
 
 static int
-pack_ext_raw(msgpack_packer *pk, int8_t type, const sb_value *v)
+pack_ext_raw(struct pbuf *pb, int8_t type, const sb_value *v)
 {
-	PACK(msgpack_pack_ext(pk, v->u.s.len, type));
-	PACK(msgpack_pack_ext_body(pk, v->u.s.p, v->u.s.len));
+	if (pbuf_ext_head(pb, v->u.s.len, type) != 0 ||
+	    pbuf_bytes(pb, v->u.s.p, v->u.s.len) != 0)
+		return (SB_ENOMEM);
 	return (0);
+}
+
+/* msgpack's timestamp ext, as msgpack-c packs it. */
+static int
+pack_timestamp(struct pbuf *pb, const sb_value *v)
+{
+	msgpack_timestamp ts;
+	msgpack_packer pk;
+
+	ts.tv_sec = v->u.ts.sec;
+	ts.tv_nsec = v->u.ts.nsec;
+	pbuf_packer(pb, &pk);
+	return (msgpack_pack_timestamp(&pk, &ts) == 0 ? 0 : SB_ENOMEM);
 }
 
 /*
@@ -120,73 +129,64 @@ pack_ext_raw(msgpack_packer *pk, int8_t type, const sb_value *v)
  * make the nesting exceed ctx->max (SB_ERANGE).
  */
 int
-pack_value(msgpack_packer *pk, const sb_value *v, unsigned depth,
+pack_value(struct pbuf *pb, const sb_value *v, unsigned depth,
     const struct pack_ctx *ctx)
 {
-	msgpack_timestamp ts;
-
-	if (v == NULL) {
-		PACK(msgpack_pack_nil(pk));
-		return (0);
-	}
+	if (v == NULL)
+		return (pbuf_nil(pb));
 	if (depth >= ctx->max && (value_is_seq(v->type) || v->type == SB_MAP))
 		return (SB_ERANGE);
 	switch (v->type) {
 	case SB_NIL:
-		PACK(msgpack_pack_nil(pk));
-		return (0);
+		return (pbuf_nil(pb));
 	case SB_BOOL:
-		PACK(v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
-		return (0);
+		return (pbuf_bool(pb, v->u.b));
 	case SB_INT:
 		if (v->u.n.is_unsigned)
-			PACK(msgpack_pack_uint64(pk, v->u.n.u));
-		else
-			PACK(msgpack_pack_int64(pk, v->u.n.i));
-		return (0);
+			return (pbuf_uint(pb, v->u.n.u));
+		return (pbuf_int(pb, v->u.n.i));
 	case SB_FLOAT:
-		PACK(msgpack_pack_double(pk, v->u.f));
-		return (0);
+		return (pbuf_double(pb, v->u.f));
 	case SB_STR:
-		return (pack_str(pk, v->u.s.p, v->u.s.len));
+		return (pbuf_str(pb, v->u.s.p, v->u.s.len));
 	case SB_BYTES:
-		PACK(msgpack_pack_bin(pk, v->u.s.len));
-		return (wq_pack_data(pk, v->u.s.p, v->u.s.len));
+		if (pbuf_bin_head(pb, v->u.s.len) != 0)
+			return (SB_ENOMEM);
+		return (pack_data(pb, v->u.s.p, v->u.s.len));
 	case SB_LIST:
-		PACK(msgpack_pack_array(pk, v->u.seq.len));
-		return (pack_items(pk, v, depth, ctx));
+		if (pbuf_array(pb, v->u.seq.len) != 0)
+			return (SB_ENOMEM);
+		return (pack_items(pb, v, depth, ctx));
 	case SB_MAP:
-		PACK(msgpack_pack_map(pk, v->u.seq.len));
-		return (pack_items(pk, v, depth, ctx));
+		if (pbuf_map(pb, v->u.seq.len) != 0)
+			return (SB_ENOMEM);
+		return (pack_items(pb, v, depth, ctx));
 	case SB_TUPLE:
-		return (pack_nested_ext(pk, SB_EXT_TUPLE, v, depth, ctx));
+		return (pack_nested_ext(pb, SB_EXT_TUPLE, v, depth, ctx));
 	case SB_SET:
-		return (pack_nested_ext(pk, SB_EXT_SET, v, depth, ctx));
+		return (pack_nested_ext(pb, SB_EXT_SET, v, depth, ctx));
 	case SB_FROZENSET:
-		return (pack_nested_ext(pk, SB_EXT_FROZENSET, v, depth, ctx));
+		return (pack_nested_ext(pb, SB_EXT_FROZENSET, v, depth, ctx));
 	case SB_COMPLEX:
-		return (pack_nested_ext(pk, SB_EXT_COMPLEX, v, depth, ctx));
+		return (pack_nested_ext(pb, SB_EXT_COMPLEX, v, depth, ctx));
 	case SB_CALLBACK:
-		return (pack_nested_ext(pk, SB_EXT_CALLBACK, v, depth, ctx));
+		return (pack_nested_ext(pb, SB_EXT_CALLBACK, v, depth, ctx));
 	case SB_NDARRAY:
-		return (pack_ndarray(pk, v, ctx));
+		return (pack_ndarray(pb, v, ctx));
 	case SB_BIGINT:
-		return (pack_ext_raw(pk, SB_EXT_BIGINT, v));
+		return (pack_ext_raw(pb, SB_EXT_BIGINT, v));
 	case SB_REF:
-		return (pack_ext_raw(pk, SB_EXT_REF, v));
+		return (pack_ext_raw(pb, SB_EXT_REF, v));
 	case SB_DATE:
-		return (pack_ext_raw(pk, SB_EXT_DATE, v));
+		return (pack_ext_raw(pb, SB_EXT_DATE, v));
 	case SB_DATETIME:
-		return (pack_ext_raw(pk, SB_EXT_DATETIME, v));
+		return (pack_ext_raw(pb, SB_EXT_DATETIME, v));
 	case SB_DECIMAL:
-		return (pack_ext_raw(pk, SB_EXT_DECIMAL, v));
+		return (pack_ext_raw(pb, SB_EXT_DECIMAL, v));
 	case SB_EXT:
-		return (pack_ext_raw(pk, v->u.s.ext, v));
+		return (pack_ext_raw(pb, v->u.s.ext, v));
 	case SB_TIMESTAMP:
-		ts.tv_sec = v->u.ts.sec;
-		ts.tv_nsec = v->u.ts.nsec;
-		PACK(msgpack_pack_timestamp(pk, &ts));
-		return (0);
+		return (pack_timestamp(pb, v));
 	}
 	return (SB_EINVAL);
 }
@@ -201,40 +201,32 @@ pack_opts_count(const struct sb_opts *o)
 }
 
 static int
-pack_opt_str(msgpack_packer *pk, const char *key, const char *val)
+pack_opt_str(struct pbuf *pb, const char *key, const char *val)
 {
-	int rc;
-
 	if (val == NULL)
 		return (0);
-	if ((rc = pack_str(pk, key, strlen(key))) != 0)
-		return (rc);
-	return (pack_str(pk, val, strlen(val)));
+	if (pbuf_str(pb, key, strlen(key)) != 0 ||
+	    pbuf_str(pb, val, strlen(val)) != 0)
+		return (SB_ENOMEM);
+	return (0);
 }
 
 /* The OPTS map: only the members that are set. */
 int
-pack_opts(msgpack_packer *pk, const struct sb_opts *o)
+pack_opts(struct pbuf *pb, const struct sb_opts *o)
 {
-	int rc;
-
-	PACK(msgpack_pack_map(pk, pack_opts_count(o)));
-	if ((rc = pack_opt_str(pk, "session", o->session)) != 0 ||
-	    (rc = pack_opt_str(pk, "pool", o->pool)) != 0 ||
-	    (rc = pack_opt_str(pk, "timeout_profile",
-	    o->timeout_profile)) != 0 ||
-	    (rc = pack_opt_str(pk, "affinity", o->affinity)) != 0)
-		return (rc);
-	if (o->timeout_ms >= 0) {
-		if ((rc = pack_str(pk, "timeout", 7)) != 0)
-			return (rc);
-		PACK(msgpack_pack_uint64(pk, (uint64_t)o->timeout_ms));
-	}
-	if (o->stream_timeout_ms > 0) {
-		if ((rc = pack_str(pk, "stream_timeout", 14)) != 0)
-			return (rc);
-		PACK(msgpack_pack_uint64(pk, (uint64_t)o->stream_timeout_ms));
-	}
+	if (pbuf_map(pb, pack_opts_count(o)) != 0 ||
+	    pack_opt_str(pb, "session", o->session) != 0 ||
+	    pack_opt_str(pb, "pool", o->pool) != 0 ||
+	    pack_opt_str(pb, "timeout_profile", o->timeout_profile) != 0 ||
+	    pack_opt_str(pb, "affinity", o->affinity) != 0)
+		return (SB_ENOMEM);
+	if (o->timeout_ms >= 0 && (pbuf_str(pb, "timeout", 7) != 0 ||
+	    pbuf_uint(pb, (uint64_t)o->timeout_ms) != 0))
+		return (SB_ENOMEM);
+	if (o->stream_timeout_ms > 0 && (pbuf_str(pb, "stream_timeout",
+	    14) != 0 || pbuf_uint(pb, (uint64_t)o->stream_timeout_ms) != 0))
+		return (SB_ENOMEM);
 	return (0);
 }
 
@@ -242,21 +234,18 @@ int
 sb_value_pack(const sb_value *v, void **buf, size_t *len)
 {
 	const struct pack_ctx ctx = { SB_SCAN_DEFAULT_DEPTH, NULL };
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
+	struct pbuf pb = { NULL, 0, 0, NULL };
 	int rc;
 
 	if (v == NULL || buf == NULL || len == NULL)
 		return (SB_EINVAL);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if ((rc = pack_value(&pk, v, 0, &ctx)) != 0) {
-		msgpack_sbuffer_destroy(&sb);
+	if ((rc = pack_value(&pb, v, 0, &ctx)) != 0) {
+		free(pb.data);
 		return (rc);
 	}
-	if (sb.data == NULL && (sb.data = malloc(1)) == NULL)
+	if (pb.data == NULL && (pb.data = malloc(1)) == NULL)
 		return (SB_ENOMEM);
-	*buf = sb.data;
-	*len = sb.size;
+	*buf = pb.data;
+	*len = pb.len;
 	return (0);
 }

@@ -12,6 +12,7 @@
 #include "sbproto.h"
 
 #define PENDING_MIN_BUCKETS	64
+#define PENDING_SPARE_MAX	16	/* freed handles kept for reuse */
 
 void
 pending_init(struct pending_table *t)
@@ -20,12 +21,19 @@ pending_init(struct pending_table *t)
 	t->next_msgid = 1;
 }
 
+/* Free a handle no longer in the table: kept as a spare while few are. */
 static void
-pending_free_one(struct sb_pending *p)
+pending_free_one(struct pending_table *t, struct sb_pending *p)
 {
 	sb_value_free(p->result);
 	sb_error_free(p->err);
-	free(p);
+	if (t->nspare >= PENDING_SPARE_MAX) {
+		free(p);
+		return;
+	}
+	p->next = t->spare;
+	t->spare = p;
+	t->nspare++;
 }
 
 /* Free every handle (the client is closing). */
@@ -38,8 +46,14 @@ pending_clear(struct pending_table *t)
 	for (i = 0; i < t->nbuckets; i++) {
 		for (p = t->buckets[i]; p != NULL; p = next) {
 			next = p->next;
-			pending_free_one(p);
+			sb_value_free(p->result);
+			sb_error_free(p->err);
+			free(p);
 		}
+	}
+	for (p = t->spare; p != NULL; p = next) {
+		next = p->next;
+		free(p);
 	}
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
@@ -108,8 +122,14 @@ pending_add(struct pending_table *t, struct sb_pending **out)
 {
 	struct sb_pending *p;
 
-	if (pending_grow(t) != 0 || (p = calloc(1, sizeof(*p))) == NULL)
+	if (pending_grow(t) != 0)
 		return (SB_ENOMEM);
+	if ((p = t->spare) != NULL) {
+		t->spare = p->next;
+		t->nspare--;
+	} else if ((p = malloc(sizeof(*p))) == NULL)
+		return (SB_ENOMEM);
+	memset(p, 0, sizeof(*p));
 	do
 		p->msgid = t->next_msgid++;
 	while (pending_find(t, p->msgid) != NULL);
@@ -133,7 +153,7 @@ pending_fail_all(struct pending_table *t, int rc)
 			next = p->next;
 			if (p->state == PENDING_ABANDONED) {
 				pending_remove(t, p);
-				pending_free_one(p);
+				pending_free_one(t, p);
 			} else if (p->state == PENDING_WAITING) {
 				p->state = PENDING_DONE;
 				p->rc = rc;
@@ -174,7 +194,7 @@ pending_response(sb_client *c, struct unpack_reader *r)
 		return (0);	/* not ours, or answered twice: ignored */
 	if (p->state == PENDING_ABANDONED) {
 		pending_remove(&c->pending, p);
-		pending_free_one(p);
+		pending_free_one(&c->pending, p);
 		return (0);
 	}
 	p->state = PENDING_DONE;
@@ -287,7 +307,6 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 	const struct pack_ctx ctx = { c->limits.max_depth, c };
 	struct sb_pending *p;
 	struct wq_mark start;
-	msgpack_packer pk;
 	size_t i;
 	int rc;
 
@@ -297,20 +316,18 @@ pending_send(sb_client *c, const char *method, const sb_value *const *params,
 	if ((rc = pending_add(&c->pending, &p)) != 0)
 		return (rc);
 	wq_mark(c, &start);
-	msgpack_packer_init(&pk, c, wq_packer_write);
 	c->borrowing = borrow;
 	rc = SB_ENOMEM;
-	if (msgpack_pack_array(&pk, 4) != 0 ||
-	    msgpack_pack_uint8(&pk, SB_MSG_REQUEST) != 0 ||
-	    msgpack_pack_uint32(&pk, p->msgid) != 0 ||
-	    msgpack_pack_str_with_body(&pk, method, strlen(method)) != 0 ||
-	    msgpack_pack_array(&pk, nparams + (opts != NULL)) != 0)
+	if (pbuf_msg_head(&c->wb, SB_MSG_REQUEST, p->msgid) != 0 ||
+	    pbuf_str(&c->wb, method, strlen(method)) != 0 ||
+	    pbuf_array(&c->wb, nparams + (opts != NULL)) != 0)
 		goto fail;
 	/* Params sit in the message and params arrays: depth 2. */
 	for (i = 0; i < nparams; i++)
-		if ((rc = pack_value(&pk, params[i], 2, &ctx)) != 0)
+		if ((rc = pack_value(&c->wb, params[i], 2, &ctx)) != 0)
 			goto fail;
-	if (opts != NULL && (rc = pack_opts(&pk, opts)) != 0)
+	if ((opts != NULL && (rc = pack_opts(&c->wb, opts)) != 0) ||
+	    (rc = wq_seal(c)) != 0)
 		goto fail;
 	if (c->wlen - start.wlen > c->limits.max_size) {
 		rc = SB_ERANGE;
@@ -324,7 +341,7 @@ fail:
 	c->borrowing = 0;
 	wq_rollback(c, &start);
 	pending_remove(&c->pending, p);
-	pending_free_one(p);
+	pending_free_one(&c->pending, p);
 	return (rc);
 }
 
@@ -398,7 +415,7 @@ sb_wait(sb_client *c, sb_pending *p, int timeout_ms, sb_value **result,
 		*err = p->err;
 		p->err = NULL;
 	}
-	pending_free_one(p);
+	pending_free_one(&c->pending, p);
 	return (rc);
 }
 
@@ -412,5 +429,5 @@ sb_pending_free(sb_client *c, sb_pending *p)
 		return;
 	}
 	pending_remove(&c->pending, p);
-	pending_free_one(p);
+	pending_free_one(&c->pending, p);
 }

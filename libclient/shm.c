@@ -274,9 +274,10 @@ sb_value_shm(const sb_value *v, size_t *offset)
  * client; 1 when it is not (the caller packs it as ext 8, a copy).
  */
 int
-shm_pack(msgpack_packer *pk, const sb_value *v, const sb_client *client)
+shm_pack(struct pbuf *pb, const sb_value *v, const sb_client *client)
 {
 	struct sb_shmarray a;
+	msgpack_packer pk;
 	size_t i;
 
 	if (v->shm == NULL || client == NULL || v->shm->client != client)
@@ -289,7 +290,8 @@ shm_pack(msgpack_packer *pk, const sb_value *v, const sb_client *client)
 	a.block = v->shm->id;
 	a.offset = (uint64_t)((char *)v->u.nd.data - (char *)v->shm->base);
 	a.nbytes = v->u.nd.len;
-	return (sb_shmarray_pack(pk, &a) == 0 ? 0 : SB_ENOMEM);
+	pbuf_packer(pb, &pk);
+	return (sb_shmarray_pack(&pk, &a) == 0 ? 0 : SB_ENOMEM);
 }
 
 /*

@@ -8,6 +8,7 @@
  * ext 12 received on a connection becomes an ndarray over the block it
  * names (shm.c).
  */
+#include <endian.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,16 +48,34 @@ unpack_take(struct unpack_reader *r, size_t n, const uint8_t **out)
 	return (0);
 }
 
+/* Read an n-byte big-endian number (n: 1, 2, 4 or 8). */
 static int
 unpack_be(struct unpack_reader *r, unsigned n, uint64_t *v)
 {
-	const uint8_t *b;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
 
-	if (unpack_take(r, n, &b) != 0)
+	if ((size_t)(r->end - r->p) < n)
 		return (SB_EPROTO);
-	*v = 0;
-	while (n-- > 0)
-		*v = (*v << 8) | *b++;
+	switch (n) {
+	case 1:
+		*v = *r->p;
+		break;
+	case 2:
+		memcpy(&u16, r->p, sizeof(u16));
+		*v = be16toh(u16);
+		break;
+	case 4:
+		memcpy(&u32, r->p, sizeof(u32));
+		*v = be32toh(u32);
+		break;
+	default:
+		memcpy(&u64, r->p, sizeof(u64));
+		*v = be64toh(u64);
+		break;
+	}
+	r->p += n;
 	return (0);
 }
 
@@ -69,79 +88,74 @@ unpack_signed(uint64_t v, unsigned n)
 	return ((int64_t)v);
 }
 
+/*
+ * The forms of the bytes 0xc0 to 0xdf: kind, and the big-endian bytes of
+ * value, length or count that follow (an ext's type byte after them). 0xc1
+ * is reserved; 0xd4 to 0xd8 are the fixexts, their length in the byte.
+ */
+static const struct {
+	uint8_t		 kind, bytes;
+} unpack_forms[32] = {
+	{ KIND_NIL, 0 }, { KIND_NIL, 0 },	/* c0; c1 is refused first */
+	{ KIND_BOOL, 0 }, { KIND_BOOL, 0 },
+	{ KIND_BIN, 1 }, { KIND_BIN, 2 }, { KIND_BIN, 4 },	/* c4 */
+	{ KIND_EXT, 1 }, { KIND_EXT, 2 }, { KIND_EXT, 4 },	/* c7 */
+	{ KIND_F32, 4 }, { KIND_F64, 8 },			/* ca */
+	{ KIND_UINT, 1 }, { KIND_UINT, 2 }, { KIND_UINT, 4 },	/* cc */
+	{ KIND_UINT, 8 },
+	{ KIND_INT, 1 }, { KIND_INT, 2 }, { KIND_INT, 4 },	/* d0 */
+	{ KIND_INT, 8 },
+	{ KIND_EXT, 0 }, { KIND_EXT, 0 }, { KIND_EXT, 0 },	/* d4 */
+	{ KIND_EXT, 0 }, { KIND_EXT, 0 },
+	{ KIND_STR, 1 }, { KIND_STR, 2 }, { KIND_STR, 4 },	/* d9 */
+	{ KIND_ARRAY, 2 }, { KIND_ARRAY, 4 },			/* dc */
+	{ KIND_MAP, 2 }, { KIND_MAP, 4 },			/* de */
+};
+
 /* Decode one header: its kind, and its value, length or count. */
 static int
 unpack_head(struct unpack_reader *r, struct unpack_head *h)
 {
-	static const struct {
-		uint8_t		 lo, hi;	/* byte range */
-		enum unpack_kind kind;
-		unsigned	 bytes;		/* big-endian bytes that follow */
-	} forms[] = {
-		{ 0xc0, 0xc0, KIND_NIL, 0 },
-		{ 0xc2, 0xc3, KIND_BOOL, 0 },
-		{ 0xc4, 0xc4, KIND_BIN, 1 }, { 0xc5, 0xc5, KIND_BIN, 2 },
-		{ 0xc6, 0xc6, KIND_BIN, 4 },
-		{ 0xc7, 0xc7, KIND_EXT, 1 }, { 0xc8, 0xc8, KIND_EXT, 2 },
-		{ 0xc9, 0xc9, KIND_EXT, 4 },
-		{ 0xca, 0xca, KIND_F32, 4 }, { 0xcb, 0xcb, KIND_F64, 8 },
-		{ 0xcc, 0xcc, KIND_UINT, 1 }, { 0xcd, 0xcd, KIND_UINT, 2 },
-		{ 0xce, 0xce, KIND_UINT, 4 }, { 0xcf, 0xcf, KIND_UINT, 8 },
-		{ 0xd0, 0xd0, KIND_INT, 1 }, { 0xd1, 0xd1, KIND_INT, 2 },
-		{ 0xd2, 0xd2, KIND_INT, 4 }, { 0xd3, 0xd3, KIND_INT, 8 },
-		{ 0xd9, 0xd9, KIND_STR, 1 }, { 0xda, 0xda, KIND_STR, 2 },
-		{ 0xdb, 0xdb, KIND_STR, 4 },
-		{ 0xdc, 0xdc, KIND_ARRAY, 2 }, { 0xdd, 0xdd, KIND_ARRAY, 4 },
-		{ 0xde, 0xde, KIND_MAP, 2 }, { 0xdf, 0xdf, KIND_MAP, 4 },
-	};
-	const uint8_t *b;
 	uint64_t ext;
-	size_t i;
+	unsigned b, n;
 
-	if (unpack_take(r, 1, &b) != 0)
+	if (r->p == r->end)
 		return (SB_EPROTO);
+	b = *r->p++;
 	h->ext = 0;
-	if (*b <= 0x7f || *b >= 0xe0) {
-		h->kind = *b <= 0x7f ? KIND_UINT : KIND_INT;
-		h->n = *b <= 0x7f ? *b : (uint64_t)(int64_t)(int8_t)*b;
+	if (b <= 0x7f || b >= 0xe0) {
+		h->kind = b <= 0x7f ? KIND_UINT : KIND_INT;
+		h->n = b <= 0x7f ? b : (uint64_t)(int64_t)(int8_t)b;
 		return (0);
 	}
-	if (*b >= 0x80 && *b <= 0x9f) {
-		h->kind = *b <= 0x8f ? KIND_MAP : KIND_ARRAY;
-		h->n = *b & 0x0f;
+	if (b <= 0x9f) {
+		h->kind = b <= 0x8f ? KIND_MAP : KIND_ARRAY;
+		h->n = b & 0x0f;
 		return (0);
 	}
-	if (*b >= 0xa0 && *b <= 0xbf) {
+	if (b <= 0xbf) {
 		h->kind = KIND_STR;
-		h->n = *b & 0x1f;
+		h->n = b & 0x1f;
 		return (0);
 	}
-	if (*b >= 0xd4 && *b <= 0xd8) {		/* fixext 1, 2, 4, 8, 16 */
-		h->kind = KIND_EXT;
-		h->n = (uint64_t)1 << (*b - 0xd4);
+	if (b == 0xc1)
+		return (SB_EPROTO);
+	h->kind = unpack_forms[b - 0xc0].kind;
+	n = unpack_forms[b - 0xc0].bytes;
+	if (b >= 0xd4 && b <= 0xd8)		/* fixext 1, 2, 4, 8, 16 */
+		h->n = (uint64_t)1 << (b - 0xd4);
+	else if (n == 0)
+		h->n = b == 0xc3;		/* the bool's value */
+	else if (unpack_be(r, n, &h->n) != 0)
+		return (SB_EPROTO);
+	if (h->kind == KIND_INT)
+		h->n = (uint64_t)unpack_signed(h->n, n);
+	if (h->kind == KIND_EXT) {
 		if (unpack_be(r, 1, &ext) != 0)
 			return (SB_EPROTO);
 		h->ext = (int8_t)ext;
-		return (0);
 	}
-	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-		if (*b < forms[i].lo || *b > forms[i].hi)
-			continue;
-		h->kind = forms[i].kind;
-		h->n = *b == 0xc3;	/* the bool's value */
-		if (forms[i].bytes > 0 && unpack_be(r, forms[i].bytes,
-		    &h->n) != 0)
-			return (SB_EPROTO);
-		if (h->kind == KIND_INT)
-			h->n = (uint64_t)unpack_signed(h->n, forms[i].bytes);
-		if (h->kind == KIND_EXT) {
-			if (unpack_be(r, 1, &ext) != 0)
-				return (SB_EPROTO);
-			h->ext = (int8_t)ext;
-		}
-		return (0);
-	}
-	return (SB_EPROTO);	/* 0xc1 */
+	return (0);
 }
 
 /* Decode n items (maps: 2n) into a new container of type t. */
@@ -159,11 +173,13 @@ unpack_container(struct unpack_reader *r, enum sb_type t, uint64_t n,
 	if ((v = value_new(t)) == NULL)
 		return (SB_ENOMEM);
 	if (slots > 0) {
-		if ((v->u.seq.items = calloc(slots, sizeof(sb_value *))) ==
+		/* Not calloc: see value_new. slots fits: it is <= the bytes. */
+		if ((v->u.seq.items = malloc(slots * sizeof(sb_value *))) ==
 		    NULL) {
 			free(v);
 			return (SB_ENOMEM);
 		}
+		memset(v->u.seq.items, 0, slots * sizeof(sb_value *));
 		v->u.seq.cap = slots;
 		v->u.seq.len = n;
 	}
@@ -466,12 +482,20 @@ unpack_value(struct unpack_reader *r, unsigned depth, sb_value **out)
 	return (*out == NULL ? SB_ENOMEM : 0);
 }
 
-/* The header of an array; SB_EPROTO for anything else. */
+/* The header of an array (a fixarray read at once); SB_EPROTO else. */
 int
 unpack_array(struct unpack_reader *r, size_t *n)
 {
 	struct unpack_head h;
 
+	if (r->p < r->end && (*r->p & 0xf0) == 0x90) {
+		h.n = *r->p & 0x0f;
+		if (h.n > (uint64_t)(r->end - r->p - 1))
+			return (SB_EPROTO);
+		r->p++;
+		*n = h.n;
+		return (0);
+	}
 	if (unpack_head(r, &h) != 0 || h.kind != KIND_ARRAY ||
 	    h.n > (uint64_t)(r->end - r->p))
 		return (SB_EPROTO);
@@ -479,16 +503,24 @@ unpack_array(struct unpack_reader *r, size_t *n)
 	return (0);
 }
 
-/* A non-negative integer. */
+/* A non-negative integer: a positive fixint, or uint 8, 16, 32 or 64. */
 int
 unpack_uint(struct unpack_reader *r, uint64_t *u)
 {
-	struct unpack_head h;
+	unsigned b;
 
-	if (unpack_head(r, &h) != 0 || h.kind != KIND_UINT)
+	if (r->p == r->end)
 		return (SB_EPROTO);
-	*u = h.n;
-	return (0);
+	b = *r->p;
+	if (b <= 0x7f) {
+		r->p++;
+		*u = b;
+		return (0);
+	}
+	if (b < 0xcc || b > 0xcf)
+		return (SB_EPROTO);
+	r->p++;
+	return (unpack_be(r, 1u << (b - 0xcc), u));
 }
 
 /* A str, pointing into the buffer (not NUL-terminated). */

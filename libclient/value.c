@@ -10,13 +10,18 @@
 #include "internal.h"
 #include "sbproto.h"
 
+/*
+ * A zeroed value of type t. malloc and memset rather than calloc: glibc's
+ * calloc bypasses the thread's cache of small chunks.
+ */
 sb_value *
 value_new(enum sb_type type)
 {
 	sb_value *v;
 
-	if ((v = calloc(1, sizeof(*v))) == NULL)
+	if ((v = malloc(sizeof(*v))) == NULL)
 		return (NULL);
+	memset(v, 0, sizeof(*v));
 	v->type = type;
 	return (v);
 }

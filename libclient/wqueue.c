@@ -1,6 +1,7 @@
 /*
- * wqueue.c: the client's output queue. Messages are packed into one write
- * buffer, except that a synchronous call's large bytes and ndarray data are
+ * wqueue.c: the client's output queue. Messages are packed straight into
+ * one write buffer (pbuf.c) and queued as a piece when complete (wq_seal),
+ * except that a synchronous call's large bytes and ndarray data are
  * not copied: the queue borrows them from the caller's values (which stay
  * valid and unchanged until the call returns) and writes them from there
  * with the packed pieces around them in one sendmsg(2). Before a call that
@@ -23,7 +24,7 @@
 static const char *
 wq_ptr(const sb_client *c, const struct wq_seg *s)
 {
-	return (s->p != NULL ? s->p : c->wbuf + s->off);
+	return (s->p != NULL ? s->p : c->wb.data + s->off);
 }
 
 /* Make room for n more pieces. */
@@ -45,47 +46,44 @@ wq_seg_reserve(sb_client *c, size_t n)
 	return (0);
 }
 
-/* Make room for len more bytes in the write buffer. */
-static int
-wq_buf_reserve(sb_client *c, size_t len)
-{
-	return (conn_reserve(&c->wbuf, &c->wcap, c->wfill, len));
-}
-
-/* Copy len bytes at p to the end of the queue. */
+/*
+ * Queue the bytes packed into the write buffer since the last piece: the
+ * last piece grows when it ends where they start, else they make a new one.
+ */
 int
-wq_append(sb_client *c, const char *p, size_t len)
+wq_seal(sb_client *c)
 {
 	struct wq_seg *last;
+	size_t len = c->wb.len - c->wsealed;
 
 	if (len == 0)
 		return (0);
-	if (wq_buf_reserve(c, len) != 0)
-		return (SB_ENOMEM);
 	last = c->nsegs > 0 ? &c->segs[c->nsegs - 1] : NULL;
 	if (last == NULL || last->p != NULL ||
-	    last->off + last->len != c->wfill) {
+	    last->off + last->len != c->wsealed) {
 		if (wq_seg_reserve(c, 1) != 0)
 			return (SB_ENOMEM);
 		last = &c->segs[c->nsegs++];
 		last->p = NULL;
-		last->off = c->wfill;
+		last->off = c->wsealed;
 		last->len = 0;
 	}
-	memcpy(c->wbuf + c->wfill, p, len);
-	c->wfill += len;
 	last->len += len;
 	c->wlen += len;
+	c->wsealed = c->wb.len;
 	return (0);
 }
 
-/* Queue len bytes at p without copying them: the caller keeps them valid. */
-static int
+/*
+ * Queue len bytes at p after what was packed, without copying them: the
+ * caller keeps them valid.
+ */
+int
 wq_borrow(sb_client *c, const char *p, size_t len)
 {
 	struct wq_seg *s;
 
-	if (wq_seg_reserve(c, 1) != 0)
+	if (wq_seal(c) != 0 || wq_seg_reserve(c, 1) != 0)
 		return (SB_ENOMEM);
 	s = &c->segs[c->nsegs++];
 	s->p = p;
@@ -95,33 +93,12 @@ wq_borrow(sb_client *c, const char *p, size_t len)
 	return (0);
 }
 
-/* msgpack_packer callback: append to the queue. */
-int
-wq_packer_write(void *data, const char *buf, size_t len)
-{
-	return (wq_append(data, buf, len) == 0 ? 0 : -1);
-}
-
-/*
- * Pack the body of a bin or ext: large data is borrowed when pk writes to
- * the queue of a client packing a synchronous call's request (borrowing),
- * else copied.
- */
-int
-wq_pack_data(msgpack_packer *pk, const void *p, size_t len)
-{
-	if (pk->callback == wq_packer_write && len >= BLOCK_SHARE_MIN &&
-	    ((sb_client *)pk->data)->borrowing)
-		return (wq_borrow(pk->data, p, len));
-	return (pk->callback(pk->data, p, len) == 0 ? 0 : SB_ENOMEM);
-}
-
 /* Remember where the queue ends now, to roll back to. */
 void
 wq_mark(const sb_client *c, struct wq_mark *m)
 {
 	m->wlen = c->wlen;
-	m->wfill = c->wfill;
+	m->wfill = c->wb.len;
 	m->nsegs = c->nsegs;
 	m->lastlen = c->nsegs > 0 ? c->segs[c->nsegs - 1].len : 0;
 }
@@ -131,7 +108,7 @@ void
 wq_rollback(sb_client *c, const struct wq_mark *m)
 {
 	c->wlen = m->wlen;
-	c->wfill = m->wfill;
+	c->wb.len = c->wsealed = m->wfill;
 	c->nsegs = m->nsegs;
 	if (c->nsegs > 0)
 		c->segs[c->nsegs - 1].len = m->lastlen;
@@ -141,7 +118,7 @@ wq_rollback(sb_client *c, const struct wq_mark *m)
 void
 wq_clear(sb_client *c)
 {
-	c->wlen = c->woff = c->wfill = 0;
+	c->wlen = c->woff = c->wb.len = c->wsealed = 0;
 	c->nsegs = c->sdone = c->soff = 0;
 	c->passfd = -1;
 }
@@ -166,15 +143,14 @@ wq_unborrow(sb_client *c)
 			s->len -= c->soff;
 			c->soff = 0;
 		}
-		if (wq_buf_reserve(c, s->len) != 0) {
+		if (pbuf_bytes(&c->wb, s->p, s->len) != 0) {
 			conn_lost(c, SB_ECLOSED);
 			return;
 		}
-		memcpy(c->wbuf + c->wfill, s->p, s->len);
 		s->p = NULL;
-		s->off = c->wfill;
-		c->wfill += s->len;
+		s->off = c->wb.len - s->len;
 	}
+	c->wsealed = c->wb.len;
 }
 
 /* Move the written position n bytes on. */
@@ -227,6 +203,8 @@ wq_flush(sb_client *c)
 	ssize_t n;
 	int k;
 
+	if (c->wlen == 0 && c->passfd < 0)
+		return;		/* empty: nothing to write or clear */
 	while (c->woff < c->wlen && !c->wdead) {
 		for (k = 0, i = c->sdone; i < c->nsegs && k < WQ_IOV; i++) {
 			iov[k].iov_base = (char *)wq_ptr(c, &c->segs[i]) +

@@ -585,6 +585,97 @@ START_TEST(test_encodings)
 }
 END_TEST
 
+/*
+ * Compare the encoding of v with what msgpack-c's packer wrote in sb, and
+ * decode those bytes back to v.
+ */
+static void
+check_like_msgpack(sb_value *v, msgpack_sbuffer *sb)
+{
+	sb_value *back;
+
+	ck_assert_int_eq(sb_value_unpack(sb->data, sb->size, &back), 0);
+	ck_assert(sb_value_equal(v, back));
+	sb_value_free(back);
+	check_encoding(v, sb->data, sb->size);
+	msgpack_sbuffer_clear(sb);
+}
+
+/* Every size form of every header, on both sides of each boundary. */
+START_TEST(test_encodings_like_msgpack)
+{
+	static const int64_t ints[] = { 0, 1, 127, 128, 255, 256, 65535,
+	    65536, 4294967295LL, 4294967296LL, INT64_MAX, -1, -32, -33, -128,
+	    -129, -32768, -32769, INT32_MIN, (int64_t)INT32_MIN - 1,
+	    INT64_MIN };
+	static const size_t lens[] = { 0, 1, 2, 3, 4, 8, 15, 16, 17, 31, 32,
+	    255, 256, 65535, 65536 };
+	static const double dbls[] = { 0.0, -1.5, 1e300, -0.0 };
+	static const int64_t secs[] = { 0, 1, 4294967295LL, 4294967296LL,
+	    17179869183LL, 17179869184LL, -1 };
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_timestamp ts;
+	sb_value *v;
+	char *buf;
+	size_t i, j;
+
+	buf = calloc(1, 65536 + 1);
+	ck_assert_ptr_nonnull(buf);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		msgpack_pack_int64(&pk, ints[i]);
+		check_like_msgpack(sb_int(ints[i]), &sb);
+	}
+	msgpack_pack_uint64(&pk, UINT64_MAX);
+	check_like_msgpack(sb_uint(UINT64_MAX), &sb);
+	msgpack_pack_uint64(&pk, (uint64_t)INT64_MAX + 1);
+	check_like_msgpack(sb_uint((uint64_t)INT64_MAX + 1), &sb);
+	for (i = 0; i < sizeof(dbls) / sizeof(dbls[0]); i++) {
+		msgpack_pack_double(&pk, dbls[i]);
+		check_like_msgpack(sb_float(dbls[i]), &sb);
+	}
+	msgpack_pack_true(&pk);
+	check_like_msgpack(sb_bool(1), &sb);
+	msgpack_pack_false(&pk);
+	check_like_msgpack(sb_bool(0), &sb);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		memset(buf, 'a', lens[i]);
+		buf[lens[i]] = '\0';
+		msgpack_pack_str_with_body(&pk, buf, lens[i]);
+		check_like_msgpack(sb_str(buf), &sb);
+		msgpack_pack_bin_with_body(&pk, buf, lens[i]);
+		check_like_msgpack(sb_bytes(buf, lens[i]), &sb);
+		msgpack_pack_ext_with_body(&pk, buf, lens[i], 99);
+		check_like_msgpack(sb_ext(99, buf, lens[i]), &sb);
+		v = sb_list_new();
+		msgpack_pack_array(&pk, lens[i]);
+		for (j = 0; j < lens[i]; j++) {
+			sb_list_append(v, sb_nil());
+			msgpack_pack_nil(&pk);
+		}
+		check_like_msgpack(v, &sb);
+		v = sb_map_new();
+		msgpack_pack_map(&pk, lens[i]);
+		for (j = 0; j < lens[i]; j++) {
+			sb_map_set(v, sb_int((int64_t)j), sb_nil());
+			msgpack_pack_int64(&pk, (int64_t)j);
+			msgpack_pack_nil(&pk);
+		}
+		check_like_msgpack(v, &sb);
+	}
+	for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		ts.tv_sec = secs[i];
+		ts.tv_nsec = i * 123456789 % 1000000000;
+		msgpack_pack_timestamp(&pk, &ts);
+		check_like_msgpack(sb_timestamp(ts.tv_sec, ts.tv_nsec), &sb);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_pack_depth)
 {
 	sb_value *v = sb_list_new(), *inner;
@@ -1603,10 +1694,17 @@ START_TEST(test_client_request_too_large)
 {
 	sb_client *c = fake_connect();
 	sb_value *params = sb_list_new(), *r;
-	static char big[70000];
+	static char big[70000], huge[300 * 1024];
 	int i;
 
 	sb_list_append(params, sb_bytes(big, sizeof(big)));
+	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
+	sb_value_free(params);
+	/* Large enough to be queued by reference, then dropped. */
+	params = sb_list_new();
+	sb_list_append(params, sb_str("before"));
+	sb_list_append(params, sb_bytes(huge, sizeof(huge)));
+	sb_list_append(params, sb_str("after"));
 	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
 	sb_value_free(params);
 	/* Deeper than the max_depth (16) the hello announced. */
@@ -2342,6 +2440,7 @@ value_suite(void)
 	tc = tcase_create("codec");
 	tcase_add_test(tc, test_roundtrip_edges);
 	tcase_add_test(tc, test_encodings);
+	tcase_add_test(tc, test_encodings_like_msgpack);
 	tcase_add_test(tc, test_pack_depth);
 	tcase_add_test(tc, test_unpack_hostile);
 	tcase_add_test(tc, test_unpack_deep);
