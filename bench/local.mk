@@ -8,3 +8,5 @@ bench_sbbench_LDADD = libclient/libsbclient.la -lm
 # taskset, valgrind and perf run it directly and it finds bench/floor and
 # daemon/snakebridged relative to itself.
 bench_sbbench_LDFLAGS = -no-install
+# Instructions per call in each process, counted by callgrind.
+EXTRA_DIST += bench/sbinstr
