@@ -53,17 +53,74 @@ mpk_unpacked_done(msgpack_unpacked *up)
 	up->zone = NULL;
 }
 
-/* The length of the msgpack object at p (scanned bytes); 0 if incomplete. */
-size_t
-mpk_skip(const char *p, size_t len)
+/*
+ * The size of the header at p (the bytes of a value that come before its
+ * payload) and of what follows it: a payload of *body bytes, or *count
+ * elements. 0 for a reserved byte or a header cut short.
+ */
+static size_t
+mpk_header(const unsigned char *p, size_t len, uint64_t *body,
+    uint64_t *count)
 {
-	struct sb_scan sc;
-	size_t n;
+	/* headers of 0xc4 to 0xdf: length bytes, fixed payload */
+	static const unsigned char lenb[32] = {
+		1, 2, 4, 1, 2, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 1, 2, 4, 2, 4, 2, 4,
+	};
+	static const unsigned char fixed[32] = {
+		0, 0, 0, 1, 1, 1, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8,
+		2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0,
+	};
+	unsigned b = p[0], n;
+	uint64_t v;
 
-	sb_scan_init(&sc, len, SB_SCAN_DEPTH_CEILING);
-	if (sb_scan_feed(&sc, p, len, &n) != SB_SCAN_DONE)
+	*body = *count = 0;
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return (1);
+	if (b <= 0x8f) {
+		*count = 2 * (uint64_t)(b & 0x0f);
+		return (1);
+	}
+	if (b <= 0x9f) {
+		*count = b & 0x0f;
+		return (1);
+	}
+	if (b <= 0xbf) {
+		*body = b & 0x1f;
+		return (1);
+	}
+	if (b == 0xc1)
 		return (0);
-	return (n);
+	n = lenb[b - 0xc4];
+	if (len < 1 + (size_t)n)
+		return (0);
+	v = sb_be_get(p + 1, n);
+	if (b >= 0xdc)		/* array 16/32, map 16/32 */
+		*count = b >= 0xde ? 2 * v : v;
+	else
+		*body = v + fixed[b - 0xc4];
+	return (1 + n);
+}
+
+/*
+ * The length of the msgpack object at p (scanned bytes); 0 if incomplete.
+ * The scanner checked depth and counts: this only walks the headers.
+ */
+size_t
+mpk_skip(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	uint64_t pending = 1, body, count;
+	size_t off = 0, h;
+
+	while (pending > 0) {
+		if (off >= len || (h = mpk_header(p + off, len - off, &body,
+		    &count)) == 0 || body > len - off - h)
+			return (0);
+		off += h + (size_t)body;
+		pending += count - 1;
+	}
+	return (off);
 }
 
 int
@@ -109,6 +166,57 @@ mpk_uint(const char *buf, size_t len, uint64_t *v, size_t *hlen)
 	*v = sb_be_get(p + 1, n);
 	*hlen = 1 + n;
 	return (0);
+}
+
+/* Write v big-endian in n bytes. */
+static void
+mpk_be_put(char *p, uint64_t v, unsigned n)
+{
+	while (n-- > 0) {
+		p[n] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/*
+ * Write a header of kind (MPK_UINT, MPK_ARRAY, MPK_STR) for v into p (room
+ * for 9 bytes), in the smallest form, as msgpack_pack_* would; its length.
+ */
+size_t
+mpk_put(char *p, enum mpk_kind kind, uint64_t v)
+{
+	/* fixint/fixarray/fixstr limit and first bytes of 8, 16, 32, 64 bits */
+	static const struct {
+		uint64_t	 fixmax;
+		unsigned char	 fix, b8, b16, b32, b64;
+	} k[] = {
+		[MPK_UINT] = { 0x7f, 0x00, 0xcc, 0xcd, 0xce, 0xcf },
+		[MPK_ARRAY] = { 0x0f, 0x90, 0, 0xdc, 0xdd, 0 },
+		[MPK_STR] = { 0x1f, 0xa0, 0xd9, 0xda, 0xdb, 0 },
+	};
+
+	if (v <= k[kind].fixmax) {
+		p[0] = (char)(k[kind].fix | v);
+		return (1);
+	}
+	if (v <= 0xff && k[kind].b8 != 0) {
+		p[0] = (char)k[kind].b8;
+		mpk_be_put(p + 1, v, 1);
+		return (2);
+	}
+	if (v <= 0xffff) {
+		p[0] = (char)k[kind].b16;
+		mpk_be_put(p + 1, v, 2);
+		return (3);
+	}
+	if (v <= 0xffffffffU || k[kind].b64 == 0) {
+		p[0] = (char)k[kind].b32;
+		mpk_be_put(p + 1, v, 4);
+		return (5);
+	}
+	p[0] = (char)k[kind].b64;
+	mpk_be_put(p + 1, v, 8);
+	return (9);
 }
 
 void

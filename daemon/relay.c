@@ -43,62 +43,45 @@ relay_prepare(struct request *r)
 	return (0);
 }
 
-/* A small fixed buffer for msgpack_packer: frame headers. */
-struct relay_hdr {
-	char	 buf[128];
-	size_t	 len;
-};
-
-static int
-relay_hdr_write(void *arg, const char *p, size_t n)
-{
-	struct relay_hdr *h = arg;
-
-	if (n > sizeof h->buf - h->len)
-		return (-1);
-	memcpy(h->buf + h->len, p, n);
-	h->len += n;
-	return (0);
-}
-
+/*
+ * Send r to w as [0, wid, method, [session_id, params...]] (and the
+ * connection id when its connection holds shared blocks); the header is
+ * written here, the params' bytes follow as the client sent them.
+ */
 void
 relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 {
-	struct relay_hdr h;
-	msgpack_packer pk;
 	const char *method = r->internal_method != NULL ?
 	    r->internal_method : r->method->name;
 	uint64_t sid = r->internal_method != NULL ? r->internal_sid :
 	    r->session->id;
-	struct relay_hdr t;
 	int shm = r->conn != NULL && r->conn->nblocks > 0;
+	size_t mlen = strlen(method), n = 0;
+	char h[128], t[9];
 
+	if (mlen > sizeof h - 32)
+		abort();	/* method names are short */
 	metrics_dispatched(r, w);
-	if (shm) {
-		/* the trailer: the connection whose blocks ext 12 names */
-		t.len = 0;
-		msgpack_packer_init(&pk, &t, relay_hdr_write);
-		msgpack_pack_uint64(&pk, r->conn->id);
-	}
-	h.len = 0;
-	msgpack_packer_init(&pk, &h, relay_hdr_write);
-	msgpack_pack_array(&pk, shm ? 5 : 4);
-	msgpack_pack_int(&pk, SB_MSG_REQUEST);
-	msgpack_pack_uint32(&pk, wid);
-	mpk_str(&pk, method);	/* method names are short */
-	msgpack_pack_array(&pk, r->nparams + 1);
-	msgpack_pack_uint64(&pk, sid);
+	n += mpk_put(h + n, MPK_ARRAY, shm ? 5 : 4);
+	h[n++] = SB_MSG_REQUEST;
+	n += mpk_put(h + n, MPK_UINT, wid);
+	n += mpk_put(h + n, MPK_STR, mlen);
+	memcpy(h + n, method, mlen);
+	n += mlen;
+	n += mpk_put(h + n, MPK_ARRAY, (uint64_t)r->nparams + 1);
+	n += mpk_put(h + n, MPK_UINT, sid);
 	if (r->fwd_len >= SBD_BIG_MESSAGE) {
 		/* the params' bytes go as they are; the request lets go */
-		worker_write2(w, h.buf, h.len, r->raw + r->fwd_off,
-		    r->fwd_len, r->raw);
+		worker_write2(w, h, n, r->raw + r->fwd_off, r->fwd_len,
+		    r->raw);
 		r->raw = NULL;
 		r->params = NULL;
 	} else
-		worker_write2(w, h.buf, h.len, r->fwd_len > 0 ?
+		worker_write2(w, h, n, r->fwd_len > 0 ?
 		    r->raw + r->fwd_off : NULL, r->fwd_len, NULL);
+	/* the trailer: the connection whose blocks ext 12 names */
 	if (shm)
-		worker_write(w, t.buf, t.len);
+		worker_write(w, t, mpk_put(t, MPK_UINT, r->conn->id));
 }
 
 /* A response [1, wid, error, result] from w; on 0, block (or NULL) is taken. */

@@ -116,6 +116,8 @@ void		 io_write(struct bufferevent *, const void *, size_t,
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */
 int		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
 void		 mpk_unpacked_done(msgpack_unpacked *);
+enum mpk_kind { MPK_UINT, MPK_ARRAY, MPK_STR };
+size_t		 mpk_put(char *, enum mpk_kind, uint64_t);
 size_t		 mpk_skip(const char *, size_t);
 int		 mpk_array_header(const char *, size_t, uint32_t *,
 		    size_t *);
