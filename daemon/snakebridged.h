@@ -233,8 +233,9 @@ struct request {
 	uint64_t		 shm[SB_SHM_BLOCKS_MAX];	/* blocks used */
 	unsigned		 nshm;
 	int			 fd;		/* taken (M_FD), -1 none */
-	struct event		 timer;		/* embedded: no malloc */
-	int			 timer_set;
+	double			 deadline;	/* of its timer (metrics_clock) */
+	int			 timer_set;	/* in the timer list */
+	TAILQ_ENTRY(request)	 tentry;	/* the timer list, by deadline */
 	uint64_t		 timeout_ms;
 	/* internal requests (session.drop, stats) */
 	char			*internal_method;
@@ -262,6 +263,7 @@ void		 request_drop(struct request *);
 void		 request_detach(struct request *);
 struct request	*request_internal(const char *method, uint64_t sid);
 void		 request_start_timer(struct request *);
+void		 request_stop_timer(struct request *);
 
 /* method.c: the table of methods. */
 #define M_LOCAL		0x1	/* handled by the daemon */
