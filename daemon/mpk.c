@@ -15,14 +15,129 @@
 static msgpack_zone	*mpk_zones[MPK_ZONES];
 static unsigned		 mpk_nzones;
 
+static size_t	mpk_header(const unsigned char *, size_t, uint64_t *,
+		    uint64_t *);
+
+/* A signed integer as msgpack-c gives it: positive when it is not < 0. */
+static void
+mpk_int(msgpack_object *o, int64_t v)
+{
+	if (v >= 0) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = (uint64_t)v;
+	} else {
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = v;
+	}
+}
+
+/* A float32 or float64 from its big-endian bits. */
+static void
+mpk_float(msgpack_object *o, const unsigned char *p, unsigned n)
+{
+	uint64_t bits = sb_be_get(p, n);
+	uint32_t b32 = (uint32_t)bits;
+	float f;
+
+	if (n == 4) {
+		memcpy(&f, &b32, sizeof f);
+		o->type = MSGPACK_OBJECT_FLOAT32;
+		o->via.f64 = f;
+	} else {
+		o->type = MSGPACK_OBJECT_FLOAT64;
+		memcpy(&o->via.f64, &bits, sizeof o->via.f64);
+	}
+}
+
+/*
+ * Decode the value at p + *off (scanned bytes, len of them) into o, at
+ * depth containers deep, as msgpack_unpack does: strs, bins and exts point
+ * into p, elements of containers lie in z. 0, or -1 when the bytes end too
+ * soon, nesting passes msgpack-c's bound or z has no room.
+ */
+static int
+mpk_decode(const unsigned char *p, size_t len, size_t *off, msgpack_zone *z,
+    msgpack_object *o, unsigned depth)
+{
+	size_t h, at = *off;
+	uint64_t body, count, i;
+	unsigned b;
+
+	if (at >= len || (h = mpk_header(p + at, len - at, &body,
+	    &count)) == 0 || body > len - at - h)
+		return (-1);
+	b = p[at];
+	*off = at + h + (size_t)body;
+	if (b <= 0x7f || (b >= 0xcc && b <= 0xcf)) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = b <= 0x7f ? b : sb_be_get(p + at + 1,
+		    (unsigned)body);
+	} else if (b >= 0xe0)
+		mpk_int(o, (int8_t)b);
+	else if (b >= 0xd0 && b <= 0xd3) {
+		/* int 8 to 64: sign-extend from the top bit */
+		unsigned n = (unsigned)body;
+		uint64_t v = sb_be_get(p + at + 1, n);
+
+		if (n < 8 && (v >> (8 * n - 1)) != 0)
+			v |= ~(uint64_t)0 << (8 * n);
+		mpk_int(o, (int64_t)v);
+	} else if (b == 0xc0)
+		o->type = MSGPACK_OBJECT_NIL;
+	else if (b == 0xc2 || b == 0xc3) {
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = b == 0xc3;
+	} else if (b == 0xca || b == 0xcb)
+		mpk_float(o, p + at + 1, (unsigned)body);
+	else if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) ||
+	    (b >= 0xc4 && b <= 0xc6)) {
+		o->type = b >= 0xc4 && b <= 0xc6 ? MSGPACK_OBJECT_BIN :
+		    MSGPACK_OBJECT_STR;
+		o->via.str.ptr = (const char *)p + at + h;
+		o->via.str.size = (uint32_t)body;
+	} else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) {
+		/* the payload follows the type byte */
+		o->type = MSGPACK_OBJECT_EXT;
+		o->via.ext.type = (int8_t)p[at + h];
+		o->via.ext.ptr = (const char *)p + at + h + 1;
+		o->via.ext.size = (uint32_t)(body - 1);
+	} else if (depth >= SB_SCAN_DEPTH_CEILING)
+		return (-1);
+	else if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
+		o->type = MSGPACK_OBJECT_ARRAY;
+		o->via.array.size = (uint32_t)count;
+		if ((o->via.array.ptr = msgpack_zone_malloc(z, count *
+		    sizeof(msgpack_object))) == NULL)
+			return (-1);
+		for (i = 0; i < count; i++) {
+			if (mpk_decode(p, len, off, z, &o->via.array.ptr[i],
+			    depth + 1) != 0)
+				return (-1);
+		}
+	} else {
+		o->type = MSGPACK_OBJECT_MAP;
+		o->via.map.size = (uint32_t)(count / 2);
+		if ((o->via.map.ptr = msgpack_zone_malloc(z, count / 2 *
+		    sizeof(msgpack_object_kv))) == NULL)
+			return (-1);
+		for (i = 0; i < count / 2; i++) {
+			if (mpk_decode(p, len, off, z, &o->via.map.ptr[i].key,
+			    depth + 1) != 0 || mpk_decode(p, len, off, z,
+			    &o->via.map.ptr[i].val, depth + 1) != 0)
+				return (-1);
+		}
+	}
+	return (0);
+}
+
 /*
  * Decode the message at p (scanned bytes) into up, in a zone kept for
  * reuse; 0 on success. up must be empty; give it back with mpk_unpacked_done.
+ * The tree is the one msgpack_unpack would build.
  */
 int
 mpk_unpack(msgpack_unpacked *up, const char *p, size_t len)
 {
-	msgpack_unpack_return rc;
 	size_t off = 0;
 
 	if (mpk_nzones > 0)
@@ -30,9 +145,8 @@ mpk_unpack(msgpack_unpacked *up, const char *p, size_t len)
 	else if ((up->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) ==
 	    NULL)
 		abort();
-	rc = msgpack_unpack(p, len, &off, up->zone, &up->data);
-	return (rc == MSGPACK_UNPACK_SUCCESS ||
-	    rc == MSGPACK_UNPACK_EXTRA_BYTES ? 0 : -1);
+	return (mpk_decode((const unsigned char *)p, len, &off, up->zone,
+	    &up->data, 0));
 }
 
 /*
