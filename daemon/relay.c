@@ -14,21 +14,23 @@
 #include "config.h"
 #include "snakebridged.h"
 
-/* Find the byte range of the params r forwards (the first r->nparams). */
+/*
+ * Find the byte range of the params r forwards (the first r->nparams). They
+ * follow the method name, a str that points into r->raw (mpk_unpack).
+ */
 int
 relay_prepare(struct request *r)
 {
+	const msgpack_object *name = &r->up.data.via.array.ptr[2];
 	const char *p = r->raw;
 	size_t len = r->rawlen, off, n;
 	uint32_t count, i;
 
-	if (mpk_array_header(p, len, &count, &off) != 0 || count != 4)
+	if (name->type != MSGPACK_OBJECT_STR || name->via.str.ptr < p ||
+	    name->via.str.ptr > p + len ||
+	    name->via.str.size > len - (size_t)(name->via.str.ptr - p))
 		return (-1);
-	for (i = 0; i < 3; i++) {	/* kind, msgid, method */
-		if ((n = mpk_skip(p + off, len - off)) == 0)
-			return (-1);
-		off += n;
-	}
+	off = (size_t)(name->via.str.ptr - p) + name->via.str.size;
 	if (mpk_array_header(p + off, len - off, &count, &n) != 0 ||
 	    count < r->nparams)
 		return (-1);

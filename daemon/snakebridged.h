@@ -114,6 +114,7 @@ void		 io_write(struct bufferevent *, const void *, size_t,
 		    const void *, size_t, char *block);
 
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */
+/* Decode as msgpack_unpack; strs, bins and exts point into the bytes. */
 int		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
 void		 mpk_unpacked_done(msgpack_unpacked *);
 enum mpk_kind { MPK_UINT, MPK_ARRAY, MPK_STR };

@@ -722,7 +722,8 @@ START_TEST(mpk_scanned_bytes)
 	for (i = 0; i < 200000; i++) {
 		len = 1 + mpk_rand() % sizeof buf;
 		for (k = 0; k < len; k++)
-			buf[k] = mpk_rand() % 3 == 0 ? (unsigned char)mpk_rand() :
+			buf[k] = mpk_rand() % 3 == 0 ?
+			    (unsigned char)mpk_rand() :
 			    heads[mpk_rand() % sizeof heads];
 		sb_scan_init(&sc, len, SB_SCAN_DEPTH_CEILING);
 		if (sb_scan_feed(&sc, buf, len, &n) != SB_SCAN_DONE)
