@@ -210,8 +210,9 @@ mpk_decode_one(const unsigned char *p, size_t len, size_t *off,
  * Decode the value at p (scanned bytes, len of them) into root, without
  * recursion: a stack holds the containers being filled. Like msgpack-c,
  * fail a container inside SB_SCAN_DEPTH_CEILING (its stack's size) others.
+ * Returns the value's length, 0 on failure.
  */
-static int
+static size_t
 mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
     msgpack_object *root)
 {
@@ -227,11 +228,11 @@ mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
 	for (;;) {
 		if (off >= len || mpk_decode_one(p, len, &off, z, o,
 		    &count) != 0)
-			return (-1);
+			return (0);
 		if (o->type == MSGPACK_OBJECT_ARRAY ||
 		    o->type == MSGPACK_OBJECT_MAP) {
 			if (top >= SB_SCAN_DEPTH_CEILING)
-				return (-1);
+				return (0);
 			if (count > 0) {
 				st[top].o = o;
 				st[top].next = 0;
@@ -241,7 +242,7 @@ mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
 		while (top > 0 && st[top - 1].next == st[top - 1].n)
 			top--;
 		if (top == 0)
-			return (0);
+			return (off);
 		f = &st[top - 1];
 		if (f->o->type == MSGPACK_OBJECT_ARRAY)
 			o = &f->o->via.array.ptr[f->next];
@@ -255,10 +256,11 @@ mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
 
 /*
  * Decode the message at p (scanned bytes) into up, in a zone kept for
- * reuse; 0 on success. up must be empty; give it back with mpk_unpacked_done.
- * The tree is the one msgpack_unpack would build.
+ * reuse; the tree is the one msgpack_unpack would build. Returns the
+ * message's length in p, 0 on failure. up must be empty; give it back with
+ * mpk_unpacked_done.
  */
-int
+size_t
 mpk_unpack(msgpack_unpacked *up, const char *p, size_t len)
 {
 	if (mpk_nzones > 0)

@@ -36,6 +36,11 @@ relay_prepare(struct request *r)
 		return (-1);
 	off += n;
 	r->fwd_off = off;
+	if (r->nparams == count && off <= r->msglen && r->msglen <= len) {
+		/* all of them: the params array ends the message */
+		r->fwd_len = r->msglen - off;
+		return (0);
+	}
 	for (i = 0; i < r->nparams; i++) {
 		if ((n = mpk_skip(p + off, len - off)) == 0)
 			return (-1);

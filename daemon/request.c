@@ -28,7 +28,7 @@ static TAILQ_HEAD(request_timers_head, request) request_timers =
     TAILQ_HEAD_INITIALIZER(request_timers);
 static struct event	 request_timer_ev;
 static struct event_base *request_timer_base;	/* request_timer_ev's */
-static double		 request_timer_at;	/* when it fires; 0: unarmed */
+static double		 request_timer_at;	/* 0: not armed */
 
 static struct request *
 request_new(void)
@@ -461,7 +461,7 @@ request_handle(struct conn *c, char *msg, size_t len, int owned)
 		memcpy(r->raw, msg, len);
 	}
 	r->rawlen = len;
-	if (mpk_unpack(&r->up, r->raw, len) != 0) {
+	if ((r->msglen = mpk_unpack(&r->up, r->raw, len)) == 0) {
 		request_free(r);
 		conn_protocol_error(c, -1, "undecodable message");
 		return (-1);

@@ -218,8 +218,10 @@ route_request(struct request *r)
 	const struct profile *pr;
 	uint32_t i;
 
-	memset(&rt, 0, sizeof rt);
-	rt.r = r;
+	rt.r = r;		/* rt.err and rt.msg are set on failure */
+	rt.s = NULL;
+	rt.w = NULL;
+	rt.failed = 0;
 	for (i = 0; i < r->nparams; i++)
 		route_walk(&rt, &r->params->via.array.ptr[i], 0);
 	if (rt.failed) {

@@ -114,8 +114,8 @@ void		 io_write(struct bufferevent *, const void *, size_t,
 		    const void *, size_t, char *block);
 
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */
-/* Decode as msgpack_unpack; strs, bins and exts point into the bytes. */
-int		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
+/* Decode as msgpack_unpack (strs, bins, exts point into the bytes); length */
+size_t		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
 void		 mpk_unpacked_done(msgpack_unpacked *);
 enum mpk_kind { MPK_UINT, MPK_ARRAY, MPK_STR };
 size_t		 mpk_put(char *, enum mpk_kind, uint64_t);
@@ -217,6 +217,7 @@ struct request {
 	const struct method	*method;
 	char			*raw;		/* the message's bytes */
 	size_t			 rawlen;
+	size_t			 msglen;	/* of its value in raw */
 	msgpack_unpacked	 up;
 	const msgpack_object	*params;	/* array */
 	uint32_t		 nparams;	/* forwarded (before OPTS) */

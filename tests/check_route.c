@@ -592,15 +592,18 @@ mpk_compare(const char *buf, size_t len)
 	msgpack_zone *z = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
 	msgpack_object o;
 	msgpack_unpack_return rc;
-	size_t off = 0;
+	size_t off = 0, n;
 	int mine, theirs;
 
 	msgpack_unpacked_init(&up);
-	mine = mpk_unpack(&up, buf, len) == 0;
+	n = mpk_unpack(&up, buf, len);
+	mine = n != 0;
 	rc = msgpack_unpack(buf, len, &off, z, &o);
 	theirs = rc == MSGPACK_UNPACK_SUCCESS ||
 	    rc == MSGPACK_UNPACK_EXTRA_BYTES;
 	ck_assert_int_eq(mine, theirs);
+	if (mine)
+		ck_assert_uint_eq(n, off);
 	if (mine)
 		ck_assert(mpk_same(&up.data, &o));
 	mpk_unpacked_done(&up);
