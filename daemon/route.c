@@ -7,7 +7,6 @@
  * blocks a request uses are noted on it, for the worker it is sent to.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "config.h"
 #include "snakebridged.h"
