@@ -239,8 +239,7 @@ mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
 				st[top++].n = count;
 			}
 		}
-		while (top > 0 && st[top - 1].next == st[top - 1].n)
-			top--;
+		/* the stack holds only containers with elements to come */
 		if (top == 0)
 			return (off);
 		f = &st[top - 1];
@@ -250,7 +249,8 @@ mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
 			o = &f->o->via.map.ptr[f->next / 2].key;
 		else
 			o = &f->o->via.map.ptr[f->next / 2].val;
-		f->next++;
+		if (++f->next == f->n)
+			top--;
 	}
 }
 
