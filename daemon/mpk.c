@@ -218,10 +218,11 @@ mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
 {
 	struct {
 		msgpack_object	*o;		/* the container */
+		unsigned	 depth;		/* containers around it */
 		uint64_t	 next, n;	/* elements (keys, values) */
 	} st[SB_SCAN_DEPTH_CEILING], *f;
 	msgpack_object *o = root;
-	unsigned top = 0;
+	unsigned top = 0, depth = 0;	/* depth: containers around o */
 	uint64_t count;
 	size_t off = 0;
 
@@ -231,18 +232,20 @@ mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
 			return (0);
 		if (o->type == MSGPACK_OBJECT_ARRAY ||
 		    o->type == MSGPACK_OBJECT_MAP) {
-			if (top >= SB_SCAN_DEPTH_CEILING)
+			if (depth >= SB_SCAN_DEPTH_CEILING)
 				return (0);
 			if (count > 0) {
 				st[top].o = o;
+				st[top].depth = depth;
 				st[top].next = 0;
 				st[top++].n = count;
 			}
 		}
-		/* the stack holds only containers with elements to come */
+		/* only containers with elements to come stay on the stack */
 		if (top == 0)
 			return (off);
 		f = &st[top - 1];
+		depth = f->depth + 1;
 		if (f->o->type == MSGPACK_OBJECT_ARRAY)
 			o = &f->o->via.array.ptr[f->next];
 		else if (f->next % 2 == 0)

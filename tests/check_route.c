@@ -514,6 +514,38 @@ START_TEST(protocol_violation_closes)
 END_TEST
 
 /*
+ * Queued requests time out in the order of their deadlines, a shorter
+ * timeout sent later before a longer one sent earlier.
+ */
+START_TEST(timeouts_in_deadline_order)
+{
+	static const uint32_t ms[] = { 300, 100, 200, 100 };
+	struct client a;
+	msgpack_packer *pk;
+	uint32_t i;
+
+	client_open(&a);
+	for (i = 0; i < 4; i++) {
+		pk = req(&a, i + 1, "call", 5);
+		mpk_str(pk, "m");
+		mpk_str(pk, "f");
+		msgpack_pack_nil(pk);
+		msgpack_pack_nil(pk);
+		msgpack_pack_map(pk, 1);
+		mpk_str(pk, "timeout");
+		msgpack_pack_uint32(pk, ms[i]);
+		send_req(&a);
+	}
+	expect_error(&a, 2, "snakebridge.Timeout");
+	expect_error(&a, 4, "snakebridge.Timeout");
+	expect_error(&a, 3, "snakebridge.Timeout");
+	expect_error(&a, 1, "snakebridge.Timeout");
+	ck_assert_ptr_null(last_queued());
+	client_close(&a);
+}
+END_TEST
+
+/*
  * mpk.c against msgpack-c: the same tree from mpk_unpack as from
  * msgpack_unpack (strs, bins and exts pointing at the same bytes), the same
  * length from mpk_skip as from the scanner, the same bytes from mpk_put as
@@ -848,6 +880,7 @@ route_suite(void)
 	tcase_add_test(tc, session_limits_and_close);
 	tcase_add_test(tc, overload);
 	tcase_add_test(tc, protocol_violation_closes);
+	tcase_add_test(tc, timeouts_in_deadline_order);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mpk");
 	tcase_add_test(tc, mpk_unpack_as_msgpack);
