@@ -28,7 +28,7 @@ static TAILQ_HEAD(request_timers_head, request) request_timers =
     TAILQ_HEAD_INITIALIZER(request_timers);
 static struct event	 request_timer_ev;
 static struct event_base *request_timer_base;	/* request_timer_ev's */
-static double		 request_timer_at;	/* 0: not armed */
+static double		 request_timer_at;	/* when it fires, if pending */
 
 static struct request *
 request_new(void)
@@ -297,7 +297,7 @@ request_timer_cb(evutil_socket_t fd, short what, void *arg)
 	double now = metrics_clock();
 	struct request *r;
 
-	request_timer_at = 0;
+	request_timer_at = 0;	/* not pending */
 	while ((r = TAILQ_FIRST(&request_timers)) != NULL &&
 	    r->deadline <= now) {
 		request_stop_timer(r);
@@ -328,8 +328,8 @@ request_start_timer(struct request *r)
 	else
 		TAILQ_INSERT_HEAD(&request_timers, r, tentry);
 	r->timer_set = 1;
-	if (request_timer_at == 0 || request_timer_base != sbd.base ||
-	    r->deadline < request_timer_at)
+	if (request_timer_base != sbd.base || r->deadline < request_timer_at ||
+	    !evtimer_pending(&request_timer_ev, NULL))
 		request_timer_arm(r->deadline);
 }
 
