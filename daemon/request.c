@@ -23,12 +23,14 @@ static unsigned		 request_nkept;
  * share a timeout go to the end of the list, so starting and stopping a
  * timer costs no event_add or event_del; the timer may fire early (its
  * request was answered) and is armed again for the first deadline left.
+ * Only its callback makes it not pending: it is never deleted, and the
+ * event base lives as long as the daemon (a new one gets it anew).
  */
 static TAILQ_HEAD(request_timers_head, request) request_timers =
     TAILQ_HEAD_INITIALIZER(request_timers);
 static struct event	 request_timer_ev;
 static struct event_base *request_timer_base;	/* request_timer_ev's */
-static double		 request_timer_at;	/* when it fires, if pending */
+static double		 request_timer_at;	/* 0: not pending */
 
 static struct request *
 request_new(void)
@@ -297,7 +299,7 @@ request_timer_cb(evutil_socket_t fd, short what, void *arg)
 	double now = metrics_clock();
 	struct request *r;
 
-	request_timer_at = 0;	/* not pending */
+	request_timer_at = 0;
 	while ((r = TAILQ_FIRST(&request_timers)) != NULL &&
 	    r->deadline <= now) {
 		request_stop_timer(r);
@@ -328,8 +330,8 @@ request_start_timer(struct request *r)
 	else
 		TAILQ_INSERT_HEAD(&request_timers, r, tentry);
 	r->timer_set = 1;
-	if (request_timer_base != sbd.base || r->deadline < request_timer_at ||
-	    !evtimer_pending(&request_timer_ev, NULL))
+	if (request_timer_at == 0 || request_timer_base != sbd.base ||
+	    r->deadline < request_timer_at)
 		request_timer_arm(r->deadline);
 }
 
