@@ -61,14 +61,56 @@ static const struct method stream_ref = {
 	"stream", 1, "r", "ref", 1, M_WORKER|M_REF|M_STREAMFORM, NULL
 };
 
+/*
+ * The method table by name: open addressing on a hash of the name's length
+ * and its first and last bytes, built on first use; each probe compares
+ * lengths before bytes.
+ */
+#define METHOD_SLOTS	64	/* a power of two, over twice the table */
+static const struct method	*method_slots[METHOD_SLOTS];
+static unsigned char		 method_lens[METHOD_SLOTS];
+static int			 method_hashed;
+
+static unsigned
+method_hash(const char *name, size_t len)
+{
+	return ((unsigned)(len * 7 + (unsigned char)name[0] * 3 +
+	    (unsigned char)name[len - 1]) & (METHOD_SLOTS - 1));
+}
+
+static void
+method_hash_build(void)
+{
+	size_t i, len;
+	unsigned h;
+
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		len = strlen(methods[i].name);
+		h = method_hash(methods[i].name, len);
+		while (method_slots[h] != NULL)
+			h = (h + 1) & (METHOD_SLOTS - 1);
+		method_slots[h] = &methods[i];
+		method_lens[h] = (unsigned char)len;
+	}
+	method_hashed = 1;
+}
+
 const struct method *
 method_find_obj(const msgpack_object *name)
 {
-	size_t i;
+	const char *p = name->via.str.ptr;
+	size_t len = name->via.str.size;
+	unsigned h;
 
-	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		if (mpk_str_eq(name, methods[i].name))
-			return (&methods[i]);
+	if (name->type != MSGPACK_OBJECT_STR || len == 0)
+		return (NULL);
+	if (!method_hashed)
+		method_hash_build();
+	for (h = method_hash(p, len); method_slots[h] != NULL;
+	    h = (h + 1) & (METHOD_SLOTS - 1)) {
+		if (method_lens[h] == len &&
+		    memcmp(method_slots[h]->name, p, len) == 0)
+			return (method_slots[h]);
 	}
 	return (NULL);
 }

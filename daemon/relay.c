@@ -14,26 +14,33 @@
 #include "config.h"
 #include "snakebridged.h"
 
-/* Find the byte range of the params r forwards (the first r->nparams). */
+/*
+ * Find the byte range of the params r forwards (the first r->nparams). They
+ * follow the method name, a str that points into r->raw (mpk_unpack).
+ */
 int
 relay_prepare(struct request *r)
 {
+	const msgpack_object *name = &r->up.data.via.array.ptr[2];
 	const char *p = r->raw;
 	size_t len = r->rawlen, off, n;
 	uint32_t count, i;
 
-	if (mpk_array_header(p, len, &count, &off) != 0 || count != 4)
+	if (name->type != MSGPACK_OBJECT_STR || name->via.str.ptr < p ||
+	    name->via.str.ptr > p + len ||
+	    name->via.str.size > len - (size_t)(name->via.str.ptr - p))
 		return (-1);
-	for (i = 0; i < 3; i++) {	/* kind, msgid, method */
-		if ((n = mpk_skip(p + off, len - off)) == 0)
-			return (-1);
-		off += n;
-	}
+	off = (size_t)(name->via.str.ptr - p) + name->via.str.size;
 	if (mpk_array_header(p + off, len - off, &count, &n) != 0 ||
 	    count < r->nparams)
 		return (-1);
 	off += n;
 	r->fwd_off = off;
+	if (r->nparams == count && off <= r->msglen && r->msglen <= len) {
+		/* all of them: the params array ends the message */
+		r->fwd_len = r->msglen - off;
+		return (0);
+	}
 	for (i = 0; i < r->nparams; i++) {
 		if ((n = mpk_skip(p + off, len - off)) == 0)
 			return (-1);
@@ -43,62 +50,45 @@ relay_prepare(struct request *r)
 	return (0);
 }
 
-/* A small fixed buffer for msgpack_packer: frame headers. */
-struct relay_hdr {
-	char	 buf[128];
-	size_t	 len;
-};
-
-static int
-relay_hdr_write(void *arg, const char *p, size_t n)
-{
-	struct relay_hdr *h = arg;
-
-	if (n > sizeof h->buf - h->len)
-		return (-1);
-	memcpy(h->buf + h->len, p, n);
-	h->len += n;
-	return (0);
-}
-
+/*
+ * Send r to w as [0, wid, method, [session_id, params...]] (and the
+ * connection id when its connection holds shared blocks); the header is
+ * written here, the params' bytes follow as the client sent them.
+ */
 void
 relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 {
-	struct relay_hdr h;
-	msgpack_packer pk;
 	const char *method = r->internal_method != NULL ?
 	    r->internal_method : r->method->name;
 	uint64_t sid = r->internal_method != NULL ? r->internal_sid :
 	    r->session->id;
-	struct relay_hdr t;
 	int shm = r->conn != NULL && r->conn->nblocks > 0;
+	size_t mlen = strlen(method), n = 0;
+	char h[128], t[9];
 
+	if (mlen > sizeof h - 32)
+		abort();	/* method names are short */
 	metrics_dispatched(r, w);
-	if (shm) {
-		/* the trailer: the connection whose blocks ext 12 names */
-		t.len = 0;
-		msgpack_packer_init(&pk, &t, relay_hdr_write);
-		msgpack_pack_uint64(&pk, r->conn->id);
-	}
-	h.len = 0;
-	msgpack_packer_init(&pk, &h, relay_hdr_write);
-	msgpack_pack_array(&pk, shm ? 5 : 4);
-	msgpack_pack_int(&pk, SB_MSG_REQUEST);
-	msgpack_pack_uint32(&pk, wid);
-	mpk_str(&pk, method);	/* method names are short */
-	msgpack_pack_array(&pk, r->nparams + 1);
-	msgpack_pack_uint64(&pk, sid);
+	n += mpk_put(h + n, MPK_ARRAY, shm ? 5 : 4);
+	h[n++] = SB_MSG_REQUEST;
+	n += mpk_put(h + n, MPK_UINT, wid);
+	n += mpk_put(h + n, MPK_STR, mlen);
+	memcpy(h + n, method, mlen);
+	n += mlen;
+	n += mpk_put(h + n, MPK_ARRAY, (uint64_t)r->nparams + 1);
+	n += mpk_put(h + n, MPK_UINT, sid);
 	if (r->fwd_len >= SBD_BIG_MESSAGE) {
 		/* the params' bytes go as they are; the request lets go */
-		worker_write2(w, h.buf, h.len, r->raw + r->fwd_off,
-		    r->fwd_len, r->raw);
+		worker_write2(w, h, n, r->raw + r->fwd_off, r->fwd_len,
+		    r->raw);
 		r->raw = NULL;
 		r->params = NULL;
 	} else
-		worker_write2(w, h.buf, h.len, r->fwd_len > 0 ?
+		worker_write2(w, h, n, r->fwd_len > 0 ?
 		    r->raw + r->fwd_off : NULL, r->fwd_len, NULL);
+	/* the trailer: the connection whose blocks ext 12 names */
 	if (shm)
-		worker_write(w, t.buf, t.len);
+		worker_write(w, t, mpk_put(t, MPK_UINT, r->conn->id));
 }
 
 /* A response [1, wid, error, result] from w; on 0, block (or NULL) is taken. */

@@ -10,14 +10,37 @@
 #include "config.h"
 #include "snakebridged.h"
 
-static uint64_t request_next_id = 1;
+/* Freed requests kept for reuse: a request costs no allocation. */
+#define REQUEST_KEEP	64
+
+static uint64_t		 request_next_id = 1;
+static struct request	*request_kept[REQUEST_KEEP];
+static unsigned		 request_nkept;
+
+/*
+ * Timeouts: the requests with a timer, in a list by deadline, under one
+ * libevent timer armed for no later than the first of them. Requests that
+ * share a timeout go to the end of the list, so starting and stopping a
+ * timer costs no event_add or event_del; the timer may fire early (its
+ * request was answered) and is armed again for the first deadline left.
+ * Only its callback makes it not pending: it is never deleted, and the
+ * event base lives as long as the daemon (a new one gets it anew).
+ */
+static TAILQ_HEAD(request_timers_head, request) request_timers =
+    TAILQ_HEAD_INITIALIZER(request_timers);
+static struct event	 request_timer_ev;
+static struct event_base *request_timer_base;	/* request_timer_ev's */
+static double		 request_timer_at;	/* 0: not pending */
 
 static struct request *
 request_new(void)
 {
 	struct request *r;
 
-	if ((r = calloc(1, sizeof *r)) == NULL)
+	if (request_nkept > 0) {
+		r = request_kept[--request_nkept];
+		memset(r, 0, sizeof *r);
+	} else if ((r = calloc(1, sizeof *r)) == NULL)
 		abort();
 	r->id = request_next_id++;
 	r->started = metrics_clock();
@@ -39,8 +62,7 @@ request_free(struct request *r)
 		TAILQ_REMOVE(&r->conn->requests, r, centry);
 	if (r->session != NULL)
 		session_release(r->session);
-	if (r->timer_set)
-		event_del(&r->timer);
+	request_stop_timer(r);
 	stream_free(r);
 	if (r->worker != NULL)
 		callback_forget(r->worker, r);
@@ -51,7 +73,10 @@ request_free(struct request *r)
 	free(r->opts.session);
 	free(r->opts.pool);
 	free(r->internal_method);
-	free(r);
+	if (request_nkept < REQUEST_KEEP)
+		request_kept[request_nkept++] = r;
+	else
+		free(r);
 }
 
 /* A daemon-side request to a worker (session.drop), answered to no one. */
@@ -227,10 +252,10 @@ request_drop(struct request *r)
 	request_free(r);
 }
 
+/* r's timeout expired: answer it, and stop the work it started. */
 static void
-request_timeout_cb(evutil_socket_t fd, short what, void *arg)
+request_timeout(struct request *r)
 {
-	struct request *r = arg;
 	struct worker *w = r->state == REQUEST_RUNNING && !r->ahead ?
 	    r->worker : NULL;
 
@@ -245,14 +270,79 @@ request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		worker_interrupt(w);
 }
 
+static void	request_timer_cb(evutil_socket_t, short, void *);
+
+/* Arm the timer to fire at deadline (metrics_clock seconds). */
+static void
+request_timer_arm(double deadline)
+{
+	double secs = deadline - metrics_clock();
+	struct timeval tv = { 0, 0 };
+
+	if (request_timer_base != sbd.base) {
+		evtimer_assign(&request_timer_ev, sbd.base, request_timer_cb,
+		    NULL);
+		request_timer_base = sbd.base;
+	}
+	if (secs > 0) {
+		tv.tv_sec = (time_t)secs;
+		tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	}
+	evtimer_add(&request_timer_ev, &tv);
+	request_timer_at = deadline;
+}
+
+/* The timer fired: time out every request whose deadline has passed. */
+static void
+request_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	double now = metrics_clock();
+	struct request *r;
+
+	request_timer_at = 0;
+	while ((r = TAILQ_FIRST(&request_timers)) != NULL &&
+	    r->deadline <= now) {
+		request_stop_timer(r);
+		request_timeout(r);
+	}
+	if ((r = TAILQ_FIRST(&request_timers)) != NULL &&
+	    (request_timer_at == 0 || r->deadline < request_timer_at))
+		request_timer_arm(r->deadline);
+}
+
+/* Start r's timeout (r->timeout_ms from its start), unless it has one. */
 void
 request_start_timer(struct request *r)
 {
+	struct request *prev;
+
 	if (r->timeout_ms == 0 || r->timer_set)
 		return;
-	evtimer_assign(&r->timer, sbd.base, request_timeout_cb, r);
+	r->deadline = (r->internal_method != NULL ? metrics_clock() :
+	    r->started) + (double)r->timeout_ms / 1000.0;
+	/* from the end: requests that share a timeout come in order */
+	for (prev = TAILQ_LAST(&request_timers, request_timers_head);
+	    prev != NULL && prev->deadline > r->deadline;
+	    prev = TAILQ_PREV(prev, request_timers_head, tentry))
+		;
+	if (prev != NULL)
+		TAILQ_INSERT_AFTER(&request_timers, prev, r, tentry);
+	else
+		TAILQ_INSERT_HEAD(&request_timers, r, tentry);
 	r->timer_set = 1;
-	sbd_timer_add(&r->timer, r->timeout_ms);
+	if (request_timer_at == 0 || request_timer_base != sbd.base ||
+	    r->deadline < request_timer_at)
+		request_timer_arm(r->deadline);
+}
+
+/* Stop r's timeout, if it has one. */
+void
+request_stop_timer(struct request *r)
+{
+	if (!r->timer_set)
+		return;
+	TAILQ_REMOVE(&request_timers, r, tentry);
+	r->timer_set = 0;
 }
 
 /*
@@ -373,7 +463,7 @@ request_handle(struct conn *c, char *msg, size_t len, int owned)
 		memcpy(r->raw, msg, len);
 	}
 	r->rawlen = len;
-	if (mpk_unpack(&r->up, r->raw, len) != 0) {
+	if ((r->msglen = mpk_unpack(&r->up, r->raw, len)) == 0) {
 		request_free(r);
 		conn_protocol_error(c, -1, "undecodable message");
 		return (-1);

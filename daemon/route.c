@@ -7,7 +7,6 @@
  * blocks a request uses are noted on it, for the worker it is sent to.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "config.h"
 #include "snakebridged.h"
@@ -218,8 +217,10 @@ route_request(struct request *r)
 	const struct profile *pr;
 	uint32_t i;
 
-	memset(&rt, 0, sizeof rt);
-	rt.r = r;
+	rt.r = r;		/* rt.err and rt.msg are set on failure */
+	rt.s = NULL;
+	rt.w = NULL;
+	rt.failed = 0;
 	for (i = 0; i < r->nparams; i++)
 		route_walk(&rt, &r->params->via.array.ptr[i], 0);
 	if (rt.failed) {

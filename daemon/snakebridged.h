@@ -135,8 +135,11 @@ void		 io_end(void);
 void		 io_shutdown(void);
 
 /* mpk.c: small msgpack helpers on raw, already scanned bytes. */
-int		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
+/* Decode as msgpack_unpack (strs, bins, exts point into the bytes); length */
+size_t		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
 void		 mpk_unpacked_done(msgpack_unpacked *);
+enum mpk_kind { MPK_UINT, MPK_ARRAY, MPK_STR };
+size_t		 mpk_put(char *, enum mpk_kind, uint64_t);
 size_t		 mpk_skip(const char *, size_t);
 int		 mpk_array_header(const char *, size_t, uint32_t *,
 		    size_t *);
@@ -236,6 +239,7 @@ struct request {
 	const struct method	*method;
 	char			*raw;		/* the message's bytes */
 	size_t			 rawlen;
+	size_t			 msglen;	/* of its value in raw */
 	msgpack_unpacked	 up;
 	const msgpack_object	*params;	/* array */
 	uint32_t		 nparams;	/* forwarded (before OPTS) */
@@ -253,8 +257,9 @@ struct request {
 	uint64_t		 shm[SB_SHM_BLOCKS_MAX];	/* blocks used */
 	unsigned		 nshm;
 	int			 fd;		/* taken (M_FD), -1 none */
-	struct event		 timer;		/* embedded: no malloc */
-	int			 timer_set;
+	double			 deadline;	/* of its timer (metrics_clock) */
+	int			 timer_set;	/* in the timer list */
+	TAILQ_ENTRY(request)	 tentry;	/* the timer list, by deadline */
 	uint64_t		 timeout_ms;
 	/* internal requests (session.drop, stats) */
 	char			*internal_method;
@@ -282,6 +287,7 @@ void		 request_drop(struct request *);
 void		 request_detach(struct request *);
 struct request	*request_internal(const char *method, uint64_t sid);
 void		 request_start_timer(struct request *);
+void		 request_stop_timer(struct request *);
 
 /* method.c: the table of methods. */
 #define M_LOCAL		0x1	/* handled by the daemon */

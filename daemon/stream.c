@@ -127,10 +127,8 @@ stream_relayed(struct request *r, uint32_t wid)
 {
 	struct stream *s = r->stream != NULL ? r->stream : stream_new(r, wid);
 
-	if (s->batches++ == 0 && r->timer_set && !r->opts.has_timeout) {
-		event_del(&r->timer);
-		r->timer_set = 0;
-	}
+	if (s->batches++ == 0 && !r->opts.has_timeout)
+		request_stop_timer(r);
 	stream_touch(s);
 	if (r->conn == NULL)
 		return;		/* being stopped: no more credit */
