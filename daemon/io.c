@@ -47,6 +47,7 @@ static int		 io_flush_set;	/* io_flush_ev is active */
 static unsigned		 io_depth;	/* in io_begin */
 
 static void	io_flush_cb(evutil_socket_t, short, void *);
+static void	io_push(struct ioq *);
 
 void
 io_init(struct ioq *q, struct bufferevent *bev, int fd)
@@ -69,19 +70,37 @@ io_add(struct evbuffer *buf, const char *p, size_t len, char *block)
 	free(block);
 }
 
-/* The next free piece of q. */
+/* Room for n more bytes and two more pieces in q; -1 when memory ran out. */
+static int
+io_reserve(struct ioq *q, size_t n)
+{
+	struct io_piece *pc;
+	size_t cap, max;
+	char *buf;
+
+	if (q->len + n > q->cap) {
+		cap = q->cap == 0 ? IO_BUF_MIN : q->cap;
+		while (cap < q->len + n)
+			cap *= 2;
+		if ((buf = realloc(q->buf, cap)) == NULL)
+			return (-1);
+		q->buf = buf;
+		q->cap = cap;
+	}
+	if (q->npieces + 2 > q->maxpieces) {
+		max = q->maxpieces == 0 ? 4 : q->maxpieces * 2;
+		if ((pc = reallocarray(q->piece, max, sizeof *pc)) == NULL)
+			return (-1);
+		q->piece = pc;
+		q->maxpieces = max;
+	}
+	return (0);
+}
+
+/* The next free piece of q (io_reserve made room). */
 static struct io_piece *
 io_piece_new(struct ioq *q)
 {
-	struct io_piece *pc;
-
-	if (q->npieces == q->maxpieces) {
-		q->maxpieces = q->maxpieces == 0 ? 4 : q->maxpieces * 2;
-		pc = reallocarray(q->piece, q->maxpieces, sizeof *pc);
-		if (pc == NULL)
-			abort();
-		q->piece = pc;
-	}
 	return (&q->piece[q->npieces++]);
 }
 
@@ -95,17 +114,15 @@ io_hold(struct ioq *q, const void *hdr, size_t hlen, const void *body,
 {
 	struct io_piece *pc;
 	int ref = block != NULL && blen > 0;
-	size_t n = hlen + (ref ? 0 : blen), cap;
-	char *buf;
+	size_t n = hlen + (ref ? 0 : blen);
 
-	if (q->len + n > q->cap) {
-		cap = q->cap == 0 ? IO_BUF_MIN : q->cap;
-		while (cap < q->len + n)
-			cap *= 2;
-		if ((buf = realloc(q->buf, cap)) == NULL)
-			abort();
-		q->buf = buf;
-		q->cap = cap;
+	if (io_reserve(q, n) != 0) {
+		/* Out of memory: what is held, then this, to the output. */
+		io_push(q);
+		io_add(q->out, hdr, hlen, NULL);
+		io_add(q->out, body, blen, block);
+		q->out_empty = 0;
+		return;
 	}
 	if (hlen > 0)
 		memcpy(q->buf + q->len, hdr, hlen);
@@ -188,30 +205,33 @@ io_schedule(void)
 {
 	if (io_flush_set)
 		return;
-	if (io_flush_ev == NULL &&
-	    (io_flush_ev = event_new(sbd.base, -1, 0, io_flush_cb, NULL)) ==
-	    NULL)
-		abort();
 	io_flush_set = 1;
 	event_active(io_flush_ev, EV_TIMEOUT, 0);
 }
 
-/* Note q as holding output in this pass. */
-static void
+/* Note q as holding output in this pass; -1 when memory ran out. */
+static int
 io_list(struct ioq *q)
 {
 	struct ioq **v;
+	size_t cap;
 
+	if (io_flush_ev == NULL &&
+	    (io_flush_ev = event_new(sbd.base, -1, 0, io_flush_cb, NULL)) ==
+	    NULL)
+		return (-1);
 	if (io_npass == io_passcap) {
-		io_passcap = io_passcap == 0 ? 8 : io_passcap * 2;
-		if ((v = reallocarray(io_pass, io_passcap, sizeof *v)) == NULL)
-			abort();
+		cap = io_passcap == 0 ? 8 : io_passcap * 2;
+		if ((v = reallocarray(io_pass, cap, sizeof *v)) == NULL)
+			return (-1);
 		io_pass = v;
+		io_passcap = cap;
 	}
 	io_pass[io_npass++] = q;
 	q->listed = 1;
 	if (io_depth == 0)
 		io_schedule();
+	return (0);
 }
 
 /*
@@ -229,13 +249,12 @@ io_write(struct ioq *q, const void *hdr, size_t hlen, const void *body,
 		return (evbuffer_get_length(q->out));
 	}
 	if (!q->listed) {
-		if (evbuffer_get_length(q->out) > 0) {
+		if (evbuffer_get_length(q->out) > 0 || io_list(q) != 0) {
 			/* queued: the bufferevent writes it later */
 			io_add(q->out, hdr, hlen, NULL);
 			io_add(q->out, body, blen, block);
 			return (evbuffer_get_length(q->out));
 		}
-		io_list(q);
 		q->out_empty = 1;
 		waiting = 0;
 	} else

@@ -245,6 +245,7 @@ teardown(void)
 	sbd.shutting_down = 1;
 	pool_free_all();
 	config_free(sbd.conf);
+	io_shutdown();
 	event_base_free(sbd.base);
 }
 
