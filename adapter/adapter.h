@@ -1,10 +1,11 @@
 /*
  * adapter.h: the internal interfaces of snakebridge-worker, one section per
  * file: Python start-up (pyinit.c), the channel loop (channel.c), the codec
- * (codec_encode.c, codec_decode.c), ref tables (refs.c), the cache of modules
- * and callables (cache.c), the module policy (policy.c), error capture
- * (pyerr.c), callback proxies (callback.c), streaming (stream.c), client
- * shared blocks (shm.c) and request dispatch (dispatch.c).
+ * (codec_encode.c, codec_decode.c, unpack.c), ref tables (refs.c), the
+ * cache of modules and callables (cache.c), the module policy (policy.c),
+ * error capture (pyerr.c), callback proxies (callback.c), streaming
+ * (stream.c), client shared blocks (shm.c) and request dispatch
+ * (dispatch.c).
  * Include it first in every file: Python.h must precede system headers.
  */
 #ifndef SB_ADAPTER_H
@@ -105,6 +106,10 @@ PyObject	*codec_decode_args(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_reply(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);
+
+/* unpack.c: a scanned message into msgpack-c objects. */
+int		 unpack_object(const char *, size_t, msgpack_zone *,
+		    msgpack_object *);
 
 /* msgbuf.c */
 int		 msgbuf_init(void);

@@ -615,7 +615,6 @@ channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 	msgpack_zone		*z = NULL;
 	msgpack_object		 top, *f;
 	char			*msg = mem + at;
-	size_t			 off = 0;
 	uint32_t		 id, n, outer;
 	uint64_t		 kind;
 
@@ -623,8 +622,8 @@ channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 		return;
 	cm.buf = NULL;
 	if ((z = channel_zone_take()) == NULL ||
-	    msgpack_unpack(msg, len, &off, z, &top) != MSGPACK_UNPACK_SUCCESS) {
-		/* Scanned fine, so the stream goes on; msgpack-c refused it. */
+	    unpack_object(msg, len, z, &top) != 0) {
+		/* Scanned fine, so the stream goes on; nested too deep. */
 		if (channel_peek_msgid(msg, len, &id) == 0)
 			channel_reject(ch, id, "message cannot be unpacked "
 			    "(nested too deep)");

@@ -17,7 +17,8 @@ adapter_libsbadapter_la_SOURCES = \
 	adapter/pyinit.c \
 	adapter/refs.c \
 	adapter/shm.c \
-	adapter/stream.c
+	adapter/stream.c \
+	adapter/unpack.c
 adapter_libsbadapter_la_CFLAGS = $(AM_CFLAGS) $(PYTHON_CFLAGS) $(MSGPACK_CFLAGS)
 adapter_libsbadapter_la_LIBADD = common/libsbcommon.la $(PYTHON_LIBS) $(MSGPACK_LIBS)
 
