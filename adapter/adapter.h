@@ -197,6 +197,7 @@ int		 channel_wait_response(struct channel *, uint32_t,
 int		 channel_wait_until(struct channel *, int (*)(void *), void *);
 int		 channel_loop(void);
 int		 channel_depth(void);
+void		 channel_share(int);
 
 /* interrupt.c: SIGINT for one request (sigqueue'd wid). */
 #define CHANNEL_WID_AHEAD	0x80000000U	/* a request sent ahead */

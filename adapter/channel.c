@@ -76,8 +76,21 @@ struct channel {
 };
 
 static struct channel	*channels;
-/* Output queues: the stream flusher thread sends too (stream.c). */
+/*
+ * Output queues: the stream flusher thread sends too (stream.c), but only
+ * for a stream on stream.c's list, and only holding stream_mtx. The main
+ * thread counts the streams on that list in channel_shared (channel_share:
+ * raised before a stream goes on the list, lowered after it left it, both
+ * on the main thread), and takes channel_out_mtx only while it is not 0:
+ * otherwise no other thread can touch a channel. The handover is ordered
+ * by stream_mtx: what the main thread did to a channel unlocked happens
+ * before the flusher takes stream_mtx and finds the stream, and what the
+ * flusher did happens before the main thread takes stream_mtx to take the
+ * stream off. The flusher reads the count while a stream is on the list,
+ * so it always finds it raised and locks.
+ */
 static pthread_mutex_t	 channel_out_mtx = PTHREAD_MUTEX_INITIALIZER;
+static int		 channel_shared;	/* atomic; see above */
 static int		 channel_waits;		/* nested waits running */
 static int		 channel_status;	/* exit status of the loop */
 static pthread_t	 channel_main;		/* the thread that opens */
@@ -90,6 +103,30 @@ static void	channel_process(struct channel *);
 static void	channel_message(struct channel *, char *, size_t, size_t, int);
 static void	channel_answer_error(struct channel *, uint32_t,
 		    enum sb_errtype, const char *);
+
+/* Lock the output queues when another thread may use them; 1 if locked. */
+static int
+channel_lock(void)
+{
+	if (__atomic_load_n(&channel_shared, __ATOMIC_RELAXED) == 0)
+		return (0);
+	pthread_mutex_lock(&channel_out_mtx);
+	return (1);
+}
+
+static void
+channel_unlock(int locked)
+{
+	if (locked)
+		pthread_mutex_unlock(&channel_out_mtx);
+}
+
+/* A stream goes on (1) or left (-1) stream.c's list; main thread only. */
+void
+channel_share(int delta)
+{
+	__atomic_add_fetch(&channel_shared, delta, __ATOMIC_RELAXED);
+}
 
 struct channel *
 channel_open(int fd, size_t max_message)
@@ -132,11 +169,12 @@ static void
 channel_release_done(struct channel *ch)
 {
 	struct channel_out	*o, *done;
+	int			 locked;
 
-	pthread_mutex_lock(&channel_out_mtx);
+	locked = channel_lock();
 	done = ch->done;
 	ch->done = NULL;
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	while ((o = done) != NULL) {
 		done = o->next;
 		channel_out_free(o);
@@ -170,7 +208,7 @@ channel_free(struct channel *ch)
 	free(ch);
 }
 
-/* Unlink the written head of ch's queue. Called with channel_out_mtx held. */
+/* Unlink the written head of ch's queue. Called with the queues locked. */
 static void
 channel_out_done(struct channel *ch, struct channel_out *o)
 {
@@ -189,7 +227,7 @@ channel_out_done(struct channel *ch, struct channel_out *o)
 
 /*
  * Write queued output, many pieces per writev, until the socket would block;
- * -1 when it failed. Called with channel_out_mtx held.
+ * -1 when it failed. Called with the queues locked (channel_lock).
  */
 static int
 channel_flush_locked(struct channel *ch)
@@ -230,11 +268,11 @@ channel_flush_locked(struct channel *ch)
 static int
 channel_flush(struct channel *ch)
 {
-	int	 rv;
+	int	 rv, locked;
 
-	pthread_mutex_lock(&channel_out_mtx);
+	locked = channel_lock();
 	rv = channel_flush_locked(ch);
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	return (rv);
 }
 
@@ -254,9 +292,9 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 	struct channel_out	*o;
 	size_t			 off = 0;
 	ssize_t			 n;
-	int			 rv = 0, hold;
+	int			 rv = 0, hold, locked;
 
-	pthread_mutex_lock(&channel_out_mtx);
+	locked = channel_lock();
 	hold = pthread_equal(pthread_self(), channel_main) && ch->hold;
 	while (!hold && !ch->dead && ch->out == NULL && off < sb->size) {
 		n = write(ch->fd, sb->data + off, sb->size - off);
@@ -294,14 +332,14 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 				rv = channel_flush_locked(ch);
 		}
 	}
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	sb->size = 0;
 	return (rv);
 }
 
 /*
  * Queue one piece of a message: len bytes copied from p, or the memory of
- * view, which the entry takes. Called with channel_out_mtx held.
+ * view, which the entry takes. Called with the queues locked.
  */
 static int
 channel_queue_locked(struct channel *ch, const char *p, size_t len,
@@ -339,11 +377,11 @@ channel_send_direct(struct channel *ch, msgpack_sbuffer *sb,
     struct codec_holes *holes)
 {
 	size_t	 at = 0, i;
-	int	 rv = 0;
+	int	 rv = 0, locked;
 
 	if (holes->n == 0)
 		return (channel_send_keep(ch, sb));
-	pthread_mutex_lock(&channel_out_mtx);
+	locked = channel_lock();
 	if (ch->dead)
 		rv = -1;
 	for (i = 0; i < holes->n && rv == 0; i++) {
@@ -362,7 +400,7 @@ channel_send_direct(struct channel *ch, msgpack_sbuffer *sb,
 		ch->dead = 1;	/* part of a message may be queued */
 	else
 		rv = channel_flush_locked(ch);
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	for (i = 0; i < holes->n; i++) {
 		if (holes->v[i].view.obj != NULL)
 			PyBuffer_Release(&holes->v[i].view);
@@ -854,15 +892,15 @@ channel_pump(int timeout)
 	struct pollfd	 pfd[16];
 	struct channel	*chs[16], *ch;
 	nfds_t		 n = 0, i;
-	int		 r, out;
+	int		 r, out, locked;
 
 	for (ch = channels; ch != NULL && n < 16; ch = ch->next) {
 		/* Held output goes out before the wait. */
-		pthread_mutex_lock(&channel_out_mtx);
+		locked = channel_lock();
 		if (!ch->dead && ch->out != NULL)
 			channel_flush_locked(ch);
 		out = ch->out != NULL;
-		pthread_mutex_unlock(&channel_out_mtx);
+		channel_unlock(locked);
 		if (ch->dead || (ch->eof && !out))
 			continue;
 		pfd[n].fd = ch->fd;
