@@ -11,6 +11,7 @@
 #include "adapter.h"
 
 #include <msgpack/unpack_define.h>
+#include <endian.h>
 #include <string.h>
 
 struct unpack {
@@ -19,7 +20,12 @@ struct unpack {
 	msgpack_zone	*z;
 };
 
-static int	unpack_value(struct unpack *, unsigned, msgpack_object *);
+/* A map's pairs are read as one array of keys and values in turn. */
+_Static_assert(sizeof(msgpack_object_kv) == 2 * sizeof(msgpack_object),
+    "msgpack_object_kv is a key and a value");
+
+static int	unpack_container(struct unpack *, unsigned, int, uint64_t,
+		    msgpack_object *);
 
 /* The next k bytes, or NULL when fewer are left. */
 static inline const uint8_t *
@@ -38,12 +44,29 @@ static inline int
 unpack_uint(struct unpack *u, size_t k, uint64_t *v)
 {
 	const uint8_t	*p;
-	size_t		 i;
+	uint16_t	 v16;
+	uint32_t	 v32;
+	uint64_t	 v64;
 
 	if ((p = unpack_take(u, k)) == NULL)
 		return (-1);
-	for (*v = 0, i = 0; i < k; i++)
-		*v = (*v << 8) | p[i];
+	switch (k) {
+	case 1:
+		*v = p[0];
+		break;
+	case 2:
+		memcpy(&v16, p, 2);
+		*v = be16toh(v16);
+		break;
+	case 4:
+		memcpy(&v32, p, 4);
+		*v = be32toh(v32);
+		break;
+	default:
+		memcpy(&v64, p, 8);
+		*v = be64toh(v64);
+		break;
+	}
 	return (0);
 }
 
@@ -61,7 +84,7 @@ unpack_signed(msgpack_object *o, int64_t v)
 }
 
 /* str, bin or the payload of an ext (type byte first) of n bytes. */
-static int
+static inline int
 unpack_raw(struct unpack *u, msgpack_object_type type, uint64_t n,
     msgpack_object *o)
 {
@@ -81,59 +104,11 @@ unpack_raw(struct unpack *u, msgpack_object_type type, uint64_t n,
 	return (0);
 }
 
-/* n items (map: n pairs) of a container met with depth containers open. */
+/* The formats that start with 0xc0 to 0xdf, but arrays and maps. */
 static int
-unpack_container(struct unpack *u, unsigned depth, int map, uint64_t n,
-    msgpack_object *o)
+unpack_other(struct unpack *u, unsigned c, msgpack_object *o)
 {
-	msgpack_object		*a;
-	msgpack_object_kv	*kv;
-	uint32_t		 i;
-
-	if (depth >= MSGPACK_EMBED_STACK_SIZE)
-		return (-1);
-	/* Each item takes a byte at least: this bounds the allocation. */
-	if (n > (size_t)(u->end - u->p))
-		return (-1);
-	if (map) {
-		o->type = MSGPACK_OBJECT_MAP;
-		o->via.map.size = (uint32_t)n;
-		o->via.map.ptr = NULL;
-		if (n == 0)
-			return (0);
-		kv = msgpack_zone_malloc(u->z, (size_t)n * sizeof *kv);
-		if (kv == NULL)
-			return (-1);
-		o->via.map.ptr = kv;
-		for (i = 0; i < n; i++) {
-			if (unpack_value(u, depth + 1, &kv[i].key) != 0 ||
-			    unpack_value(u, depth + 1, &kv[i].val) != 0)
-				return (-1);
-		}
-		return (0);
-	}
-	o->type = MSGPACK_OBJECT_ARRAY;
-	o->via.array.size = (uint32_t)n;
-	o->via.array.ptr = NULL;
-	if (n == 0)
-		return (0);
-	if ((a = msgpack_zone_malloc(u->z, (size_t)n * sizeof *a)) == NULL)
-		return (-1);
-	o->via.array.ptr = a;
-	for (i = 0; i < n; i++) {
-		if (unpack_value(u, depth + 1, &a[i]) != 0)
-			return (-1);
-	}
-	return (0);
-}
-
-/* One value at u->p; depth: the containers it is in. */
-static int
-unpack_value(struct unpack *u, unsigned depth, msgpack_object *o)
-{
-	const uint8_t	*p;
 	uint64_t	 v;
-	unsigned	 c;
 	union {
 		uint32_t	 i;
 		float		 f;
@@ -143,25 +118,6 @@ unpack_value(struct unpack *u, unsigned depth, msgpack_object *o)
 		double		 f;
 	} f64;
 
-	if ((p = unpack_take(u, 1)) == NULL)
-		return (-1);
-	c = p[0];
-	if (c <= 0x7f) {
-		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		o->via.u64 = c;
-		return (0);
-	}
-	if (c >= 0xe0) {
-		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-		o->via.i64 = (int8_t)c;
-		return (0);
-	}
-	if (c >= 0xa0 && c <= 0xbf)
-		return (unpack_raw(u, MSGPACK_OBJECT_STR, c & 0x1f, o));
-	if (c >= 0x90 && c <= 0x9f)
-		return (unpack_container(u, depth, 0, c & 0x0f, o));
-	if (c <= 0x8f)
-		return (unpack_container(u, depth, 1, c & 0x0f, o));
 	switch (c) {
 	case 0xc0:
 		o->type = MSGPACK_OBJECT_NIL;
@@ -239,15 +195,81 @@ unpack_value(struct unpack *u, unsigned depth, msgpack_object *o)
 		if (unpack_uint(u, (size_t)1 << (c - 0xd9), &v) != 0)
 			return (-1);
 		return (unpack_raw(u, MSGPACK_OBJECT_STR, v, o));
-	case 0xdc:
-	case 0xdd:
-	case 0xde:
-	case 0xdf:
+	}
+	return (-1);	/* 0xc1, never used */
+}
+
+/*
+ * One value at u->p; depth: the containers it is in. The small formats
+ * are decoded here, inline in the loop over a container's items.
+ */
+static inline int
+unpack_value(struct unpack *u, unsigned depth, msgpack_object *o)
+{
+	const uint8_t	*p;
+	unsigned	 c;
+	uint64_t	 v;
+
+	if ((p = unpack_take(u, 1)) == NULL)
+		return (-1);
+	c = p[0];
+	if (c <= 0x7f) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = c;
+		return (0);
+	}
+	if (c >= 0xe0) {
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = (int8_t)c;
+		return (0);
+	}
+	if (c >= 0xa0 && c <= 0xbf)
+		return (unpack_raw(u, MSGPACK_OBJECT_STR, c & 0x1f, o));
+	if (c <= 0x9f)
+		return (unpack_container(u, depth, c <= 0x8f, c & 0x0f, o));
+	if (c >= 0xdc) {
 		if (unpack_uint(u, (size_t)2 << (c & 1), &v) != 0)
 			return (-1);
 		return (unpack_container(u, depth, c >= 0xde, v, o));
 	}
-	return (-1);	/* 0xc1, never used */
+	return (unpack_other(u, c, o));
+}
+
+/* n items (map: n pairs) of a container met with depth containers open. */
+static int
+unpack_container(struct unpack *u, unsigned depth, int map, uint64_t n,
+    msgpack_object *o)
+{
+	msgpack_object	*a;
+	uint64_t	 i, k;
+
+	if (depth >= MSGPACK_EMBED_STACK_SIZE)
+		return (-1);
+	k = map ? 2 * n : n;
+	/* Each takes a byte at least: this bounds the allocation. */
+	if (k > (size_t)(u->end - u->p))
+		return (-1);
+	if (map) {
+		o->type = MSGPACK_OBJECT_MAP;
+		o->via.map.size = (uint32_t)n;
+	} else {
+		o->type = MSGPACK_OBJECT_ARRAY;
+		o->via.array.size = (uint32_t)n;
+	}
+	o->via.array.ptr = NULL;	/* map alike */
+	if (n == 0)
+		return (0);
+	if ((a = msgpack_zone_malloc(u->z, k * sizeof *a)) == NULL)
+		return (-1);
+	if (map)
+		o->via.map.ptr = (msgpack_object_kv *)(void *)a;
+	else
+		o->via.array.ptr = a;
+	for (i = 0; i < k; i++) {
+		if (unpack_value(u, depth + 1, &a[i]) != 0)
+			return (-1);
+	}
+	return (0);
 }
 
 /*
