@@ -99,6 +99,15 @@ static pthread_t	 channel_main;		/* the thread that opens */
 static msgpack_zone	*channel_zones[CHANNEL_ZONES];
 static int		 channel_nzones;
 
+/*
+ * Small messages are copied out of the read buffer into buffers of
+ * CHANNEL_SMALL bytes, kept for reuse (one per message in use at once).
+ */
+#define CHANNEL_SMALL		2048
+#define CHANNEL_SMALLS		4
+static char		*channel_smalls[CHANNEL_SMALLS];
+static int		 channel_nsmalls;
+
 static void	channel_process(struct channel *);
 static void	channel_message(struct channel *, char *, size_t, size_t, int);
 static void	channel_answer_error(struct channel *, uint32_t,
@@ -597,8 +606,13 @@ static int
 channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 {
 	struct channel_pend	*pe;
+	const uint8_t		*p = (const uint8_t *)mem + at;
 	uint32_t		 id;
 
+	/* With no queue to join, only a uint32 msgid can be sent ahead. */
+	if ((ch->pend == NULL || channel_waits > 0) &&
+	    (len < 4 || p[2] != 0xce || !(p[3] & 0x80)))
+		return (-1);
 	if (channel_peek_msgid(mem + at, len, &id) != 0 ||
 	    (!(id & CHANNEL_WID_AHEAD) &&
 	    (ch->pend == NULL || channel_waits > 0)))
@@ -615,6 +629,28 @@ channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 	*ch->pend_tail = pe;
 	ch->pend_tail = &pe->next;
 	return (0);
+}
+
+/* Memory for a message of len bytes (free(3) may free it). */
+static char *
+channel_small_take(size_t len)
+{
+	if (len > CHANNEL_SMALL)
+		return (malloc(len));
+	if (channel_nsmalls > 0)
+		return (channel_smalls[--channel_nsmalls]);
+	return (malloc(CHANNEL_SMALL));
+}
+
+/* Free mem, which held a message of len bytes: a small one is kept. */
+static void
+channel_small_put(char *mem, size_t len)
+{
+	if (mem != NULL && len <= CHANNEL_SMALL &&
+	    channel_nsmalls < CHANNEL_SMALLS)
+		channel_smalls[channel_nsmalls++] = mem;
+	else
+		free(mem);
 }
 
 /*
@@ -719,7 +755,7 @@ channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 out:
 	channel_zone_put(z);
 	Py_XDECREF(cm.buf);
-	free(mem);
+	channel_small_put(mem, len);
 }
 
 /* Make room to read: compact, then grow up to what one message may need. */
@@ -844,7 +880,7 @@ channel_detach(struct channel *ch, size_t len, char **mem, size_t *at)
 		ch->rend = tail;
 		return (0);
 	}
-	if ((*mem = malloc(len)) == NULL)
+	if ((*mem = channel_small_take(len)) == NULL)
 		return (-1);
 	memcpy(*mem, ch->rbuf + ch->rstart, len);
 	*at = 0;
