@@ -8,6 +8,7 @@
  * failed.
  */
 #include "adapter.h"
+#include "sbpack.h"
 
 #include <string.h>
 
@@ -482,12 +483,12 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	sb = dispatch_spare;
 	msgpack_sbuffer_init(&dispatch_spare);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
-	msgpack_pack_uint32(&pk, msgid);
+	sbpack_array(&sb, 4);
+	sbpack_int(&sb, SB_MSG_RESPONSE);
+	sbpack_uint32(&sb, msgid);
 	mark = sb.size;
 	if (res != NULL) {
-		msgpack_pack_nil(&pk);
+		sbpack_nil(&sb);
 		rv = r.as_ref ? codec_encode_ref(&sb, res, r.sid) :
 		    codec_encode_direct(&sb, &holes, res, r.sid, r.conn);
 		Py_DECREF(res);
@@ -495,7 +496,7 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	if (rv != 0) {
 		sb.size = mark;
 		pyerr_pack(&pk, r.sid);
-		msgpack_pack_nil(&pk);
+		sbpack_nil(&sb);
 	}
 	channel_send_direct(ch, &sb, &holes);
 	free(holes.v);

@@ -16,6 +16,7 @@ adapter_libsbadapter_la_SOURCES = \
 	adapter/pyerr.c \
 	adapter/pyinit.c \
 	adapter/refs.c \
+	adapter/sbpack.h \
 	adapter/shm.c \
 	adapter/stream.c \
 	adapter/unpack.c
