@@ -103,6 +103,8 @@ struct codec_msg *codec_msg_enter(struct codec_msg *);
 void		 codec_msg_leave(struct codec_msg *);
 PyObject	*codec_decode(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_args(const msgpack_object *, uint64_t, uint64_t);
+int		 codec_decode_argv(const msgpack_object *, uint64_t, uint64_t,
+		    PyObject **);
 PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_reply(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);

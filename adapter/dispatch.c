@@ -26,6 +26,9 @@ struct req {
 
 typedef PyObject	*(*dispatch_fn)(struct req *);
 
+/* Positional args passed without a tuple, at most (no kwargs). */
+#define DISPATCH_ARGV		8
+
 /* A response buffer kept for the next response, when it stayed small. */
 #define DISPATCH_SPARE_MAX	65536
 static msgpack_sbuffer	 dispatch_spare;
@@ -99,6 +102,24 @@ dispatch_value(struct req *r, uint32_t i)
 	return (codec_decode(o, r->sid, r->conn));
 }
 
+/* Call f with the args in array a and no kwargs, without an args tuple. */
+static PyObject *
+dispatch_vectorcall(struct req *r, PyObject *f, const msgpack_object *a)
+{
+	PyObject	*argv[DISPATCH_ARGV], *res;
+	uint32_t	 n = 0, j;
+
+	if (!dispatch_absent(a)) {
+		n = a->via.array.size;
+		if (codec_decode_argv(a, r->sid, r->conn, argv) != 0)
+			return (NULL);
+	}
+	res = PyObject_Vectorcall(f, n > 0 ? argv : NULL, n, NULL);
+	for (j = 0; j < n; j++)
+		Py_DECREF(argv[j]);
+	return (res);
+}
+
 /* Call f with args at params[i] and kwargs at params[i + 1]. */
 static PyObject *
 dispatch_invoke(struct req *r, PyObject *f, uint32_t i)
@@ -111,6 +132,9 @@ dispatch_invoke(struct req *r, PyObject *f, uint32_t i)
 		return (dispatch_bad(r, i, "args", "an array or nil"));
 	if (!dispatch_absent(k) && k->type != MSGPACK_OBJECT_MAP)
 		return (dispatch_bad(r, i + 1, "kwargs", "a map or nil"));
+	if (dispatch_absent(k) &&
+	    (dispatch_absent(a) || a->via.array.size <= DISPATCH_ARGV))
+		return (dispatch_vectorcall(r, f, a));
 	args = dispatch_absent(a) ? PyTuple_New(0) :
 	    codec_decode_args(a, r->sid, r->conn);
 	if (args == NULL)
@@ -499,7 +523,8 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 		sbpack_nil(&sb);
 	}
 	channel_send_direct(ch, &sb, &holes);
-	free(holes.v);
+	if (holes.v != NULL)
+		free(holes.v);
 	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)
 		dispatch_spare = sb;
 	else
