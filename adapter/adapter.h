@@ -112,6 +112,8 @@ PyObject	*codec_numpy(void);
 /* unpack.c: a scanned message into msgpack-c objects. */
 int		 unpack_object(const char *, size_t, msgpack_zone *,
 		    msgpack_object *);
+int		 unpack_next(const char *, size_t, size_t *, unsigned,
+		    msgpack_zone *, msgpack_object *);
 
 /* msgbuf.c */
 int		 msgbuf_init(void);

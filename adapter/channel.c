@@ -677,6 +677,121 @@ channel_zone_put(msgpack_zone *z)
 		msgpack_zone_free(z);
 }
 
+/* A request to run: its msgid, method, params and client connection. */
+struct channel_req {
+	uint32_t		 id;
+	const msgpack_object	*method;
+	const msgpack_object	*params;
+	uint64_t		 conn;
+	msgpack_object		 mo, po;	/* read by channel_request_fast */
+};
+
+/*
+ * The common request read straight from its bytes: [0, msgid, method,
+ * params] or [0, msgid, method, params, conn] with a msgid of the forms
+ * channel_peek_msgid reads and a fixstr method; only params and conn are
+ * unpacked. 0 when msg is one (rq set), -1 when it must be unpacked whole.
+ */
+static int
+channel_request_fast(const char *msg, size_t len, msgpack_zone *z,
+    struct channel_req *rq)
+{
+	const uint8_t	*p = (const uint8_t *)msg;
+	msgpack_object	 conn;
+	size_t		 off;
+
+	if (channel_peek_msgid(msg, len, &rq->id) != 0)
+		return (-1);
+	off = p[2] < 0x80 ? 3 : p[2] == 0xcc ? 4 : p[2] == 0xcd ? 5 : 7;
+	if (off >= len || (p[off] & 0xe0) != 0xa0)
+		return (-1);
+	rq->mo.type = MSGPACK_OBJECT_STR;
+	rq->mo.via.str.ptr = msg + off + 1;
+	rq->mo.via.str.size = p[off] & 0x1f;
+	off += 1 + rq->mo.via.str.size;
+	/* in the message's array, as unpack_object would see them */
+	if (unpack_next(msg, len, &off, 1, z, &rq->po) != 0 ||
+	    rq->po.type != MSGPACK_OBJECT_ARRAY)
+		return (-1);
+	rq->conn = 0;
+	if (p[0] == 0x95) {
+		if (unpack_next(msg, len, &off, 1, z, &conn) != 0 ||
+		    conn.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return (-1);
+		rq->conn = conn.via.u64;
+	}
+	if (off != len)
+		return (-1);
+	rq->method = &rq->mo;
+	rq->params = &rq->po;
+	return (0);
+}
+
+/*
+ * Unpack and check a whole message, len bytes at *mem + at, its tree in z
+ * (NULL when none could be had) and top: 0 when it is a request to run (rq
+ * set), -1 when it was dealt with here (a response takes *mem: then NULL).
+ */
+static int
+channel_parse(struct channel *ch, char **mem, size_t at, size_t len,
+    msgpack_zone *z, msgpack_object *top, struct channel_req *rq)
+{
+	msgpack_object	*f;
+	char		*msg = *mem + at;
+	uint32_t	 id, n;
+	uint64_t	 kind;
+
+	if (z == NULL || unpack_object(msg, len, z, top) != 0) {
+		/* Scanned fine, so the stream goes on; nested too deep. */
+		if (channel_peek_msgid(msg, len, &id) == 0)
+			channel_reject(ch, id, "message cannot be unpacked "
+			    "(nested too deep)");
+		else
+			channel_violation(ch, "message cannot be unpacked", 0);
+		return (-1);
+	}
+	n = top->type == MSGPACK_OBJECT_ARRAY ? top->via.array.size : 0;
+	f = top->via.array.ptr;
+	if (n < 3 || f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		channel_violation(ch, "not a msgpack-rpc message", 0);
+		return (-1);
+	}
+	kind = f[0].via.u64;
+	if (kind == SB_MSG_NOTIFY && n == 3) {
+		channel_notification(ch, &f[1], &f[2]);
+		return (-1);
+	}
+	/* A request may carry a fifth element: its client connection. */
+	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) ||
+	    (n != 4 && (n != 5 || kind != SB_MSG_REQUEST))) {
+		channel_violation(ch, "not a msgpack-rpc message", 0);
+		return (-1);
+	}
+	if (channel_msgid(&f[1], &id) != 0) {
+		channel_violation(ch, "msgid is not a uint32", 0);
+		return (-1);
+	}
+	if (kind == SB_MSG_RESPONSE) {
+		if (at > 0)
+			memmove(*mem, msg, len);
+		channel_keep_reply(ch, id, *mem, len);
+		*mem = NULL;
+		return (-1);
+	}
+	if (f[2].type != MSGPACK_OBJECT_STR ||
+	    f[3].type != MSGPACK_OBJECT_ARRAY ||
+	    (n == 5 && f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
+		channel_reject(ch, id, "request needs a str method, an "
+		    "array of params and, if any, a uint connection id");
+		return (-1);
+	}
+	rq->id = id;
+	rq->method = &f[2];
+	rq->params = &f[3];
+	rq->conn = n == 5 ? f[4].via.u64 : 0;
+	return (0);
+}
+
 /*
  * One complete message, len bytes at mem + at (mem is ours to free); run:
  * never defer it. Large ndarrays of a request may be decoded in place: mem
@@ -686,69 +801,28 @@ static void
 channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 {
 	struct codec_msg	 cm, *outer_msg;
-	msgpack_zone		*z = NULL;
-	msgpack_object		 top, *f;
+	struct channel_req	 rq;
+	msgpack_zone		*z;
+	msgpack_object		 top;
 	char			*msg = mem + at;
-	uint32_t		 id, n, outer;
-	uint64_t		 kind;
+	uint32_t		 outer;
 
 	if (!run && channel_defer(ch, mem, at, len) == 0)
 		return;
 	cm.buf = NULL;
-	if ((z = channel_zone_take()) == NULL ||
-	    unpack_object(msg, len, z, &top) != 0) {
-		/* Scanned fine, so the stream goes on; nested too deep. */
-		if (channel_peek_msgid(msg, len, &id) == 0)
-			channel_reject(ch, id, "message cannot be unpacked "
-			    "(nested too deep)");
-		else
-			channel_violation(ch, "message cannot be unpacked", 0);
+	z = channel_zone_take();
+	if ((z == NULL || channel_request_fast(msg, len, z, &rq) != 0) &&
+	    channel_parse(ch, &mem, at, len, z, &top, &rq) != 0)
 		goto out;
-	}
-	n = top.type == MSGPACK_OBJECT_ARRAY ? top.via.array.size : 0;
-	f = top.via.array.ptr;
-	if (n < 3 || f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		channel_violation(ch, "not a msgpack-rpc message", 0);
-		goto out;
-	}
-	kind = f[0].via.u64;
-	if (kind == SB_MSG_NOTIFY && n == 3) {
-		channel_notification(ch, &f[1], &f[2]);
-		goto out;
-	}
-	/* A request may carry a fifth element: its client connection. */
-	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) ||
-	    (n != 4 && (n != 5 || kind != SB_MSG_REQUEST))) {
-		channel_violation(ch, "not a msgpack-rpc message", 0);
-		goto out;
-	}
-	if (channel_msgid(&f[1], &id) != 0) {
-		channel_violation(ch, "msgid is not a uint32", 0);
-		goto out;
-	}
-	if (kind == SB_MSG_RESPONSE) {
-		if (at > 0)
-			memmove(mem, msg, len);
-		channel_keep_reply(ch, id, mem, len);
-		mem = NULL;
-		goto out;
-	}
-	if (f[2].type != MSGPACK_OBJECT_STR ||
-	    f[3].type != MSGPACK_OBJECT_ARRAY ||
-	    (n == 5 && f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
-		channel_reject(ch, id, "request needs a str method, an "
-		    "array of params and, if any, a uint connection id");
-		goto out;
-	}
 	/* A late interrupt meant for a finished request is dropped here. */
 	if (channel_waits == 0 && PyErr_CheckSignals() != 0)
 		PyErr_Clear();
-	outer = interrupt_running(id);
+	outer = interrupt_running(rq.id);
 	cm.mem = mem;
 	cm.p = msg;
 	cm.len = len;
 	outer_msg = codec_msg_enter(&cm);
-	dispatch_request(ch, id, &f[2], &f[3], n == 5 ? f[4].via.u64 : 0);
+	dispatch_request(ch, rq.id, rq.method, rq.params, rq.conn);
 	codec_msg_leave(outer_msg);
 	mem = cm.mem;		/* NULL when arrays took it */
 	interrupt_running(outer);

@@ -273,20 +273,39 @@ unpack_container(struct unpack *u, unsigned depth, int map, uint64_t n,
 }
 
 /*
- * Decode the len bytes at data, which must hold exactly one object, into
- * *out, items allocated in z; the tree points into data. 0, or -1 when
- * msgpack_unpack would not return MSGPACK_UNPACK_SUCCESS.
+ * Decode the value at data + *off (of len bytes in all), which lies in depth
+ * containers, into *out, items allocated in z; the tree points into data.
+ * *off moves past it. 0, or -1 when msgpack-c would not unpack it there.
+ */
+int
+unpack_next(const char *data, size_t len, size_t *off, unsigned depth,
+    msgpack_zone *z, msgpack_object *out)
+{
+	struct unpack	 u;
+
+	if (*off > len)
+		return (-1);
+	u.p = (const uint8_t *)data + *off;
+	u.end = (const uint8_t *)data + len;
+	u.z = z;
+	if (unpack_value(&u, depth, out) != 0)
+		return (-1);
+	*off = (size_t)((const char *)u.p - data);
+	return (0);
+}
+
+/*
+ * Decode the len bytes at data, which must hold exactly one object, as
+ * unpack_next. 0, or -1 when msgpack_unpack would not return
+ * MSGPACK_UNPACK_SUCCESS.
  */
 int
 unpack_object(const char *data, size_t len, msgpack_zone *z,
     msgpack_object *out)
 {
-	struct unpack	 u;
+	size_t	 off = 0;
 
-	u.p = (const uint8_t *)data;
-	u.end = u.p + len;
-	u.z = z;
-	if (unpack_value(&u, 0, out) != 0 || u.p != u.end)
+	if (unpack_next(data, len, &off, 0, z, out) != 0 || off != len)
 		return (-1);
 	return (0);
 }

@@ -869,6 +869,55 @@ START_TEST(test_worker_sqrt_and_garbage)
 }
 END_TEST
 
+/*
+ * Requests in every encoding msgpack allows are served alike, whether the
+ * envelope is read from the bytes or the whole message is unpacked.
+ */
+START_TEST(test_worker_envelope_forms)
+{
+	/* params [1, "math", "sqrt", [16]] */
+#define SQRT16	"\x94\x01\xa4math\xa4sqrt\x91\x10"
+	static const char	 uint8_kind_int32_id_str8[] =
+	    "\x94\xcc\x00\xd2\x00\x00\x00\x0b\xd9\x04" "call" SQRT16;
+	static const char	 int8_conn[] =
+	    "\x95\x00\x0c\xa4" "call" SQRT16 "\xd0\x00";
+	static const char	 map_params[] = "\x94\x00\x0d\xa4" "call"
+	    "\x81\x01\x02";
+	static const char	 uint64_id[] = "\x94\x00\xcf\x00\x00\x00\x00"
+	    "\x00\x00\x00\x0e\xa4" "call" SQRT16;
+	static const char	 str_conn[] =
+	    "\x95\x00\x0f\xa4" "call" SQRT16 "\xa1x";
+	static const char	 uint16_id[] = "\x94\x00\xcd\x01\x00\xa4"
+	    "call" SQRT16;
+#undef SQRT16
+	struct wk		 w;
+	const msgpack_object	*err, *res;
+
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
+	wk_write(&w, uint8_kind_int32_id_str8,
+	    sizeof uint8_kind_int32_id_str8 - 1);
+	err = wk_response(&w, 11, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_write(&w, int8_conn, sizeof int8_conn - 1);
+	err = wk_response(&w, 12, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_write(&w, map_params, sizeof map_params - 1);
+	err = wk_response(&w, 13, &res);
+	map_str_is(err, "type", "snakebridge.ProtocolError");
+	wk_write(&w, uint64_id, sizeof uint64_id - 1);
+	err = wk_response(&w, 14, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_write(&w, str_conn, sizeof str_conn - 1);
+	err = wk_response(&w, 15, &res);
+	map_str_is(err, "type", "snakebridge.ProtocolError");
+	wk_write(&w, uint16_id, sizeof uint16_id - 1);
+	err = wk_response(&w, 256, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_finish(&w, 0);
+}
+END_TEST
+
 START_TEST(test_worker_broken_stream)
 {
 	static const uint8_t	 junk[] = { 0x93, 0xc1 };
@@ -1557,6 +1606,7 @@ codec_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tw, 60);
 	tcase_add_test(tw, test_worker_sqrt_and_garbage);
+	tcase_add_test(tw, test_worker_envelope_forms);
 	tcase_add_test(tw, test_worker_broken_stream);
 	tcase_add_test(tw, test_worker_refs);
 	tcase_add_test(tw, test_worker_protocol_methods);
