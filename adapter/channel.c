@@ -17,6 +17,7 @@
  */
 #include "adapter.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -180,6 +181,9 @@ channel_release_done(struct channel *ch)
 	struct channel_out	*o, *done;
 	int			 locked;
 
+	if (__atomic_load_n(&channel_shared, __ATOMIC_RELAXED) == 0 &&
+	    ch->done == NULL)
+		return;		/* alone with the channels: nothing came */
 	locked = channel_lock();
 	done = ch->done;
 	ch->done = NULL;
@@ -529,27 +533,42 @@ channel_msgid(const msgpack_object *o, uint32_t *id)
 
 /*
  * The msgid of a request read straight from its first bytes (an array of
- * four, or of five when it carries its connection).
+ * four, or of five when it carries its connection), a fixint, uint 8, 16 or
+ * 32. Returns where the msgid ends in msg, 0 when there is none to read.
  */
-static int
+static inline size_t
 channel_peek_msgid(const char *msg, size_t len, uint32_t *id)
 {
 	const uint8_t	*p = (const uint8_t *)msg;
-	unsigned	 n, i;
+	uint16_t	 v16;
+	uint32_t	 v32;
 
 	if (len < 3 || (p[0] != 0x94 && p[0] != 0x95) ||
 	    p[1] != SB_MSG_REQUEST)
-		return (-1);
-	if (p[2] < 0x80) {
-		*id = p[2];
 		return (0);
+	switch (p[2]) {
+	case 0xcc:
+		if (len < 4)
+			return (0);
+		*id = p[3];
+		return (4);
+	case 0xcd:
+		if (len < 5)
+			return (0);
+		memcpy(&v16, p + 3, 2);
+		*id = be16toh(v16);
+		return (5);
+	case 0xce:
+		if (len < 7)
+			return (0);
+		memcpy(&v32, p + 3, 4);
+		*id = be32toh(v32);
+		return (7);
 	}
-	n = p[2] == 0xcc ? 1 : p[2] == 0xcd ? 2 : p[2] == 0xce ? 4 : 0;
-	if (n == 0 || len < 3 + n)
-		return (-1);
-	for (*id = 0, i = 0; i < n; i++)
-		*id = (*id << 8) | p[3 + i];
-	return (0);
+	if (p[2] >= 0x80)
+		return (0);
+	*id = p[2];
+	return (3);
 }
 
 /* Mark the pending request id dropped: it will not run. */
@@ -613,7 +632,7 @@ channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 	if ((ch->pend == NULL || channel_waits > 0) &&
 	    (len < 4 || p[2] != 0xce || !(p[3] & 0x80)))
 		return (-1);
-	if (channel_peek_msgid(mem + at, len, &id) != 0 ||
+	if (channel_peek_msgid(mem + at, len, &id) == 0 ||
 	    (!(id & CHANNEL_WID_AHEAD) &&
 	    (ch->pend == NULL || channel_waits > 0)))
 		return (-1);
@@ -700,10 +719,8 @@ channel_request_fast(const char *msg, size_t len, msgpack_zone *z,
 	msgpack_object	 conn;
 	size_t		 off;
 
-	if (channel_peek_msgid(msg, len, &rq->id) != 0)
-		return (-1);
-	off = p[2] < 0x80 ? 3 : p[2] == 0xcc ? 4 : p[2] == 0xcd ? 5 : 7;
-	if (off >= len || (p[off] & 0xe0) != 0xa0)
+	off = channel_peek_msgid(msg, len, &rq->id);
+	if (off == 0 || off >= len || (p[off] & 0xe0) != 0xa0)
 		return (-1);
 	rq->mo.type = MSGPACK_OBJECT_STR;
 	rq->mo.via.str.ptr = msg + off + 1;
@@ -743,7 +760,7 @@ channel_parse(struct channel *ch, char **mem, size_t at, size_t len,
 
 	if (z == NULL || unpack_object(msg, len, z, top) != 0) {
 		/* Scanned fine, so the stream goes on; nested too deep. */
-		if (channel_peek_msgid(msg, len, &id) == 0)
+		if (channel_peek_msgid(msg, len, &id) != 0)
 			channel_reject(ch, id, "message cannot be unpacked "
 			    "(nested too deep)");
 		else

@@ -453,6 +453,7 @@ dispatch_find(const char *name, size_t len)
 	for (i = 0; i < sizeof dispatch_table / sizeof dispatch_table[0];
 	    i++) {
 		if (dispatch_table[i].len == len &&
+		    dispatch_table[i].name[0] == name[0] &&
 		    memcmp(dispatch_table[i].name, name, len) == 0)
 			return (&dispatch_table[i]);
 	}
