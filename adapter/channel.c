@@ -308,7 +308,7 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 	int			 rv = 0, hold, locked;
 
 	locked = channel_lock();
-	hold = pthread_equal(pthread_self(), channel_main) && ch->hold;
+	hold = ch->hold && pthread_equal(pthread_self(), channel_main);
 	while (!hold && !ch->dead && ch->out == NULL && off < sb->size) {
 		n = write(ch->fd, sb->data + off, sb->size - off);
 		if (n > 0)

@@ -687,6 +687,25 @@ codec_holes_release(struct codec_holes *h, size_t from)
 	}
 }
 
+/*
+ * None, a bool or an exact float, the commonest results, written straight
+ * to sb with no encode state: 0, 1 when o is none of them, -1 when sb
+ * could not grow (then it is as it was).
+ */
+static int
+enc_scalar(msgpack_sbuffer *sb, PyObject *o)
+{
+	if (o == Py_None)
+		return (sbpack_nil(sb));
+	if (o == Py_True)
+		return (sbpack_true(sb));
+	if (o == Py_False)
+		return (sbpack_false(sb));
+	if (PyFloat_CheckExact(o))
+		return (sbpack_double(sb, PyFloat_AS_DOUBLE(o)));
+	return (1);
+}
+
 /* Run one encode; on failure restore the buffer and forget new refs. */
 static int
 enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
@@ -700,6 +719,12 @@ enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
 		PyDateTime_IMPORT;
 		if (PyDateTimeAPI == NULL)
 			return (-1);
+	}
+	if (!as_ref && enc_scalar(sb, o) == 0) {
+		if (sb->size + (holes != NULL ? holes->bytes : 0) <=
+		    worker_id.max_message)
+			return (0);
+		sb->size = mark;	/* the general path says why not */
 	}
 	/* Every field but the stack, which is read only below depth. */
 	e.sb = sb;

@@ -41,19 +41,19 @@ dispatch_bad(struct req *r, uint32_t i, const char *what, const char *want)
 	    "be %s", r->method_len, r->method, i, what, want));
 }
 
-static const msgpack_object *
+static inline const msgpack_object *
 dispatch_param(struct req *r, uint32_t i)
 {
 	return (i < r->np ? &r->p[i] : NULL);
 }
 
-static int
+static inline int
 dispatch_absent(const msgpack_object *o)
 {
 	return (o == NULL || o->type == MSGPACK_OBJECT_NIL);
 }
 
-static int
+static inline int
 dispatch_str(struct req *r, uint32_t i, const char *what, const char **s,
     size_t *len)
 {
