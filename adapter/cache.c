@@ -96,7 +96,7 @@ cache_same(const char *x, const char *y, size_t n)
 }
 
 /* The slot for a key: its entry, or the empty slot where it would go. */
-static struct cache_entry *
+static inline struct cache_entry *
 cache_slot(struct cache_table *t, uint64_t h, const char *a, size_t alen,
     const char *b, size_t blen)
 {

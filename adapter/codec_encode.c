@@ -706,6 +706,24 @@ enc_scalar(msgpack_sbuffer *sb, PyObject *o)
 	return (1);
 }
 
+/*
+ * o appended to sb when enc_scalar writes it and it fits the message size:
+ * 0, else 1 (sb as it was) and enc_run does it all.
+ */
+static inline int
+enc_try_scalar(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o)
+{
+	size_t	 mark = sb->size;
+
+	if (PyDateTimeAPI == NULL || enc_scalar(sb, o) != 0)
+		return (1);
+	if (sb->size + (holes != NULL ? holes->bytes : 0) <=
+	    worker_id.max_message)
+		return (0);
+	sb->size = mark;	/* enc_run says why not */
+	return (1);
+}
+
 /* Run one encode; on failure restore the buffer and forget new refs. */
 static int
 enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
@@ -719,12 +737,6 @@ enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
 		PyDateTime_IMPORT;
 		if (PyDateTimeAPI == NULL)
 			return (-1);
-	}
-	if (!as_ref && enc_scalar(sb, o) == 0) {
-		if (sb->size + (holes != NULL ? holes->bytes : 0) <=
-		    worker_id.max_message)
-			return (0);
-		sb->size = mark;	/* the general path says why not */
 	}
 	/* Every field but the stack, which is read only below depth. */
 	e.sb = sb;
@@ -766,6 +778,8 @@ enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
 int
 codec_encode(msgpack_sbuffer *sb, PyObject *o, uint64_t sid)
 {
+	if (enc_try_scalar(sb, NULL, o) == 0)
+		return (0);
 	return (enc_run(sb, NULL, o, sid, 0, 0));
 }
 
@@ -786,5 +800,7 @@ int
 codec_encode_direct(msgpack_sbuffer *sb, struct codec_holes *holes,
     PyObject *o, uint64_t sid, uint64_t conn)
 {
+	if (enc_try_scalar(sb, holes, o) == 0)
+		return (0);
 	return (enc_run(sb, holes, o, sid, conn, 0));
 }
