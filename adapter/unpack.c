@@ -1,8 +1,10 @@
 /*
  * unpack.c: one msgpack object, already accepted by the validating scanner,
  * decoded into msgpack-c's object tree (msgpack_object, containers' items in
- * a msgpack_zone) exactly as msgpack_unpack builds it, in one recursive
- * pass instead of msgpack-c's general state machine. It refuses what
+ * a msgpack_zone) as msgpack_unpack builds it (but an empty container's
+ * or string's pointer, which msgpack-c leaves undefined: NULL, or where
+ * the string would be), in one recursive pass instead of msgpack-c's
+ * general state machine. It refuses what
  * msgpack_unpack refuses of such input: a container that starts while
  * MSGPACK_EMBED_STACK_SIZE non-empty ones are open (msgpack-c's fixed
  * stack). Every read is bounds-checked all the same, so bytes the scanner
