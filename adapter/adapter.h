@@ -1,10 +1,11 @@
 /*
  * adapter.h: the internal interfaces of snakebridge-worker, one section per
  * file: Python start-up (pyinit.c), the channel loop (channel.c), the codec
- * (codec_encode.c, codec_decode.c), ref tables (refs.c), the cache of modules
- * and callables (cache.c), the module policy (policy.c), error capture
- * (pyerr.c), callback proxies (callback.c), streaming (stream.c), client
- * shared blocks (shm.c) and request dispatch (dispatch.c).
+ * (codec_encode.c, codec_decode.c, unpack.c), ref tables (refs.c), the
+ * cache of modules and callables (cache.c), the module policy (policy.c),
+ * error capture (pyerr.c), callback proxies (callback.c), streaming
+ * (stream.c), client shared blocks (shm.c) and request dispatch
+ * (dispatch.c).
  * Include it first in every file: Python.h must precede system headers.
  */
 #ifndef SB_ADAPTER_H
@@ -102,9 +103,17 @@ struct codec_msg *codec_msg_enter(struct codec_msg *);
 void		 codec_msg_leave(struct codec_msg *);
 PyObject	*codec_decode(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_args(const msgpack_object *, uint64_t, uint64_t);
+int		 codec_decode_argv(const msgpack_object *, uint64_t, uint64_t,
+		    PyObject **);
 PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_reply(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);
+
+/* unpack.c: a scanned message into msgpack-c objects. */
+int		 unpack_object(const char *, size_t, msgpack_zone *,
+		    msgpack_object *);
+int		 unpack_next(const char *, size_t, size_t *, unsigned,
+		    msgpack_zone *, msgpack_object *);
 
 /* msgbuf.c */
 int		 msgbuf_init(void);
@@ -192,6 +201,7 @@ int		 channel_wait_response(struct channel *, uint32_t,
 int		 channel_wait_until(struct channel *, int (*)(void *), void *);
 int		 channel_loop(void);
 int		 channel_depth(void);
+void		 channel_share(int);
 
 /* interrupt.c: SIGINT for one request (sigqueue'd wid). */
 #define CHANNEL_WID_AHEAD	0x80000000U	/* a request sent ahead */

@@ -29,22 +29,74 @@ struct cache_table {
 
 static struct cache_table	cache_modules, cache_callables;
 
+#define CACHE_K		0x9e3779b97f4a7c15ull
+
+/*
+ * Mix n bytes at s into h, a word at a time: the last word, and a short
+ * string's bytes, are read as overlapping pieces.
+ */
+static inline uint64_t
+cache_mix(uint64_t h, const char *s, size_t n)
+{
+	uint64_t	 w;
+	uint32_t	 lo, hi;
+
+	for (; n > 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * CACHE_K;
+		h ^= h >> 32;
+	}
+	if (n >= 4) {
+		memcpy(&hi, s, 4);
+		memcpy(&lo, s + n - 4, 4);
+		w = (uint64_t)hi << 32 | lo;
+	} else if (n > 0)
+		w = (uint64_t)(uint8_t)s[0] << 16 |
+		    (uint64_t)(uint8_t)s[n / 2] << 8 | (uint8_t)s[n - 1];
+	else
+		w = 0;
+	h = (h ^ w ^ n) * CACHE_K;
+	return (h ^ (h >> 32));
+}
+
 static uint64_t
 cache_hash(const char *a, size_t alen, const char *b, size_t blen)
 {
-	uint64_t	 h = 1469598103934665603ull;
-	size_t		 i;
+	return (cache_mix(cache_mix(CACHE_K, a, alen), b, blen));
+}
 
-	for (i = 0; i < alen; i++)
-		h = (h ^ (uint8_t)a[i]) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (i = 0; i < blen; i++)
-		h = (h ^ (uint8_t)b[i]) * 1099511628211ull;
-	return (h);
+/* The n bytes at x and y are the same; short ones compared inline. */
+static inline int
+cache_same(const char *x, const char *y, size_t n)
+{
+	uint64_t	 x1, y1, x2, y2;
+	uint32_t	 u1, v1, u2, v2;
+
+	if (n > 16)
+		return (memcmp(x, y, n) == 0);
+	if (n >= 8) {
+		memcpy(&x1, x, 8);
+		memcpy(&y1, y, 8);
+		memcpy(&x2, x + n - 8, 8);
+		memcpy(&y2, y + n - 8, 8);
+		return (x1 == y1 && x2 == y2);
+	}
+	if (n >= 4) {
+		memcpy(&u1, x, 4);
+		memcpy(&v1, y, 4);
+		memcpy(&u2, x + n - 4, 4);
+		memcpy(&v2, y + n - 4, 4);
+		return (u1 == v1 && u2 == v2);
+	}
+	for (; n > 0; n--) {
+		if (*x++ != *y++)
+			return (0);
+	}
+	return (1);
 }
 
 /* The slot for a key: its entry, or the empty slot where it would go. */
-static struct cache_entry *
+static inline struct cache_entry *
 cache_slot(struct cache_table *t, uint64_t h, const char *a, size_t alen,
     const char *b, size_t blen)
 {
@@ -56,8 +108,8 @@ cache_slot(struct cache_table *t, uint64_t h, const char *a, size_t alen,
 		if (e->key == NULL)
 			return (e);
 		if (e->hash == h && e->klen == alen + 1 + blen &&
-		    memcmp(e->key, a, alen) == 0 && e->key[alen] == '\0' &&
-		    memcmp(e->key + alen + 1, b, blen) == 0)
+		    cache_same(e->key, a, alen) && e->key[alen] == '\0' &&
+		    cache_same(e->key + alen + 1, b, blen))
 			return (e);
 	}
 }

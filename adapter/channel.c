@@ -17,6 +17,7 @@
  */
 #include "adapter.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -76,8 +77,21 @@ struct channel {
 };
 
 static struct channel	*channels;
-/* Output queues: the stream flusher thread sends too (stream.c). */
+/*
+ * Output queues: the stream flusher thread sends too (stream.c), but only
+ * for a stream on stream.c's list, and only holding stream_mtx. The main
+ * thread counts the streams on that list in channel_shared (channel_share:
+ * raised before a stream goes on the list, lowered after it left it, both
+ * on the main thread), and takes channel_out_mtx only while it is not 0:
+ * otherwise no other thread can touch a channel. The handover is ordered
+ * by stream_mtx: what the main thread did to a channel unlocked happens
+ * before the flusher takes stream_mtx and finds the stream, and what the
+ * flusher did happens before the main thread takes stream_mtx to take the
+ * stream off. The flusher reads the count while a stream is on the list,
+ * so it always finds it raised and locks.
+ */
 static pthread_mutex_t	 channel_out_mtx = PTHREAD_MUTEX_INITIALIZER;
+static int		 channel_shared;	/* atomic; see above */
 static int		 channel_waits;		/* nested waits running */
 static int		 channel_status;	/* exit status of the loop */
 static pthread_t	 channel_main;		/* the thread that opens */
@@ -86,10 +100,43 @@ static pthread_t	 channel_main;		/* the thread that opens */
 static msgpack_zone	*channel_zones[CHANNEL_ZONES];
 static int		 channel_nzones;
 
+/*
+ * Small messages are copied out of the read buffer into buffers of
+ * CHANNEL_SMALL bytes, kept for reuse (one per message in use at once).
+ */
+#define CHANNEL_SMALL		2048
+#define CHANNEL_SMALLS		4
+static char		*channel_smalls[CHANNEL_SMALLS];
+static int		 channel_nsmalls;
+
 static void	channel_process(struct channel *);
 static void	channel_message(struct channel *, char *, size_t, size_t, int);
 static void	channel_answer_error(struct channel *, uint32_t,
 		    enum sb_errtype, const char *);
+
+/* Lock the output queues when another thread may use them; 1 if locked. */
+static int
+channel_lock(void)
+{
+	if (__atomic_load_n(&channel_shared, __ATOMIC_RELAXED) == 0)
+		return (0);
+	pthread_mutex_lock(&channel_out_mtx);
+	return (1);
+}
+
+static void
+channel_unlock(int locked)
+{
+	if (locked)
+		pthread_mutex_unlock(&channel_out_mtx);
+}
+
+/* A stream goes on (1) or left (-1) stream.c's list; main thread only. */
+void
+channel_share(int delta)
+{
+	__atomic_add_fetch(&channel_shared, delta, __ATOMIC_RELAXED);
+}
 
 struct channel *
 channel_open(int fd, size_t max_message)
@@ -132,11 +179,15 @@ static void
 channel_release_done(struct channel *ch)
 {
 	struct channel_out	*o, *done;
+	int			 locked;
 
-	pthread_mutex_lock(&channel_out_mtx);
+	if (__atomic_load_n(&channel_shared, __ATOMIC_RELAXED) == 0 &&
+	    ch->done == NULL)
+		return;		/* alone with the channels: nothing came */
+	locked = channel_lock();
 	done = ch->done;
 	ch->done = NULL;
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	while ((o = done) != NULL) {
 		done = o->next;
 		channel_out_free(o);
@@ -170,7 +221,7 @@ channel_free(struct channel *ch)
 	free(ch);
 }
 
-/* Unlink the written head of ch's queue. Called with channel_out_mtx held. */
+/* Unlink the written head of ch's queue. Called with the queues locked. */
 static void
 channel_out_done(struct channel *ch, struct channel_out *o)
 {
@@ -189,7 +240,7 @@ channel_out_done(struct channel *ch, struct channel_out *o)
 
 /*
  * Write queued output, many pieces per writev, until the socket would block;
- * -1 when it failed. Called with channel_out_mtx held.
+ * -1 when it failed. Called with the queues locked (channel_lock).
  */
 static int
 channel_flush_locked(struct channel *ch)
@@ -230,11 +281,11 @@ channel_flush_locked(struct channel *ch)
 static int
 channel_flush(struct channel *ch)
 {
-	int	 rv;
+	int	 rv, locked;
 
-	pthread_mutex_lock(&channel_out_mtx);
+	locked = channel_lock();
 	rv = channel_flush_locked(ch);
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	return (rv);
 }
 
@@ -254,10 +305,10 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 	struct channel_out	*o;
 	size_t			 off = 0;
 	ssize_t			 n;
-	int			 rv = 0, hold;
+	int			 rv = 0, hold, locked;
 
-	pthread_mutex_lock(&channel_out_mtx);
-	hold = pthread_equal(pthread_self(), channel_main) && ch->hold;
+	locked = channel_lock();
+	hold = ch->hold && pthread_equal(pthread_self(), channel_main);
 	while (!hold && !ch->dead && ch->out == NULL && off < sb->size) {
 		n = write(ch->fd, sb->data + off, sb->size - off);
 		if (n > 0)
@@ -294,14 +345,14 @@ channel_send_keep(struct channel *ch, msgpack_sbuffer *sb)
 				rv = channel_flush_locked(ch);
 		}
 	}
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	sb->size = 0;
 	return (rv);
 }
 
 /*
  * Queue one piece of a message: len bytes copied from p, or the memory of
- * view, which the entry takes. Called with channel_out_mtx held.
+ * view, which the entry takes. Called with the queues locked.
  */
 static int
 channel_queue_locked(struct channel *ch, const char *p, size_t len,
@@ -339,11 +390,11 @@ channel_send_direct(struct channel *ch, msgpack_sbuffer *sb,
     struct codec_holes *holes)
 {
 	size_t	 at = 0, i;
-	int	 rv = 0;
+	int	 rv = 0, locked;
 
 	if (holes->n == 0)
 		return (channel_send_keep(ch, sb));
-	pthread_mutex_lock(&channel_out_mtx);
+	locked = channel_lock();
 	if (ch->dead)
 		rv = -1;
 	for (i = 0; i < holes->n && rv == 0; i++) {
@@ -362,7 +413,7 @@ channel_send_direct(struct channel *ch, msgpack_sbuffer *sb,
 		ch->dead = 1;	/* part of a message may be queued */
 	else
 		rv = channel_flush_locked(ch);
-	pthread_mutex_unlock(&channel_out_mtx);
+	channel_unlock(locked);
 	for (i = 0; i < holes->n; i++) {
 		if (holes->v[i].view.obj != NULL)
 			PyBuffer_Release(&holes->v[i].view);
@@ -482,27 +533,42 @@ channel_msgid(const msgpack_object *o, uint32_t *id)
 
 /*
  * The msgid of a request read straight from its first bytes (an array of
- * four, or of five when it carries its connection).
+ * four, or of five when it carries its connection), a fixint, uint 8, 16 or
+ * 32. Returns where the msgid ends in msg, 0 when there is none to read.
  */
-static int
+static inline size_t
 channel_peek_msgid(const char *msg, size_t len, uint32_t *id)
 {
 	const uint8_t	*p = (const uint8_t *)msg;
-	unsigned	 n, i;
+	uint16_t	 v16;
+	uint32_t	 v32;
 
 	if (len < 3 || (p[0] != 0x94 && p[0] != 0x95) ||
 	    p[1] != SB_MSG_REQUEST)
-		return (-1);
-	if (p[2] < 0x80) {
-		*id = p[2];
 		return (0);
+	switch (p[2]) {
+	case 0xcc:
+		if (len < 4)
+			return (0);
+		*id = p[3];
+		return (4);
+	case 0xcd:
+		if (len < 5)
+			return (0);
+		memcpy(&v16, p + 3, 2);
+		*id = be16toh(v16);
+		return (5);
+	case 0xce:
+		if (len < 7)
+			return (0);
+		memcpy(&v32, p + 3, 4);
+		*id = be32toh(v32);
+		return (7);
 	}
-	n = p[2] == 0xcc ? 1 : p[2] == 0xcd ? 2 : p[2] == 0xce ? 4 : 0;
-	if (n == 0 || len < 3 + n)
-		return (-1);
-	for (*id = 0, i = 0; i < n; i++)
-		*id = (*id << 8) | p[3 + i];
-	return (0);
+	if (p[2] >= 0x80)
+		return (0);
+	*id = p[2];
+	return (3);
 }
 
 /* Mark the pending request id dropped: it will not run. */
@@ -559,9 +625,14 @@ static int
 channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 {
 	struct channel_pend	*pe;
+	const uint8_t		*p = (const uint8_t *)mem + at;
 	uint32_t		 id;
 
-	if (channel_peek_msgid(mem + at, len, &id) != 0 ||
+	/* With no queue to join, only a uint32 msgid can be sent ahead. */
+	if ((ch->pend == NULL || channel_waits > 0) &&
+	    (len < 4 || p[2] != 0xce || !(p[3] & 0x80)))
+		return (-1);
+	if (channel_peek_msgid(mem + at, len, &id) == 0 ||
 	    (!(id & CHANNEL_WID_AHEAD) &&
 	    (ch->pend == NULL || channel_waits > 0)))
 		return (-1);
@@ -577,6 +648,28 @@ channel_defer(struct channel *ch, char *mem, size_t at, size_t len)
 	*ch->pend_tail = pe;
 	ch->pend_tail = &pe->next;
 	return (0);
+}
+
+/* Memory for a message of len bytes (free(3) may free it). */
+static char *
+channel_small_take(size_t len)
+{
+	if (len > CHANNEL_SMALL)
+		return (malloc(len));
+	if (channel_nsmalls > 0)
+		return (channel_smalls[--channel_nsmalls]);
+	return (malloc(CHANNEL_SMALL));
+}
+
+/* Free mem, which held a message of len bytes: a small one is kept. */
+static void
+channel_small_put(char *mem, size_t len)
+{
+	if (mem != NULL && len <= CHANNEL_SMALL &&
+	    channel_nsmalls < CHANNEL_SMALLS)
+		channel_smalls[channel_nsmalls++] = mem;
+	else
+		free(mem);
 }
 
 /*
@@ -603,6 +696,119 @@ channel_zone_put(msgpack_zone *z)
 		msgpack_zone_free(z);
 }
 
+/* A request to run: its msgid, method, params and client connection. */
+struct channel_req {
+	uint32_t		 id;
+	const msgpack_object	*method;
+	const msgpack_object	*params;
+	uint64_t		 conn;
+	msgpack_object		 mo, po;	/* read by channel_request_fast */
+};
+
+/*
+ * The common request read straight from its bytes: [0, msgid, method,
+ * params] or [0, msgid, method, params, conn] with a msgid of the forms
+ * channel_peek_msgid reads and a fixstr method; only params and conn are
+ * unpacked. 0 when msg is one (rq set), -1 when it must be unpacked whole.
+ */
+static int
+channel_request_fast(const char *msg, size_t len, msgpack_zone *z,
+    struct channel_req *rq)
+{
+	const uint8_t	*p = (const uint8_t *)msg;
+	msgpack_object	 conn;
+	size_t		 off;
+
+	off = channel_peek_msgid(msg, len, &rq->id);
+	if (off == 0 || off >= len || (p[off] & 0xe0) != 0xa0)
+		return (-1);
+	rq->mo.type = MSGPACK_OBJECT_STR;
+	rq->mo.via.str.ptr = msg + off + 1;
+	rq->mo.via.str.size = p[off] & 0x1f;
+	off += 1 + rq->mo.via.str.size;
+	/* in the message's array, as unpack_object would see them */
+	if (unpack_next(msg, len, &off, 1, z, &rq->po) != 0 ||
+	    rq->po.type != MSGPACK_OBJECT_ARRAY)
+		return (-1);
+	rq->conn = 0;
+	if (p[0] == 0x95) {
+		if (unpack_next(msg, len, &off, 1, z, &conn) != 0 ||
+		    conn.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return (-1);
+		rq->conn = conn.via.u64;
+	}
+	if (off != len)
+		return (-1);
+	rq->method = &rq->mo;
+	rq->params = &rq->po;
+	return (0);
+}
+
+/*
+ * Unpack and check a whole message, len bytes at *mem + at, its tree in z
+ * (NULL when none could be had) and top: 0 when it is a request to run (rq
+ * set), -1 when it was dealt with here (a response takes *mem: then NULL).
+ */
+static int
+channel_parse(struct channel *ch, char **mem, size_t at, size_t len,
+    msgpack_zone *z, msgpack_object *top, struct channel_req *rq)
+{
+	msgpack_object	*f;
+	char		*msg = *mem + at;
+	uint32_t	 id, n;
+	uint64_t	 kind;
+
+	if (z == NULL || unpack_object(msg, len, z, top) != 0) {
+		/* Scanned fine, so the stream goes on; nested too deep. */
+		if (channel_peek_msgid(msg, len, &id) != 0)
+			channel_reject(ch, id, "message cannot be unpacked "
+			    "(nested too deep)");
+		else
+			channel_violation(ch, "message cannot be unpacked", 0);
+		return (-1);
+	}
+	n = top->type == MSGPACK_OBJECT_ARRAY ? top->via.array.size : 0;
+	f = top->via.array.ptr;
+	if (n < 3 || f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		channel_violation(ch, "not a msgpack-rpc message", 0);
+		return (-1);
+	}
+	kind = f[0].via.u64;
+	if (kind == SB_MSG_NOTIFY && n == 3) {
+		channel_notification(ch, &f[1], &f[2]);
+		return (-1);
+	}
+	/* A request may carry a fifth element: its client connection. */
+	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) ||
+	    (n != 4 && (n != 5 || kind != SB_MSG_REQUEST))) {
+		channel_violation(ch, "not a msgpack-rpc message", 0);
+		return (-1);
+	}
+	if (channel_msgid(&f[1], &id) != 0) {
+		channel_violation(ch, "msgid is not a uint32", 0);
+		return (-1);
+	}
+	if (kind == SB_MSG_RESPONSE) {
+		if (at > 0)
+			memmove(*mem, msg, len);
+		channel_keep_reply(ch, id, *mem, len);
+		*mem = NULL;
+		return (-1);
+	}
+	if (f[2].type != MSGPACK_OBJECT_STR ||
+	    f[3].type != MSGPACK_OBJECT_ARRAY ||
+	    (n == 5 && f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
+		channel_reject(ch, id, "request needs a str method, an "
+		    "array of params and, if any, a uint connection id");
+		return (-1);
+	}
+	rq->id = id;
+	rq->method = &f[2];
+	rq->params = &f[3];
+	rq->conn = n == 5 ? f[4].via.u64 : 0;
+	return (0);
+}
+
 /*
  * One complete message, len bytes at mem + at (mem is ours to free); run:
  * never defer it. Large ndarrays of a request may be decoded in place: mem
@@ -612,77 +818,35 @@ static void
 channel_message(struct channel *ch, char *mem, size_t at, size_t len, int run)
 {
 	struct codec_msg	 cm, *outer_msg;
-	msgpack_zone		*z = NULL;
-	msgpack_object		 top, *f;
+	struct channel_req	 rq;
+	msgpack_zone		*z;
+	msgpack_object		 top;
 	char			*msg = mem + at;
-	size_t			 off = 0;
-	uint32_t		 id, n, outer;
-	uint64_t		 kind;
+	uint32_t		 outer;
 
 	if (!run && channel_defer(ch, mem, at, len) == 0)
 		return;
 	cm.buf = NULL;
-	if ((z = channel_zone_take()) == NULL ||
-	    msgpack_unpack(msg, len, &off, z, &top) != MSGPACK_UNPACK_SUCCESS) {
-		/* Scanned fine, so the stream goes on; msgpack-c refused it. */
-		if (channel_peek_msgid(msg, len, &id) == 0)
-			channel_reject(ch, id, "message cannot be unpacked "
-			    "(nested too deep)");
-		else
-			channel_violation(ch, "message cannot be unpacked", 0);
+	z = channel_zone_take();
+	if ((z == NULL || channel_request_fast(msg, len, z, &rq) != 0) &&
+	    channel_parse(ch, &mem, at, len, z, &top, &rq) != 0)
 		goto out;
-	}
-	n = top.type == MSGPACK_OBJECT_ARRAY ? top.via.array.size : 0;
-	f = top.via.array.ptr;
-	if (n < 3 || f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		channel_violation(ch, "not a msgpack-rpc message", 0);
-		goto out;
-	}
-	kind = f[0].via.u64;
-	if (kind == SB_MSG_NOTIFY && n == 3) {
-		channel_notification(ch, &f[1], &f[2]);
-		goto out;
-	}
-	/* A request may carry a fifth element: its client connection. */
-	if ((kind != SB_MSG_REQUEST && kind != SB_MSG_RESPONSE) ||
-	    (n != 4 && (n != 5 || kind != SB_MSG_REQUEST))) {
-		channel_violation(ch, "not a msgpack-rpc message", 0);
-		goto out;
-	}
-	if (channel_msgid(&f[1], &id) != 0) {
-		channel_violation(ch, "msgid is not a uint32", 0);
-		goto out;
-	}
-	if (kind == SB_MSG_RESPONSE) {
-		if (at > 0)
-			memmove(mem, msg, len);
-		channel_keep_reply(ch, id, mem, len);
-		mem = NULL;
-		goto out;
-	}
-	if (f[2].type != MSGPACK_OBJECT_STR ||
-	    f[3].type != MSGPACK_OBJECT_ARRAY ||
-	    (n == 5 && f[4].type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
-		channel_reject(ch, id, "request needs a str method, an "
-		    "array of params and, if any, a uint connection id");
-		goto out;
-	}
 	/* A late interrupt meant for a finished request is dropped here. */
 	if (channel_waits == 0 && PyErr_CheckSignals() != 0)
 		PyErr_Clear();
-	outer = interrupt_running(id);
+	outer = interrupt_running(rq.id);
 	cm.mem = mem;
 	cm.p = msg;
 	cm.len = len;
 	outer_msg = codec_msg_enter(&cm);
-	dispatch_request(ch, id, &f[2], &f[3], n == 5 ? f[4].via.u64 : 0);
+	dispatch_request(ch, rq.id, rq.method, rq.params, rq.conn);
 	codec_msg_leave(outer_msg);
 	mem = cm.mem;		/* NULL when arrays took it */
 	interrupt_running(outer);
 out:
 	channel_zone_put(z);
 	Py_XDECREF(cm.buf);
-	free(mem);
+	channel_small_put(mem, len);
 }
 
 /* Make room to read: compact, then grow up to what one message may need. */
@@ -807,7 +971,7 @@ channel_detach(struct channel *ch, size_t len, char **mem, size_t *at)
 		ch->rend = tail;
 		return (0);
 	}
-	if ((*mem = malloc(len)) == NULL)
+	if ((*mem = channel_small_take(len)) == NULL)
 		return (-1);
 	memcpy(*mem, ch->rbuf + ch->rstart, len);
 	*at = 0;
@@ -855,15 +1019,15 @@ channel_pump(int timeout)
 	struct pollfd	 pfd[16];
 	struct channel	*chs[16], *ch;
 	nfds_t		 n = 0, i;
-	int		 r, out;
+	int		 r, out, locked;
 
 	for (ch = channels; ch != NULL && n < 16; ch = ch->next) {
 		/* Held output goes out before the wait. */
-		pthread_mutex_lock(&channel_out_mtx);
+		locked = channel_lock();
 		if (!ch->dead && ch->out != NULL)
 			channel_flush_locked(ch);
 		out = ch->out != NULL;
-		pthread_mutex_unlock(&channel_out_mtx);
+		channel_unlock(locked);
 		if (ch->dead || (ch->eof && !out))
 			continue;
 		pfd[n].fd = ch->fd;

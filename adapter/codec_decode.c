@@ -734,6 +734,34 @@ codec_decode_args(const msgpack_object *o, uint64_t sid, uint64_t conn)
 	return (v);
 }
 
+/*
+ * The items of array o into argv, which has room for them (new
+ * references): the args of a vectorcall. 0, or -1 with the exception
+ * codec_decode_args sets.
+ */
+int
+codec_decode_argv(const msgpack_object *o, uint64_t sid, uint64_t conn,
+    PyObject **argv)
+{
+	struct dec	 d = { sid, conn, 0 };
+	uint32_t	 i, j;
+
+	if (dec_start() != 0)
+		return (-1);
+	for (i = 0; i < o->via.array.size; i++) {
+		/* at the depth of a tuple's items, as codec_decode_args */
+		argv[i] = dec_value(&d, &o->via.array.ptr[i], 2);
+		if (argv[i] == NULL) {
+			for (j = 0; j < i; j++)
+				Py_DECREF(argv[j]);
+			pyerr_rewrap(SB_ERRTYPE_BAD_REQUEST,
+			    "cannot decode args");
+			return (-1);
+		}
+	}
+	return (0);
+}
+
 /* The result of a callback (a client's answer): no ext 12 in it. */
 PyObject *
 codec_decode_reply(const msgpack_object *o, uint64_t sid)

@@ -9,13 +9,14 @@
  * ext 12 (shm.c); everything else (stream items, callback args) copies them.
  */
 #include "adapter.h"
+#include "sbpack.h"
 
 #include <datetime.h>
 #include <string.h>
 
 struct enc {
-	msgpack_sbuffer	*sb;
-	msgpack_packer	 pk;
+	msgpack_sbuffer	*sb;		/* written with sbpack.h */
+	msgpack_packer	 pk;		/* on sb, for sb_shmarray_pack */
 	uint64_t	 sid;
 	PyObject	*stack[CODEC_MAX_DEPTH];	/* containers open */
 	unsigned	 depth;
@@ -115,7 +116,7 @@ enc_ref(struct enc *e, PyObject *o)
 	r.session_id = e->sid;
 	len = sb_ref_encode(&r, payload);
 	Py_DECREF(name);
-	msgpack_pack_ext_with_body(&e->pk, payload, len, SB_EXT_REF);
+	sbpack_ext_with_body(e->sb, payload, len, SB_EXT_REF);
 	return (0);
 }
 
@@ -178,13 +179,13 @@ enc_int(struct enc *e, PyObject *o)
 	if (v == -1 && PyErr_Occurred())
 		return (-1);
 	if (ovf == 0) {
-		msgpack_pack_int64(&e->pk, v);
+		sbpack_int64(e->sb, v);
 		return (0);
 	}
 	if (ovf > 0) {
 		u = PyLong_AsUnsignedLongLong(o);
 		if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
-			msgpack_pack_uint64(&e->pk, u);
+			sbpack_uint64(e->sb, u);
 			return (0);
 		}
 		PyErr_Clear();
@@ -197,7 +198,7 @@ enc_int(struct enc *e, PyObject *o)
 	}
 	p = PyUnicode_AsUTF8AndSize(s, &len);
 	if (p != NULL)
-		msgpack_pack_ext_with_body(&e->pk, p, (size_t)len,
+		sbpack_ext_with_body(e->sb, p, (size_t)len,
 		    SB_EXT_BIGINT);
 	Py_DECREF(s);
 	return (p != NULL ? 0 : -1);
@@ -215,7 +216,7 @@ enc_str(struct enc *e, PyObject *o)
 		PyErr_Clear();
 		return (enc_ref(e, o));
 	}
-	msgpack_pack_str_with_body(&e->pk, p, (size_t)len);
+	sbpack_str_with_body(e->sb, p, (size_t)len);
 	return (0);
 }
 
@@ -241,14 +242,14 @@ enc_bin_view(struct enc *e, Py_buffer *view)
 			h->v = v;
 			h->cap = cap;
 		}
-		msgpack_pack_bin(&e->pk, (size_t)view->len);
+		sbpack_bin(e->sb, (size_t)view->len);
 		h->v[h->n].pos = e->sb->size;
 		h->v[h->n].view = *view;
 		h->n++;
 		h->bytes += (size_t)view->len;
 		return (0);
 	}
-	msgpack_pack_bin_with_body(&e->pk, view->buf, (size_t)view->len);
+	sbpack_bin_with_body(e->sb, view->buf, (size_t)view->len);
 	PyBuffer_Release(view);
 	return (0);
 }
@@ -284,7 +285,7 @@ enc_text_ext(struct enc *e, PyObject *o, const char *method, int8_t type)
 			PyErr_SetString(PyExc_TypeError, "not a str");
 		return (-1);
 	}
-	msgpack_pack_ext_with_body(&e->pk, p, (size_t)len, type);
+	sbpack_ext_with_body(e->sb, p, (size_t)len, type);
 	Py_DECREF(s);
 	return (0);
 }
@@ -353,9 +354,9 @@ enc_complex(struct enc *e, PyObject *o)
 {
 	size_t	 off = enc_ext_begin(e, SB_EXT_COMPLEX);
 
-	msgpack_pack_array(&e->pk, 2);
-	msgpack_pack_double(&e->pk, PyComplex_RealAsDouble(o));
-	msgpack_pack_double(&e->pk, PyComplex_ImagAsDouble(o));
+	sbpack_array(e->sb, 2);
+	sbpack_double(e->sb, PyComplex_RealAsDouble(o));
+	sbpack_double(e->sb, PyComplex_ImagAsDouble(o));
 	return (enc_ext_end(e, off));
 }
 
@@ -434,12 +435,12 @@ enc_ndarray(struct enc *e, PyObject *o)
 		goto out;
 	}
 	off = enc_ext_begin(e, SB_EXT_NDARRAY);
-	msgpack_pack_array(&e->pk, 3);
-	msgpack_pack_str_with_body(&e->pk, ds, (size_t)dslen);
+	sbpack_array(e->sb, 3);
+	sbpack_str_with_body(e->sb, ds, (size_t)dslen);
 	n = PyTuple_GET_SIZE(shape);
-	msgpack_pack_array(&e->pk, (size_t)n);
+	sbpack_array(e->sb, (size_t)n);
 	for (i = 0; i < n; i++)
-		msgpack_pack_int64(&e->pk,
+		sbpack_int64(e->sb,
 		    PyLong_AsLongLong(PyTuple_GET_ITEM(shape, i)));
 	if (enc_bin_view(e, &view) == 0)
 		rv = PyErr_Occurred() ? -1 : enc_ext_end(e, off);
@@ -515,7 +516,7 @@ enc_list(struct enc *e, PyObject *o)
 	PyObject	*item;
 	int		 rv;
 
-	msgpack_pack_array(&e->pk, (size_t)n);
+	sbpack_array(e->sb, (size_t)n);
 	for (i = 0; i < n; i++) {
 		if (PyList_GET_SIZE(o) != n)
 			return (enc_changed());
@@ -534,7 +535,7 @@ enc_tuple_items(struct enc *e, PyObject *o)
 {
 	Py_ssize_t	 i, n = PyTuple_GET_SIZE(o);
 
-	msgpack_pack_array(&e->pk, (size_t)n);
+	sbpack_array(e->sb, (size_t)n);
 	for (i = 0; i < n; i++) {
 		if (enc_value(e, PyTuple_GET_ITEM(o, i)) != 0)
 			return (-1);
@@ -549,7 +550,7 @@ enc_dict(struct enc *e, PyObject *o)
 	PyObject	*k, *v;
 	int		 rv = 0;
 
-	msgpack_pack_map(&e->pk, (size_t)n);
+	sbpack_map(e->sb, (size_t)n);
 	while (rv == 0 && PyDict_Next(o, &pos, &k, &v)) {
 		Py_INCREF(k);
 		Py_INCREF(v);
@@ -571,7 +572,7 @@ enc_set_items(struct enc *e, PyObject *o)
 	it = PyObject_GetIter(o);
 	if (it == NULL)
 		return (-1);
-	msgpack_pack_array(&e->pk, (size_t)n);
+	sbpack_array(e->sb, (size_t)n);
 	while ((item = PyIter_Next(it)) != NULL) {
 		if (done++ == n || enc_value(e, item) != 0) {
 			Py_DECREF(item);
@@ -642,22 +643,22 @@ static int
 enc_value(struct enc *e, PyObject *o)
 {
 	if (o == Py_None)
-		return (msgpack_pack_nil(&e->pk));
+		return (sbpack_nil(e->sb));
 	if (o == Py_True)
-		return (msgpack_pack_true(&e->pk));
+		return (sbpack_true(e->sb));
 	if (o == Py_False)
-		return (msgpack_pack_false(&e->pk));
+		return (sbpack_false(e->sb));
 	if (PyLong_Check(o))
 		return (enc_int(e, o));
 	if (PyFloat_Check(o))
-		return (msgpack_pack_double(&e->pk, PyFloat_AS_DOUBLE(o)));
+		return (sbpack_double(e->sb, PyFloat_AS_DOUBLE(o)));
 	if (PyUnicode_Check(o))
 		return (enc_str(e, o));
 	if (PyBytes_Check(o)) {
 		if (e->holes != NULL &&
 		    (size_t)PyBytes_GET_SIZE(o) >= CODEC_DIRECT_MIN)
 			return (enc_buffer(e, o));
-		return (msgpack_pack_bin_with_body(&e->pk,
+		return (sbpack_bin_with_body(e->sb,
 		    PyBytes_AS_STRING(o), (size_t)PyBytes_GET_SIZE(o)));
 	}
 	if (PyList_CheckExact(o) || PyDict_CheckExact(o) ||
@@ -686,6 +687,43 @@ codec_holes_release(struct codec_holes *h, size_t from)
 	}
 }
 
+/*
+ * None, a bool or an exact float, the commonest results, written straight
+ * to sb with no encode state: 0, 1 when o is none of them, -1 when sb
+ * could not grow (then it is as it was).
+ */
+static int
+enc_scalar(msgpack_sbuffer *sb, PyObject *o)
+{
+	if (o == Py_None)
+		return (sbpack_nil(sb));
+	if (o == Py_True)
+		return (sbpack_true(sb));
+	if (o == Py_False)
+		return (sbpack_false(sb));
+	if (PyFloat_CheckExact(o))
+		return (sbpack_double(sb, PyFloat_AS_DOUBLE(o)));
+	return (1);
+}
+
+/*
+ * o appended to sb when enc_scalar writes it and it fits the message size:
+ * 0, else 1 (sb as it was) and enc_run does it all.
+ */
+static inline int
+enc_try_scalar(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o)
+{
+	size_t	 mark = sb->size;
+
+	if (PyDateTimeAPI == NULL || enc_scalar(sb, o) != 0)
+		return (1);
+	if (sb->size + (holes != NULL ? holes->bytes : 0) <=
+	    worker_id.max_message)
+		return (0);
+	sb->size = mark;	/* enc_run says why not */
+	return (1);
+}
+
 /* Run one encode; on failure restore the buffer and forget new refs. */
 static int
 enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
@@ -700,9 +738,12 @@ enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
 		if (PyDateTimeAPI == NULL)
 			return (-1);
 	}
-	memset(&e, 0, sizeof e);
+	/* Every field but the stack, which is read only below depth. */
 	e.sb = sb;
 	e.sid = sid;
+	e.depth = 0;
+	e.made = NULL;
+	e.nmade = e.made_cap = 0;
 	e.holes = holes;
 	e.conn = conn;
 	hmark = holes != NULL ? holes->n : 0;
@@ -737,6 +778,8 @@ enc_run(msgpack_sbuffer *sb, struct codec_holes *holes, PyObject *o,
 int
 codec_encode(msgpack_sbuffer *sb, PyObject *o, uint64_t sid)
 {
+	if (enc_try_scalar(sb, NULL, o) == 0)
+		return (0);
 	return (enc_run(sb, NULL, o, sid, 0, 0));
 }
 
@@ -757,5 +800,7 @@ int
 codec_encode_direct(msgpack_sbuffer *sb, struct codec_holes *holes,
     PyObject *o, uint64_t sid, uint64_t conn)
 {
+	if (enc_try_scalar(sb, holes, o) == 0)
+		return (0);
 	return (enc_run(sb, holes, o, sid, conn, 0));
 }

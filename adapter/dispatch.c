@@ -8,6 +8,7 @@
  * failed.
  */
 #include "adapter.h"
+#include "sbpack.h"
 
 #include <string.h>
 
@@ -25,6 +26,9 @@ struct req {
 
 typedef PyObject	*(*dispatch_fn)(struct req *);
 
+/* Positional args passed without a tuple, at most (no kwargs). */
+#define DISPATCH_ARGV		8
+
 /* A response buffer kept for the next response, when it stayed small. */
 #define DISPATCH_SPARE_MAX	65536
 static msgpack_sbuffer	 dispatch_spare;
@@ -37,19 +41,19 @@ dispatch_bad(struct req *r, uint32_t i, const char *what, const char *want)
 	    "be %s", r->method_len, r->method, i, what, want));
 }
 
-static const msgpack_object *
+static inline const msgpack_object *
 dispatch_param(struct req *r, uint32_t i)
 {
 	return (i < r->np ? &r->p[i] : NULL);
 }
 
-static int
+static inline int
 dispatch_absent(const msgpack_object *o)
 {
 	return (o == NULL || o->type == MSGPACK_OBJECT_NIL);
 }
 
-static int
+static inline int
 dispatch_str(struct req *r, uint32_t i, const char *what, const char **s,
     size_t *len)
 {
@@ -98,6 +102,24 @@ dispatch_value(struct req *r, uint32_t i)
 	return (codec_decode(o, r->sid, r->conn));
 }
 
+/* Call f with the args in array a and no kwargs, without an args tuple. */
+static PyObject *
+dispatch_vectorcall(struct req *r, PyObject *f, const msgpack_object *a)
+{
+	PyObject	*argv[DISPATCH_ARGV], *res;
+	uint32_t	 n = 0, j;
+
+	if (!dispatch_absent(a)) {
+		n = a->via.array.size;
+		if (codec_decode_argv(a, r->sid, r->conn, argv) != 0)
+			return (NULL);
+	}
+	res = PyObject_Vectorcall(f, n > 0 ? argv : NULL, n, NULL);
+	for (j = 0; j < n; j++)
+		Py_DECREF(argv[j]);
+	return (res);
+}
+
 /* Call f with args at params[i] and kwargs at params[i + 1]. */
 static PyObject *
 dispatch_invoke(struct req *r, PyObject *f, uint32_t i)
@@ -110,6 +132,9 @@ dispatch_invoke(struct req *r, PyObject *f, uint32_t i)
 		return (dispatch_bad(r, i, "args", "an array or nil"));
 	if (!dispatch_absent(k) && k->type != MSGPACK_OBJECT_MAP)
 		return (dispatch_bad(r, i + 1, "kwargs", "a map or nil"));
+	if (dispatch_absent(k) &&
+	    (dispatch_absent(a) || a->via.array.size <= DISPATCH_ARGV))
+		return (dispatch_vectorcall(r, f, a));
 	args = dispatch_absent(a) ? PyTuple_New(0) :
 	    codec_decode_args(a, r->sid, r->conn);
 	if (args == NULL)
@@ -428,6 +453,7 @@ dispatch_find(const char *name, size_t len)
 	for (i = 0; i < sizeof dispatch_table / sizeof dispatch_table[0];
 	    i++) {
 		if (dispatch_table[i].len == len &&
+		    dispatch_table[i].name[0] == name[0] &&
 		    memcmp(dispatch_table[i].name, name, len) == 0)
 			return (&dispatch_table[i]);
 	}
@@ -482,12 +508,12 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	sb = dispatch_spare;
 	msgpack_sbuffer_init(&dispatch_spare);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, SB_MSG_RESPONSE);
-	msgpack_pack_uint32(&pk, msgid);
+	sbpack_array(&sb, 4);
+	sbpack_int(&sb, SB_MSG_RESPONSE);
+	sbpack_uint32(&sb, msgid);
 	mark = sb.size;
 	if (res != NULL) {
-		msgpack_pack_nil(&pk);
+		sbpack_nil(&sb);
 		rv = r.as_ref ? codec_encode_ref(&sb, res, r.sid) :
 		    codec_encode_direct(&sb, &holes, res, r.sid, r.conn);
 		Py_DECREF(res);
@@ -495,10 +521,11 @@ dispatch_request(struct channel *ch, uint32_t msgid,
 	if (rv != 0) {
 		sb.size = mark;
 		pyerr_pack(&pk, r.sid);
-		msgpack_pack_nil(&pk);
+		sbpack_nil(&sb);
 	}
 	channel_send_direct(ch, &sb, &holes);
-	free(holes.v);
+	if (holes.v != NULL)
+		free(holes.v);
 	if (dispatch_spare.data == NULL && sb.alloc <= DISPATCH_SPARE_MAX)
 		dispatch_spare = sb;
 	else

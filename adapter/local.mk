@@ -16,8 +16,10 @@ adapter_libsbadapter_la_SOURCES = \
 	adapter/pyerr.c \
 	adapter/pyinit.c \
 	adapter/refs.c \
+	adapter/sbpack.h \
 	adapter/shm.c \
-	adapter/stream.c
+	adapter/stream.c \
+	adapter/unpack.c
 adapter_libsbadapter_la_CFLAGS = $(AM_CFLAGS) $(PYTHON_CFLAGS) $(MSGPACK_CFLAGS)
 adapter_libsbadapter_la_LIBADD = common/libsbcommon.la $(PYTHON_LIBS) $(MSGPACK_LIBS)
 

@@ -294,6 +294,8 @@ stream_run(struct channel *ch, uint32_t wid, uint64_t sid, PyObject *obj)
 	s.wid = wid;
 	s.credits = STREAM_CREDITS;
 	msgpack_sbuffer_init(&s.batch);
+	/* From now on the flusher may send on a channel: lock them. */
+	channel_share(1);
 	pthread_mutex_lock(&stream_mtx);
 	s.next = streams;
 	streams = &s;
@@ -309,6 +311,7 @@ stream_run(struct channel *ch, uint32_t wid, uint64_t sid, PyObject *obj)
 		}
 	}
 	pthread_mutex_unlock(&stream_mtx);
+	channel_share(-1);
 	msgpack_sbuffer_destroy(&s.batch);
 	if (total < 0)
 		stream_close(it);

@@ -869,6 +869,55 @@ START_TEST(test_worker_sqrt_and_garbage)
 }
 END_TEST
 
+/*
+ * Requests in every encoding msgpack allows are served alike, whether the
+ * envelope is read from the bytes or the whole message is unpacked.
+ */
+START_TEST(test_worker_envelope_forms)
+{
+	/* params [1, "math", "sqrt", [16]] */
+#define SQRT16	"\x94\x01\xa4math\xa4sqrt\x91\x10"
+	static const char	 uint8_kind_int32_id_str8[] =
+	    "\x94\xcc\x00\xd2\x00\x00\x00\x0b\xd9\x04" "call" SQRT16;
+	static const char	 int8_conn[] =
+	    "\x95\x00\x0c\xa4" "call" SQRT16 "\xd0\x00";
+	static const char	 map_params[] = "\x94\x00\x0d\xa4" "call"
+	    "\x81\x01\x02";
+	static const char	 uint64_id[] = "\x94\x00\xcf\x00\x00\x00\x00"
+	    "\x00\x00\x00\x0e\xa4" "call" SQRT16;
+	static const char	 str_conn[] =
+	    "\x95\x00\x0f\xa4" "call" SQRT16 "\xa1x";
+	static const char	 uint16_id[] = "\x94\x00\xcd\x01\x00\xa4"
+	    "call" SQRT16;
+#undef SQRT16
+	struct wk		 w;
+	const msgpack_object	*err, *res;
+
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
+	wk_write(&w, uint8_kind_int32_id_str8,
+	    sizeof uint8_kind_int32_id_str8 - 1);
+	err = wk_response(&w, 11, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_write(&w, int8_conn, sizeof int8_conn - 1);
+	err = wk_response(&w, 12, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_write(&w, map_params, sizeof map_params - 1);
+	err = wk_response(&w, 13, &res);
+	map_str_is(err, "type", "snakebridge.ProtocolError");
+	wk_write(&w, uint64_id, sizeof uint64_id - 1);
+	err = wk_response(&w, 14, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_write(&w, str_conn, sizeof str_conn - 1);
+	err = wk_response(&w, 15, &res);
+	map_str_is(err, "type", "snakebridge.ProtocolError");
+	wk_write(&w, uint16_id, sizeof uint16_id - 1);
+	err = wk_response(&w, 256, &res);
+	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_finish(&w, 0);
+}
+END_TEST
+
 START_TEST(test_worker_broken_stream)
 {
 	static const uint8_t	 junk[] = { 0x93, 0xc1 };
@@ -1351,6 +1400,188 @@ START_TEST(test_channel_reads_past_full_buffer)
 }
 END_TEST
 
+/* Two trees the same: types, values, and where their bytes point. */
+static void
+unpack_same(const msgpack_object *a, const msgpack_object *b)
+{
+	uint32_t	 i;
+
+	ck_assert_int_eq(a->type, b->type);
+	switch (a->type) {
+	case MSGPACK_OBJECT_NIL:
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		ck_assert_int_eq(a->via.boolean, b->via.boolean);
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		ck_assert_uint_eq(a->via.u64, b->via.u64);
+		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		ck_assert_int_eq(memcmp(&a->via.f64, &b->via.f64,
+		    sizeof a->via.f64), 0);
+		break;
+	case MSGPACK_OBJECT_STR:
+	case MSGPACK_OBJECT_BIN:
+		/* msgpack-c's pointer of an empty one is left over */
+		ck_assert_uint_eq(a->via.str.size, b->via.str.size);
+		if (a->via.str.size > 0)
+			ck_assert_ptr_eq(a->via.str.ptr, b->via.str.ptr);
+		break;
+	case MSGPACK_OBJECT_EXT:
+		ck_assert_int_eq(a->via.ext.type, b->via.ext.type);
+		ck_assert_ptr_eq(a->via.ext.ptr, b->via.ext.ptr);
+		ck_assert_uint_eq(a->via.ext.size, b->via.ext.size);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		ck_assert_uint_eq(a->via.array.size, b->via.array.size);
+		for (i = 0; i < a->via.array.size; i++)
+			unpack_same(&a->via.array.ptr[i], &b->via.array.ptr[i]);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		ck_assert_uint_eq(a->via.map.size, b->via.map.size);
+		for (i = 0; i < a->via.map.size; i++) {
+			unpack_same(&a->via.map.ptr[i].key,
+			    &b->via.map.ptr[i].key);
+			unpack_same(&a->via.map.ptr[i].val,
+			    &b->via.map.ptr[i].val);
+		}
+		break;
+	default:
+		ck_abort_msg("unknown type %d", a->type);
+	}
+}
+
+/*
+ * unpack_object agrees with msgpack_unpack on len bytes at p: both succeed
+ * with the same tree, or both refuse. Returns 1 when they succeeded.
+ */
+static int
+unpack_agree(const char *p, size_t len)
+{
+	msgpack_zone	*z1, *z2;
+	msgpack_object	 o1, o2;
+	size_t		 off = 0;
+	int		 ok1, ok2;
+
+	z1 = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+	z2 = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+	ok1 = msgpack_unpack(p, len, &off, z1, &o1) == MSGPACK_UNPACK_SUCCESS;
+	ok2 = unpack_object(p, len, z2, &o2) == 0;
+	ck_assert_int_eq(ok1, ok2);
+	if (ok1)
+		unpack_same(&o1, &o2);
+	msgpack_zone_free(z1);
+	msgpack_zone_free(z2);
+	return (ok1);
+}
+
+/* A random value of every msgpack format, at most depth containers deep. */
+static void
+unpack_random(msgpack_packer *pk, unsigned depth)
+{
+	static const char	 bytes[300];
+	uint64_t		 big = ((uint64_t)random() << 33) ^ random();
+	int			 k = random() % (depth > 0 ? 16 : 13), i, n;
+
+	switch (k) {
+	case 0: msgpack_pack_nil(pk); break;
+	case 1: msgpack_pack_true(pk); break;
+	case 2: msgpack_pack_false(pk); break;
+	case 3: msgpack_pack_uint64(pk, big >> (random() % 64)); break;
+	case 4: msgpack_pack_int64(pk, -(int64_t)(big >> (random() % 63 + 1)));
+		break;
+	case 5: msgpack_pack_float(pk, (float)random() / 7); break;
+	case 6: msgpack_pack_double(pk, -(double)random() / 3); break;
+	case 7:
+		n = random() % 2 ? random() % 40 : random() % 300;
+		msgpack_pack_str_with_body(pk, bytes, (size_t)n);
+		break;
+	case 8:
+		n = random() % 300;
+		msgpack_pack_bin_with_body(pk, bytes, (size_t)n);
+		break;
+	case 9:
+	case 10:
+		n = k == 9 ? (1 << random() % 5) : random() % 300;
+		msgpack_pack_ext_with_body(pk, bytes, (size_t)n,
+		    (int8_t)(random() % 256 - 128));
+		break;
+	case 11: {
+		/* signed formats holding non-negative values */
+		char	 b[3] = { (char)0xd1, 0, (char)(random() % 128) };
+
+		msgpack_sbuffer_write(pk->data, b, sizeof b);
+		break;
+	}
+	case 12: msgpack_pack_int8(pk, (int8_t)(random() % 256 - 128)); break;
+	case 13:
+	case 14:
+		n = random() % (random() % 4 ? 5 : 20);
+		msgpack_pack_array(pk, (size_t)n);
+		for (i = 0; i < n; i++)
+			unpack_random(pk, depth - 1);
+		break;
+	default:
+		n = random() % 5;
+		msgpack_pack_map(pk, (size_t)n);
+		for (i = 0; i < 2 * n; i++)
+			unpack_random(pk, depth - 1);
+		break;
+	}
+}
+
+START_TEST(test_unpack_like_msgpack_c)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	msgpack_zone	*z;
+	msgpack_object	 o;
+	size_t		 cut;
+	int		 round, d, empty;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	srandom(12345);
+	for (round = 0; round < 3000; round++) {
+		sb.size = 0;
+		unpack_random(&pk, 1 + round % 6);
+		ck_assert(unpack_agree(sb.data, sb.size));
+		/* truncated, and with a byte too many */
+		for (cut = 0; cut < sb.size; cut += 1 + sb.size / 16)
+			ck_assert(!unpack_agree(sb.data, cut));
+		msgpack_sbuffer_write(&sb, "\xc0", 1);
+		ck_assert(!unpack_agree(sb.data, sb.size));
+	}
+	/* nesting around msgpack-c's fixed stack of 32, empty ends too */
+	for (d = 30; d <= 34; d++) {
+		for (empty = 0; empty < 2; empty++) {
+			sb.size = 0;
+			for (round = 0; round < d; round++)
+				msgpack_pack_array(&pk, 1);
+			if (empty)
+				msgpack_pack_map(&pk, 0);
+			else
+				msgpack_pack_int(&pk, 7);
+			ck_assert_int_eq(unpack_agree(sb.data, sb.size),
+			    d + empty <= 32);
+		}
+	}
+	/* the unused byte, and lying container counts */
+	ck_assert(!unpack_agree("\xc1", 1));
+	ck_assert(!unpack_agree("\x92\xc0", 2));
+	/* (msgpack-c would allocate for 2^32 items first: the scan's job) */
+	z = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
+	ck_assert_int_ne(unpack_object("\xdd\xff\xff\xff\xff\xc0", 6, z,
+	    &o), 0);
+	ck_assert_int_ne(unpack_object("\xdf\x80\x00\x00\x00\xc0\xc0", 7,
+	    z, &o), 0);
+	msgpack_zone_free(z);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
 static Suite *
 codec_suite(void)
 {
@@ -1379,9 +1610,11 @@ codec_suite(void)
 	tcase_add_test(tc, test_nested_ext_depth);
 	tcase_add_test(tc, test_channel_wait_serves_requests);
 	tcase_add_test(tc, test_channel_reads_past_full_buffer);
+	tcase_add_test(tc, test_unpack_like_msgpack_c);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tw, 60);
 	tcase_add_test(tw, test_worker_sqrt_and_garbage);
+	tcase_add_test(tw, test_worker_envelope_forms);
 	tcase_add_test(tw, test_worker_broken_stream);
 	tcase_add_test(tw, test_worker_refs);
 	tcase_add_test(tw, test_worker_protocol_methods);
