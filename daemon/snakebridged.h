@@ -23,6 +23,7 @@
 #include "sbproto.h"
 #include "scan.h"
 #include "shmarray.h"
+#include "unpack.h"
 
 #define SBD_VERSION		PACKAGE_VERSION
 #define SBD_WORKER_BOUND	4	/* worker messages: 4x client limit */
