@@ -1,8 +1,8 @@
 /*
  * mpk.c: small msgpack helpers: decoding a message the scanner already
- * accepted (with common/unpack.c) in zones kept for reuse, reading and
- * writing headers of raw bytes (to relay without decoding), and
- * conveniences around msgpack_object and msgpack_packer.
+ * accepted (with common/unpack.c) in zones kept for reuse, reading
+ * headers of raw bytes (to relay without decoding), and conveniences
+ * around msgpack_object and msgpack_packer.
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -190,57 +190,6 @@ mpk_uint(const char *buf, size_t len, uint64_t *v, size_t *hlen)
 	*v = sb_be_get(p + 1, n);
 	*hlen = 1 + n;
 	return (0);
-}
-
-/* Write v big-endian in n bytes. */
-static void
-mpk_be_put(char *p, uint64_t v, unsigned n)
-{
-	while (n-- > 0) {
-		p[n] = (char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-/*
- * Write a header of kind (MPK_UINT, MPK_ARRAY, MPK_STR) for v into p (room
- * for 9 bytes), in the smallest form, as msgpack_pack_* would; its length.
- */
-size_t
-mpk_put(char *p, enum mpk_kind kind, uint64_t v)
-{
-	/* fixint/fixarray/fixstr limit and first bytes of 8, 16, 32, 64 bits */
-	static const struct {
-		uint64_t	 fixmax;
-		unsigned char	 fix, b8, b16, b32, b64;
-	} k[] = {
-		[MPK_UINT] = { 0x7f, 0x00, 0xcc, 0xcd, 0xce, 0xcf },
-		[MPK_ARRAY] = { 0x0f, 0x90, 0, 0xdc, 0xdd, 0 },
-		[MPK_STR] = { 0x1f, 0xa0, 0xd9, 0xda, 0xdb, 0 },
-	};
-
-	if (v <= k[kind].fixmax) {
-		p[0] = (char)(k[kind].fix | v);
-		return (1);
-	}
-	if (v <= 0xff && k[kind].b8 != 0) {
-		p[0] = (char)k[kind].b8;
-		mpk_be_put(p + 1, v, 1);
-		return (2);
-	}
-	if (v <= 0xffff) {
-		p[0] = (char)k[kind].b16;
-		mpk_be_put(p + 1, v, 2);
-		return (3);
-	}
-	if (v <= 0xffffffffU || k[kind].b64 == 0) {
-		p[0] = (char)k[kind].b32;
-		mpk_be_put(p + 1, v, 4);
-		return (5);
-	}
-	p[0] = (char)k[kind].b64;
-	mpk_be_put(p + 1, v, 8);
-	return (9);
 }
 
 void

@@ -548,10 +548,9 @@ START_TEST(timeouts_in_deadline_order)
 END_TEST
 
 /*
- * mpk.c's raw-byte helpers: mpk_skip finds the length the scanner found,
- * on values in every header form, every truncation of them and random bytes
- * the scanner accepts; mpk_put writes the bytes msgpack_pack_* would.
- * (Decoding is common/unpack.c's, tested in check_unpack.)
+ * mpk_skip finds the length the scanner found, on values in every header
+ * form, every truncation of them and random bytes the scanner accepts.
+ * (Decoding and writing headers are common/'s, tested in check_unpack.)
  */
 START_TEST(mpk_skip_as_scan)
 {
@@ -595,42 +594,6 @@ START_TEST(mpk_skip_deep)
 		buf[d] = (char)0xc0;
 		ck_assert_uint_eq(mpk_skip(buf, d + 1), d + 1);
 		ck_assert_uint_eq(mpk_skip(buf, d), 0);
-	}
-}
-END_TEST
-
-START_TEST(mpk_put_as_msgpack)
-{
-	static const uint64_t vals[] = {
-		0, 1, 15, 16, 31, 32, 127, 128, 255, 256, 65535, 65536,
-		4294967295ULL, 4294967296ULL, UINT64_MAX,
-	};
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	char buf[9];
-	size_t n;
-	unsigned i, k;
-
-	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-		for (k = 0; k < 3; k++) {
-			if (k > 0 && vals[i] > UINT32_MAX)
-				continue;
-			msgpack_sbuffer_init(&sb);
-			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-			if (k == 0) {
-				msgpack_pack_uint64(&pk, vals[i]);
-				n = mpk_put(buf, MPK_UINT, vals[i]);
-			} else if (k == 1) {
-				msgpack_pack_array(&pk, (size_t)vals[i]);
-				n = mpk_put(buf, MPK_ARRAY, vals[i]);
-			} else {
-				msgpack_pack_str(&pk, (size_t)vals[i]);
-				n = mpk_put(buf, MPK_STR, vals[i]);
-			}
-			ck_assert_uint_eq(n, sb.size);
-			ck_assert_mem_eq(buf, sb.data, n);
-			msgpack_sbuffer_destroy(&sb);
-		}
 	}
 }
 END_TEST
@@ -695,7 +658,6 @@ route_suite(void)
 	tc = tcase_create("mpk");
 	tcase_add_test(tc, mpk_skip_as_scan);
 	tcase_add_test(tc, mpk_skip_deep);
-	tcase_add_test(tc, mpk_put_as_msgpack);
 	tcase_add_test(tc, method_lookup);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -1,10 +1,11 @@
 /*
- * check_unpack.c: unit tests of common/unpack.c against msgpack-c: on every
- * input, sb_unpack_next and sb_unpack_object accept what msgpack_unpack
- * accepts, with the same tree (strs, bins and exts pointing at the same
- * bytes) and length. Inputs: random values packed by msgpack-c and in every
- * header form, every truncation of them, random bytes the scanner accepts,
- * nesting around msgpack-c's fixed stack, and lying counts.
+ * check_unpack.c: unit tests of common/'s msgpack code against msgpack-c.
+ * unpack.c: on every input, sb_unpack_next and sb_unpack_object accept what
+ * msgpack_unpack accepts, with the same tree (strs, bins and exts pointing
+ * at the same bytes) and length. Inputs: random values packed by msgpack-c
+ * and in every header form, every truncation of them, random bytes the
+ * scanner accepts, nesting around msgpack-c's fixed stack, and lying counts.
+ * mphead.h: sb_head_put writes the bytes msgpack_pack_* writes.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include <msgpack.h>
 
+#include "mphead.h"
 #include "msggen.h"
 #include "scan.h"
 #include "unpack.h"
@@ -340,6 +342,50 @@ START_TEST(test_odd_and_lying)
 }
 END_TEST
 
+/* Every header kind around each form's bounds, byte for byte. */
+START_TEST(test_head_as_msgpack)
+{
+	static const uint64_t vals[] = {
+		0, 1, 15, 16, 31, 32, 127, 128, 255, 256, 65535, 65536,
+		4294967295ULL, 4294967296ULL, UINT64_MAX,
+	};
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	char		 buf[SB_HEAD_MAX];
+	size_t		 n;
+	unsigned	 i, k;
+
+	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		for (k = SB_HEAD_UINT; k <= SB_HEAD_BIN; k++) {
+			if (k != SB_HEAD_UINT && vals[i] > UINT32_MAX)
+				continue;
+			msgpack_sbuffer_init(&sb);
+			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+			switch (k) {
+			case SB_HEAD_UINT:
+				msgpack_pack_uint64(&pk, vals[i]);
+				break;
+			case SB_HEAD_ARRAY:
+				msgpack_pack_array(&pk, (size_t)vals[i]);
+				break;
+			case SB_HEAD_MAP:
+				msgpack_pack_map(&pk, (size_t)vals[i]);
+				break;
+			case SB_HEAD_STR:
+				msgpack_pack_str(&pk, (size_t)vals[i]);
+				break;
+			default:
+				msgpack_pack_bin(&pk, (size_t)vals[i]);
+			}
+			n = sb_head_put(buf, (enum sb_head)k, vals[i]);
+			ck_assert_uint_eq(n, sb.size);
+			ck_assert_mem_eq(buf, sb.data, n);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 unpack_suite(void)
 {
@@ -351,6 +397,7 @@ unpack_suite(void)
 	tcase_add_test(tc, test_scanned_bytes);
 	tcase_add_test(tc, test_depth_bound);
 	tcase_add_test(tc, test_odd_and_lying);
+	tcase_add_test(tc, test_head_as_msgpack);
 	suite_add_tcase(s, tc);
 	return (s);
 }
