@@ -22,6 +22,7 @@
 #include "sbproto.h"
 #include "scan.h"
 #include "shmarray.h"
+#include "unpack.h"
 
 /*
  * Container nesting the encoder produces at most; a deeper subtree becomes a
@@ -108,12 +109,6 @@ int		 codec_decode_argv(const msgpack_object *, uint64_t, uint64_t,
 PyObject	*codec_decode_kwargs(const msgpack_object *, uint64_t, uint64_t);
 PyObject	*codec_decode_reply(const msgpack_object *, uint64_t);
 PyObject	*codec_numpy(void);
-
-/* unpack.c: a scanned message into msgpack-c objects. */
-int		 unpack_object(const char *, size_t, msgpack_zone *,
-		    msgpack_object *);
-int		 unpack_next(const char *, size_t, size_t *, unsigned,
-		    msgpack_zone *, msgpack_object *);
 
 /* msgbuf.c */
 int		 msgbuf_init(void);

@@ -726,13 +726,13 @@ channel_request_fast(const char *msg, size_t len, msgpack_zone *z,
 	rq->mo.via.str.ptr = msg + off + 1;
 	rq->mo.via.str.size = p[off] & 0x1f;
 	off += 1 + rq->mo.via.str.size;
-	/* in the message's array, as unpack_object would see them */
-	if (unpack_next(msg, len, &off, 1, z, &rq->po) != 0 ||
+	/* in the message's array, as sb_unpack_object would see them */
+	if (sb_unpack_next(msg, len, &off, 1, z, &rq->po) != 0 ||
 	    rq->po.type != MSGPACK_OBJECT_ARRAY)
 		return (-1);
 	rq->conn = 0;
 	if (p[0] == 0x95) {
-		if (unpack_next(msg, len, &off, 1, z, &conn) != 0 ||
+		if (sb_unpack_next(msg, len, &off, 1, z, &conn) != 0 ||
 		    conn.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return (-1);
 		rq->conn = conn.via.u64;
@@ -758,7 +758,7 @@ channel_parse(struct channel *ch, char **mem, size_t at, size_t len,
 	uint32_t	 id, n;
 	uint64_t	 kind;
 
-	if (z == NULL || unpack_object(msg, len, z, top) != 0) {
+	if (z == NULL || sb_unpack_object(msg, len, z, top) != 0) {
 		/* Scanned fine, so the stream goes on; nested too deep. */
 		if (channel_peek_msgid(msg, len, &id) != 0)
 			channel_reject(ch, id, "message cannot be unpacked "

@@ -18,8 +18,7 @@ adapter_libsbadapter_la_SOURCES = \
 	adapter/refs.c \
 	adapter/sbpack.h \
 	adapter/shm.c \
-	adapter/stream.c \
-	adapter/unpack.c
+	adapter/stream.c
 adapter_libsbadapter_la_CFLAGS = $(AM_CFLAGS) $(PYTHON_CFLAGS) $(MSGPACK_CFLAGS)
 adapter_libsbadapter_la_LIBADD = common/libsbcommon.la $(PYTHON_LIBS) $(MSGPACK_LIBS)
 

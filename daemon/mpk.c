@@ -1,9 +1,8 @@
 /*
  * mpk.c: small msgpack helpers: decoding a message the scanner already
- * accepted into msgpack_object (as msgpack-c would, without its generic
- * state machine), reading and writing headers of raw bytes (to relay
- * without decoding), and conveniences around msgpack_object and
- * msgpack_packer.
+ * accepted (with common/unpack.c) in zones kept for reuse, reading
+ * headers of raw bytes (to relay without decoding), and conveniences
+ * around msgpack_object and msgpack_packer.
  */
 #include <endian.h>
 #include <stdlib.h>
@@ -90,189 +89,23 @@ mpk_header(const unsigned char *p, size_t len, uint64_t *body,
 	return (1 + n);
 }
 
-/* A signed integer as msgpack-c gives it: positive when it is not < 0. */
-static void
-mpk_int(msgpack_object *o, int64_t v)
-{
-	if (v >= 0) {
-		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		o->via.u64 = (uint64_t)v;
-	} else {
-		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
-		o->via.i64 = v;
-	}
-}
-
-/* A float32 or float64 from its big-endian bits. */
-static void
-mpk_float(msgpack_object *o, const unsigned char *p, unsigned n)
-{
-	uint64_t bits = mpk_be_get(p, n);
-	uint32_t b32 = (uint32_t)bits;
-	float f;
-
-	if (n == 4) {
-		memcpy(&f, &b32, sizeof f);
-		o->type = MSGPACK_OBJECT_FLOAT32;
-		o->via.f64 = f;
-	} else {
-		o->type = MSGPACK_OBJECT_FLOAT64;
-		memcpy(&o->via.f64, &bits, sizeof o->via.f64);
-	}
-}
-
 /*
- * Decode the value at p + *off (scanned bytes, len of them) into o, as
- * msgpack_unpack does: strs, bins and exts point into p. A container gets
- * its elements' room in z and *count elements (keys and values of a map
- * both counted) are left to decode into it. 0, or -1 when the bytes end
- * too soon or z has no room.
- */
-static int
-mpk_decode_one(const unsigned char *p, size_t len, size_t *off,
-    msgpack_zone *z, msgpack_object *o, uint64_t *count)
-{
-	size_t h, at = *off;
-	uint64_t body;
-	unsigned b = p[at];
-
-	*count = 0;
-	/* the small forms of requests first: fixint, fixstr, nil */
-	if (b <= 0x7f) {
-		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		o->via.u64 = b;
-		*off = at + 1;
-		return (0);
-	}
-	if (b >= 0xa0 && b <= 0xbf) {
-		if ((b & 0x1f) > len - at - 1)
-			return (-1);
-		o->type = MSGPACK_OBJECT_STR;
-		o->via.str.ptr = (const char *)p + at + 1;
-		o->via.str.size = b & 0x1f;
-		*off = at + 1 + (b & 0x1f);
-		return (0);
-	}
-	if (b == 0xc0) {
-		o->type = MSGPACK_OBJECT_NIL;
-		*off = at + 1;
-		return (0);
-	}
-	if ((h = mpk_header(p + at, len - at, &body, count)) == 0 ||
-	    body > len - at - h)
-		return (-1);
-	*off = at + h + (size_t)body;
-	if (b >= 0xcc && b <= 0xcf) {
-		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		o->via.u64 = mpk_be_get(p + at + 1, (unsigned)body);
-	} else if (b >= 0xe0)
-		mpk_int(o, (int8_t)b);
-	else if (b >= 0xd0 && b <= 0xd3) {
-		/* int 8 to 64: sign-extend from the top bit */
-		unsigned n = (unsigned)body;
-		uint64_t v = mpk_be_get(p + at + 1, n);
-
-		if (n < 8 && (v >> (8 * n - 1)) != 0)
-			v |= ~(uint64_t)0 << (8 * n);
-		mpk_int(o, (int64_t)v);
-	} else if (b == 0xc2 || b == 0xc3) {
-		o->type = MSGPACK_OBJECT_BOOLEAN;
-		o->via.boolean = b == 0xc3;
-	} else if (b == 0xca || b == 0xcb)
-		mpk_float(o, p + at + 1, (unsigned)body);
-	else if ((b >= 0xd9 && b <= 0xdb) || (b >= 0xc4 && b <= 0xc6)) {
-		o->type = b <= 0xc6 ? MSGPACK_OBJECT_BIN : MSGPACK_OBJECT_STR;
-		o->via.str.ptr = (const char *)p + at + h;
-		o->via.str.size = (uint32_t)body;
-	} else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) {
-		/* the payload follows the type byte */
-		o->type = MSGPACK_OBJECT_EXT;
-		o->via.ext.type = (int8_t)p[at + h];
-		o->via.ext.ptr = (const char *)p + at + h + 1;
-		o->via.ext.size = (uint32_t)(body - 1);
-	} else if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
-		o->type = MSGPACK_OBJECT_ARRAY;
-		o->via.array.size = (uint32_t)*count;
-		if ((o->via.array.ptr = msgpack_zone_malloc(z, *count *
-		    sizeof(msgpack_object))) == NULL)
-			return (-1);
-	} else {
-		o->type = MSGPACK_OBJECT_MAP;
-		o->via.map.size = (uint32_t)(*count / 2);
-		if ((o->via.map.ptr = msgpack_zone_malloc(z, *count / 2 *
-		    sizeof(msgpack_object_kv))) == NULL)
-			return (-1);
-	}
-	return (0);
-}
-
-/*
- * Decode the value at p (scanned bytes, len of them) into root, without
- * recursion: a stack holds the containers being filled. Like msgpack-c,
- * fail a container inside SB_SCAN_DEPTH_CEILING (its stack's size) others.
- * Returns the value's length, 0 on failure.
- */
-static size_t
-mpk_decode(const unsigned char *p, size_t len, msgpack_zone *z,
-    msgpack_object *root)
-{
-	struct {
-		msgpack_object	*o;		/* the container */
-		unsigned	 depth;		/* containers around it */
-		uint64_t	 next, n;	/* elements (keys, values) */
-	} st[SB_SCAN_DEPTH_CEILING], *f;
-	msgpack_object *o = root;
-	unsigned top = 0, depth = 0;	/* depth: containers around o */
-	uint64_t count;
-	size_t off = 0;
-
-	for (;;) {
-		if (off >= len || mpk_decode_one(p, len, &off, z, o,
-		    &count) != 0)
-			return (0);
-		if (o->type == MSGPACK_OBJECT_ARRAY ||
-		    o->type == MSGPACK_OBJECT_MAP) {
-			if (depth >= SB_SCAN_DEPTH_CEILING)
-				return (0);
-			if (count > 0) {
-				st[top].o = o;
-				st[top].depth = depth;
-				st[top].next = 0;
-				st[top++].n = count;
-			}
-		}
-		/* only containers with elements to come stay on the stack */
-		if (top == 0)
-			return (off);
-		f = &st[top - 1];
-		depth = f->depth + 1;
-		if (f->o->type == MSGPACK_OBJECT_ARRAY)
-			o = &f->o->via.array.ptr[f->next];
-		else if (f->next % 2 == 0)
-			o = &f->o->via.map.ptr[f->next / 2].key;
-		else
-			o = &f->o->via.map.ptr[f->next / 2].val;
-		if (++f->next == f->n)
-			top--;
-	}
-}
-
-/*
- * Decode the message at p (scanned bytes) into up, in a zone kept for
- * reuse; the tree is the one msgpack_unpack would build. Returns the
- * message's length in p, 0 on failure. up must be empty; give it back with
- * mpk_unpacked_done.
+ * Decode the message at p (scanned bytes) into up with sb_unpack_next, in
+ * a zone kept for reuse. Returns the message's length in p, 0 on failure.
+ * up must be empty; give it back with mpk_unpacked_done.
  */
 size_t
 mpk_unpack(msgpack_unpacked *up, const char *p, size_t len)
 {
+	size_t off = 0;
+
 	if (mpk_nzones > 0)
 		up->zone = mpk_zones[--mpk_nzones];
 	else if ((up->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) ==
 	    NULL)
 		abort();
-	return (mpk_decode((const unsigned char *)p, len, up->zone,
-	    &up->data));
+	return (sb_unpack_next(p, len, &off, 0, up->zone, &up->data) == 0 ?
+	    off : 0);
 }
 
 /*
@@ -357,57 +190,6 @@ mpk_uint(const char *buf, size_t len, uint64_t *v, size_t *hlen)
 	*v = sb_be_get(p + 1, n);
 	*hlen = 1 + n;
 	return (0);
-}
-
-/* Write v big-endian in n bytes. */
-static void
-mpk_be_put(char *p, uint64_t v, unsigned n)
-{
-	while (n-- > 0) {
-		p[n] = (char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-/*
- * Write a header of kind (MPK_UINT, MPK_ARRAY, MPK_STR) for v into p (room
- * for 9 bytes), in the smallest form, as msgpack_pack_* would; its length.
- */
-size_t
-mpk_put(char *p, enum mpk_kind kind, uint64_t v)
-{
-	/* fixint/fixarray/fixstr limit and first bytes of 8, 16, 32, 64 bits */
-	static const struct {
-		uint64_t	 fixmax;
-		unsigned char	 fix, b8, b16, b32, b64;
-	} k[] = {
-		[MPK_UINT] = { 0x7f, 0x00, 0xcc, 0xcd, 0xce, 0xcf },
-		[MPK_ARRAY] = { 0x0f, 0x90, 0, 0xdc, 0xdd, 0 },
-		[MPK_STR] = { 0x1f, 0xa0, 0xd9, 0xda, 0xdb, 0 },
-	};
-
-	if (v <= k[kind].fixmax) {
-		p[0] = (char)(k[kind].fix | v);
-		return (1);
-	}
-	if (v <= 0xff && k[kind].b8 != 0) {
-		p[0] = (char)k[kind].b8;
-		mpk_be_put(p + 1, v, 1);
-		return (2);
-	}
-	if (v <= 0xffff) {
-		p[0] = (char)k[kind].b16;
-		mpk_be_put(p + 1, v, 2);
-		return (3);
-	}
-	if (v <= 0xffffffffU || k[kind].b64 == 0) {
-		p[0] = (char)k[kind].b32;
-		mpk_be_put(p + 1, v, 4);
-		return (5);
-	}
-	p[0] = (char)k[kind].b64;
-	mpk_be_put(p + 1, v, 8);
-	return (9);
 }
 
 void

@@ -64,19 +64,19 @@ relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 	    r->session->id;
 	int shm = r->conn != NULL && r->conn->nblocks > 0;
 	size_t mlen = strlen(method), n = 0;
-	char h[128], t[9];
+	char h[128], t[SB_HEAD_MAX];
 
 	if (mlen > sizeof h - 32)
 		abort();	/* method names are short */
 	metrics_dispatched(r, w);
-	n += mpk_put(h + n, MPK_ARRAY, shm ? 5 : 4);
+	n += sb_head_put(h + n, SB_HEAD_ARRAY, shm ? 5 : 4);
 	h[n++] = SB_MSG_REQUEST;
-	n += mpk_put(h + n, MPK_UINT, wid);
-	n += mpk_put(h + n, MPK_STR, mlen);
+	n += sb_head_put(h + n, SB_HEAD_UINT, wid);
+	n += sb_head_put(h + n, SB_HEAD_STR, mlen);
 	memcpy(h + n, method, mlen);
 	n += mlen;
-	n += mpk_put(h + n, MPK_ARRAY, (uint64_t)r->nparams + 1);
-	n += mpk_put(h + n, MPK_UINT, sid);
+	n += sb_head_put(h + n, SB_HEAD_ARRAY, (uint64_t)r->nparams + 1);
+	n += sb_head_put(h + n, SB_HEAD_UINT, sid);
 	if (r->fwd_len >= SBD_BIG_MESSAGE) {
 		/* the params' bytes go as they are; the request lets go */
 		worker_write2(w, h, n, r->raw + r->fwd_off, r->fwd_len,
@@ -88,7 +88,7 @@ relay_to_worker(struct request *r, struct worker *w, uint32_t wid)
 		    r->raw + r->fwd_off : NULL, r->fwd_len, NULL);
 	/* the trailer: the connection whose blocks ext 12 names */
 	if (shm)
-		worker_write(w, t, mpk_put(t, MPK_UINT, r->conn->id));
+		worker_write(w, t, sb_head_put(t, SB_HEAD_UINT, r->conn->id));
 }
 
 /* A response [1, wid, error, result] from w; on 0, block (or NULL) is taken. */

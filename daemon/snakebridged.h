@@ -20,9 +20,11 @@
 #include "conf.h"
 #include "log.h"
 #include "errpack.h"
+#include "mphead.h"
 #include "sbproto.h"
 #include "scan.h"
 #include "shmarray.h"
+#include "unpack.h"
 
 #define SBD_VERSION		PACKAGE_VERSION
 #define SBD_WORKER_BOUND	4	/* worker messages: 4x client limit */
@@ -138,8 +140,6 @@ void		 io_shutdown(void);
 /* Decode as msgpack_unpack (strs, bins, exts point into the bytes); length */
 size_t		 mpk_unpack(msgpack_unpacked *, const char *, size_t);
 void		 mpk_unpacked_done(msgpack_unpacked *);
-enum mpk_kind { MPK_UINT, MPK_ARRAY, MPK_STR };
-size_t		 mpk_put(char *, enum mpk_kind, uint64_t);
 size_t		 mpk_skip(const char *, size_t);
 int		 mpk_array_header(const char *, size_t, uint32_t *,
 		    size_t *);

@@ -37,13 +37,7 @@ pbuf_str_long(struct pbuf *pb, const char *p, size_t len)
 {
 	int rc;
 
-	if (len < 0x100)
-		rc = pbuf_tag(pb, 0xd9, len, 1);
-	else if (len < 0x10000)
-		rc = pbuf_tag(pb, 0xda, len, 2);
-	else
-		rc = pbuf_tag(pb, 0xdb, len, 4);
-	if (rc != 0)
+	if ((rc = pbuf_head(pb, SB_HEAD_STR, len)) != 0)
 		return (rc);
 	return (pbuf_bytes(pb, p, len));
 }
@@ -51,11 +45,7 @@ pbuf_str_long(struct pbuf *pb, const char *p, size_t len)
 int
 pbuf_bin_head(struct pbuf *pb, size_t len)
 {
-	if (len < 0x100)
-		return (pbuf_tag(pb, 0xc4, len, 1));
-	if (len < 0x10000)
-		return (pbuf_tag(pb, 0xc5, len, 2));
-	return (pbuf_tag(pb, 0xc6, len, 4));
+	return (pbuf_head(pb, SB_HEAD_BIN, len));
 }
 
 /* An ext header: fixext for 1, 2, 4, 8 and 16 bytes, else ext 8/16/32. */

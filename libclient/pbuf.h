@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mphead.h"
 #include "sbclient.h"
 
 struct pbuf {
@@ -22,7 +23,7 @@ struct pbuf {
 };
 
 /* The largest header: a tag and 8 bytes, or an ext's tag, 4 and type. */
-#define PBUF_HEAD_MAX	9
+#define PBUF_HEAD_MAX	SB_HEAD_MAX
 
 int		 pbuf_grow(struct pbuf *, size_t);
 int		 pbuf_int(struct pbuf *, int64_t);
@@ -86,18 +87,20 @@ pbuf_bool(struct pbuf *pb, int b)
 	return (pbuf_tag(pb, b ? 0xc3 : 0xc2, 0, 0));
 }
 
+/* A header of kind for v in its smallest form (mphead.h). */
+static inline int
+pbuf_head(struct pbuf *pb, enum sb_head kind, uint64_t v)
+{
+	if (pbuf_room(pb, SB_HEAD_MAX) != 0)
+		return (SB_ENOMEM);
+	pb->len += sb_head_put(pb->data + pb->len, kind, v);
+	return (0);
+}
+
 static inline int
 pbuf_uint(struct pbuf *pb, uint64_t u)
 {
-	if (u < 0x80)
-		return (pbuf_tag(pb, (uint8_t)u, 0, 0));
-	if (u < 0x100)
-		return (pbuf_tag(pb, 0xcc, u, 1));
-	if (u < 0x10000)
-		return (pbuf_tag(pb, 0xcd, u, 2));
-	if (u < 0x100000000ULL)
-		return (pbuf_tag(pb, 0xce, u, 4));
-	return (pbuf_tag(pb, 0xcf, u, 8));
+	return (pbuf_head(pb, SB_HEAD_UINT, u));
 }
 
 /* Always float 64, as msgpack_pack_double. */
@@ -110,27 +113,16 @@ pbuf_double(struct pbuf *pb, double d)
 	return (pbuf_tag(pb, 0xcb, bits, 8));
 }
 
-/* An array or map header: fix forms up to 15, then 16 or 32 bits. */
-static inline int
-pbuf_count(struct pbuf *pb, uint8_t fix, uint8_t tag16, size_t n)
-{
-	if (n < 16)
-		return (pbuf_tag(pb, fix | (uint8_t)n, 0, 0));
-	if (n < 0x10000)
-		return (pbuf_tag(pb, tag16, n, 2));
-	return (pbuf_tag(pb, tag16 + 1, n, 4));
-}
-
 static inline int
 pbuf_array(struct pbuf *pb, size_t n)
 {
-	return (pbuf_count(pb, 0x90, 0xdc, n));
+	return (pbuf_head(pb, SB_HEAD_ARRAY, n));
 }
 
 static inline int
 pbuf_map(struct pbuf *pb, size_t n)
 {
-	return (pbuf_count(pb, 0x80, 0xde, n));
+	return (pbuf_head(pb, SB_HEAD_MAP, n));
 }
 
 /* A str header and its bytes: a fixstr's with room made once. */

@@ -9,7 +9,7 @@ tests_check_config_LDADD = common/libsbcommon.la $(INIH_LIBS) $(TEST_LIBS)
 # but its main file, against a real connection and no worker.
 check_PROGRAMS += tests/check_route
 TESTS += tests/check_route
-tests_check_route_SOURCES = tests/check_route.c \
+tests_check_route_SOURCES = tests/check_route.c tests/msggen.c tests/msggen.h \
 	daemon/log.c daemon/config.c daemon/listen.c daemon/notify.c \
 	daemon/frame.c daemon/mpk.c daemon/conn.c daemon/request.c \
 	daemon/method.c daemon/relay.c daemon/route.c daemon/session.c \

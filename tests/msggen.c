@@ -1,5 +1,6 @@
 /*
- * msggen.c: random msgpack messages for the scanner tests (see msggen.h).
+ * msggen.c: random msgpack messages for the scanner and decoder tests (see
+ * msggen.h).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -174,6 +175,27 @@ gen_value(struct gen *g, unsigned depth)
 		for (i = 0; i < 2 * n; i++)
 			gen_value(g, depth + 1);
 	}
+}
+
+/*
+ * n random bytes appended, mostly first bytes of every format and small
+ * numbers, so that a run of them is now and then a whole message.
+ */
+void
+gen_bytes(struct gen *g, size_t n)
+{
+	static const unsigned char heads[] = {
+		0x00, 0x7f, 0x80, 0x81, 0x8f, 0x90, 0x91, 0x9f, 0xa0, 0xa3,
+		0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9,
+		0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3,
+		0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd,
+		0xde, 0xdf, 0xe0, 0xff, 0x01, 0x02,
+	};
+
+	while (n-- > 0)
+		gen_byte(g, gen_below(&g->rng, 3) == 0 ?
+		    (unsigned)gen_next(&g->rng) & 0xff :
+		    heads[gen_below(&g->rng, sizeof heads)]);
 }
 
 /* Damage a message: bytes changed, lengths inflated, bytes cut or added. */

@@ -1,7 +1,7 @@
 /*
- * msggen.h: random msgpack messages for the scanner tests: every header
- * form (fix, 8-, 16- and 32-bit lengths, ndarray exts), nested containers,
- * and damage to them.
+ * msggen.h: random msgpack messages for the scanner and decoder tests:
+ * every header form (fix, 8-, 16- and 32-bit lengths, ndarray exts), nested
+ * containers, damage to them, and random bytes that now and then form one.
  */
 #ifndef MSGGEN_H
 #define MSGGEN_H
@@ -22,6 +22,8 @@ uint64_t	gen_next(uint64_t *);
 unsigned	gen_below(uint64_t *, unsigned n);
 /* Append one random element, containers only above depth 5. */
 void		gen_value(struct gen *, unsigned depth);
+/* Append n random bytes, mostly first bytes of msgpack formats. */
+void		gen_bytes(struct gen *, size_t n);
 /* Damage the message: bytes changed, lengths inflated, bytes cut. */
 void		gen_mutate(struct gen *);
 

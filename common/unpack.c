@@ -1,6 +1,6 @@
 /*
  * unpack.c: one msgpack object, already accepted by the validating scanner,
- * decoded into msgpack-c's object tree (msgpack_object, containers' items in
+ * as the daemon and the worker decode it: into msgpack-c's object tree (msgpack_object, containers' items in
  * a msgpack_zone) as msgpack_unpack builds it (but an empty container's
  * or string's pointer, which msgpack-c leaves undefined: NULL, or where
  * the string would be), in one recursive pass instead of msgpack-c's
@@ -10,11 +10,13 @@
  * stack). Every read is bounds-checked all the same, so bytes the scanner
  * did not pass are refused rather than overrun.
  */
-#include "adapter.h"
-
-#include <msgpack/unpack_define.h>
 #include <endian.h>
 #include <string.h>
+
+#include <msgpack.h>
+#include <msgpack/unpack_define.h>
+
+#include "unpack.h"
 
 struct unpack {
 	const uint8_t	*p;
@@ -280,7 +282,7 @@ unpack_container(struct unpack *u, unsigned depth, int map, uint64_t n,
  * *off moves past it. 0, or -1 when msgpack-c would not unpack it there.
  */
 int
-unpack_next(const char *data, size_t len, size_t *off, unsigned depth,
+sb_unpack_next(const char *data, size_t len, size_t *off, unsigned depth,
     msgpack_zone *z, msgpack_object *out)
 {
 	struct unpack	 u;
@@ -298,16 +300,16 @@ unpack_next(const char *data, size_t len, size_t *off, unsigned depth,
 
 /*
  * Decode the len bytes at data, which must hold exactly one object, as
- * unpack_next. 0, or -1 when msgpack_unpack would not return
+ * sb_unpack_next. 0, or -1 when msgpack_unpack would not return
  * MSGPACK_UNPACK_SUCCESS.
  */
 int
-unpack_object(const char *data, size_t len, msgpack_zone *z,
+sb_unpack_object(const char *data, size_t len, msgpack_zone *z,
     msgpack_object *out)
 {
 	size_t	 off = 0;
 
-	if (unpack_next(data, len, &off, 0, z, out) != 0 || off != len)
+	if (sb_unpack_next(data, len, &off, 0, z, out) != 0 || off != len)
 		return (-1);
 	return (0);
 }
