@@ -234,6 +234,15 @@ START_TEST(test_floats)
 	back = roundtrip(py("float('nan')"));
 	ck_assert(PyFloat_Check(back) && isnan(PyFloat_AsDouble(back)));
 	Py_DECREF(back);
+	/* a float's subclass goes as a float, alone or in a container */
+	py_exec("class F(float): pass");
+	back = roundtrip(py("F(2.5)"));
+	ck_assert(PyFloat_CheckExact(back) && PyFloat_AsDouble(back) == 2.5);
+	Py_DECREF(back);
+	back = roundtrip(py("[F(2.5), None, True, False]"));
+	ck_assert(py_holds(back, "x == [2.5, None, True, False] and "
+	    "type(x[0]) is float"));
+	Py_DECREF(back);
 }
 END_TEST
 
