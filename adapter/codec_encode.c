@@ -345,7 +345,7 @@ enc_datetime(struct enc *e, PyObject *o)
 		ts.tv_sec--;
 	}
 	ts.tv_nsec = (uint32_t)(us * 1000);
-	msgpack_pack_timestamp(&e->pk, &ts);
+	sbpack_timestamp(e->sb, &ts);
 	return (0);
 }
 
