@@ -644,7 +644,7 @@ enc_other(struct enc *e, PyObject *o)
  * to sb with no encode state: 0, 1 when o is none of them, -1 when sb
  * could not grow (then it is as it was).
  */
-static int
+static inline int
 enc_scalar(msgpack_sbuffer *sb, PyObject *o)
 {
 	if (o == Py_None)
