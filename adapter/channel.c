@@ -79,14 +79,16 @@ struct channel {
 static struct channel	*channels;
 /*
  * Output queues: the stream flusher thread sends too (stream.c), but only
- * for a stream on stream.c's list, and only holding stream_mtx. The main
- * thread counts the streams on that list in channel_shared (channel_share:
- * raised before a stream goes on the list, lowered after it left it, both
- * on the main thread), and takes channel_out_mtx only while it is not 0:
- * otherwise no other thread can touch a channel. The handover is ordered
- * by stream_mtx: what the main thread did to a channel unlocked happens
- * before the flusher takes stream_mtx and finds the stream, and what the
- * flusher did happens before the main thread takes stream_mtx to take the
+ * for a stream on stream.c's list, and only holding stream_mtx. Every
+ * other use of a channel holds the GIL (the main thread, or a Python
+ * thread serving requests while it waits for a callback's answer), so
+ * those exclude each other. channel_shared counts the streams on that
+ * list (channel_share: raised before a stream goes on the list, lowered
+ * after it left it, both holding the GIL), and channel_out_mtx is taken
+ * only while it is not 0: otherwise the flusher touches no channel. The
+ * handover is ordered by stream_mtx: what was done to a channel unlocked
+ * happens before the flusher takes stream_mtx and finds the stream, and
+ * what the flusher did happens before stream_mtx is taken to take the
  * stream off. The flusher reads the count while a stream is on the list,
  * so it always finds it raised and locks.
  */
@@ -131,7 +133,7 @@ channel_unlock(int locked)
 		pthread_mutex_unlock(&channel_out_mtx);
 }
 
-/* A stream goes on (1) or left (-1) stream.c's list; main thread only. */
+/* A stream goes on (1) or left (-1) stream.c's list; with the GIL. */
 void
 channel_share(int delta)
 {

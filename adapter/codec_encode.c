@@ -345,7 +345,7 @@ enc_datetime(struct enc *e, PyObject *o)
 		ts.tv_sec--;
 	}
 	ts.tv_nsec = (uint32_t)(us * 1000);
-	msgpack_pack_timestamp(&e->pk, &ts);
+	sbpack_timestamp(e->sb, &ts);
 	return (0);
 }
 
@@ -639,18 +639,35 @@ enc_other(struct enc *e, PyObject *o)
 	return (enc_ref(e, o));
 }
 
+/*
+ * None, a bool or an exact float, the commonest results, written straight
+ * to sb with no encode state: 0, 1 when o is none of them, -1 when sb
+ * could not grow (then it is as it was).
+ */
+static inline int
+enc_scalar(msgpack_sbuffer *sb, PyObject *o)
+{
+	if (o == Py_None)
+		return (sbpack_nil(sb));
+	if (o == Py_True)
+		return (sbpack_true(sb));
+	if (o == Py_False)
+		return (sbpack_false(sb));
+	if (PyFloat_CheckExact(o))
+		return (sbpack_double(sb, PyFloat_AS_DOUBLE(o)));
+	return (1);
+}
+
 static int
 enc_value(struct enc *e, PyObject *o)
 {
-	if (o == Py_None)
-		return (sbpack_nil(e->sb));
-	if (o == Py_True)
-		return (sbpack_true(e->sb));
-	if (o == Py_False)
-		return (sbpack_false(e->sb));
+	int	 rv;
+
+	if ((rv = enc_scalar(e->sb, o)) != 1)
+		return (rv);
 	if (PyLong_Check(o))
 		return (enc_int(e, o));
-	if (PyFloat_Check(o))
+	if (PyFloat_Check(o))	/* a subclass */
 		return (sbpack_double(e->sb, PyFloat_AS_DOUBLE(o)));
 	if (PyUnicode_Check(o))
 		return (enc_str(e, o));
@@ -685,25 +702,6 @@ codec_holes_release(struct codec_holes *h, size_t from)
 		h->bytes -= (size_t)h->v[h->n].view.len;
 		PyBuffer_Release(&h->v[h->n].view);
 	}
-}
-
-/*
- * None, a bool or an exact float, the commonest results, written straight
- * to sb with no encode state: 0, 1 when o is none of them, -1 when sb
- * could not grow (then it is as it was).
- */
-static int
-enc_scalar(msgpack_sbuffer *sb, PyObject *o)
-{
-	if (o == Py_None)
-		return (sbpack_nil(sb));
-	if (o == Py_True)
-		return (sbpack_true(sb));
-	if (o == Py_False)
-		return (sbpack_false(sb));
-	if (PyFloat_CheckExact(o))
-		return (sbpack_double(sb, PyFloat_AS_DOUBLE(o)));
-	return (1);
 }
 
 /*

@@ -3,8 +3,7 @@
  * made to append straight to a msgpack_sbuffer: sbpack_int64(sb, v) writes
  * the bytes msgpack_pack_int64 writes, without a callback per piece (the
  * buffer grows through msgpack_sbuffer_write only when it is full).
- * Not sbpack_timestamp: the template's calls msgpack_pack_ext by name, so
- * timestamps go through a msgpack_packer. Include after adapter.h.
+ * Include after adapter.h.
  */
 #ifndef SB_SBPACK_H
 #define SB_SBPACK_H
@@ -30,7 +29,10 @@ sbpack_append(msgpack_sbuffer *sb, const void *buf, size_t len)
 #define msgpack_pack_user msgpack_sbuffer *
 #define msgpack_pack_append_buffer(user, buf, len) \
 	return (sbpack_append(user, buf, len))
+/* the template's timestamp writes its ext header by this name */
+#define msgpack_pack_ext	sbpack_ext
 #include <msgpack/pack_template.h>
+#undef msgpack_pack_ext
 
 static inline int
 sbpack_str_with_body(msgpack_sbuffer *sb, const void *b, size_t l)

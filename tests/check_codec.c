@@ -234,6 +234,15 @@ START_TEST(test_floats)
 	back = roundtrip(py("float('nan')"));
 	ck_assert(PyFloat_Check(back) && isnan(PyFloat_AsDouble(back)));
 	Py_DECREF(back);
+	/* a float's subclass goes as a float, alone or in a container */
+	py_exec("class F(float): pass");
+	back = roundtrip(py("F(2.5)"));
+	ck_assert(PyFloat_CheckExact(back) && PyFloat_AsDouble(back) == 2.5);
+	Py_DECREF(back);
+	back = roundtrip(py("[F(2.5), None, True, False]"));
+	ck_assert(py_holds(back, "x == [2.5, None, True, False] and "
+	    "type(x[0]) is float"));
+	Py_DECREF(back);
 }
 END_TEST
 
@@ -659,6 +668,61 @@ START_TEST(test_ref_checks)
 }
 END_TEST
 
+/*
+ * Positional args decoded one by one for a call without a tuple: an arg
+ * that cannot be decoded fails them all as BadRequest and lets go of the
+ * ones before it; decoded, each is the object itself.
+ */
+START_TEST(test_decode_argv_refs)
+{
+	PyObject		*o = py("object()"), *argv[3];
+	msgpack_sbuffer		 ref, sb;
+	msgpack_unpacked	 u;
+	Py_ssize_t		 before;
+	size_t			 off;
+	char			*t;
+	int			 whole;
+
+	encode(o, &ref);
+	before = Py_REFCNT(o);
+	for (whole = 0; whole < 2; whole++) {
+		msgpack_sbuffer_init(&sb);
+		msgpack_sbuffer_write(&sb, "\x93", 1);
+		msgpack_sbuffer_write(&sb, ref.data, ref.size);
+		msgpack_sbuffer_write(&sb, ref.data, ref.size);
+		/* nil, or an ext of a type no one knows */
+		msgpack_sbuffer_write(&sb, whole ? "\xc0" : "\xd4\x63\x00",
+		    whole ? 1 : 3);
+		msgpack_unpacked_init(&u);
+		off = 0;
+		ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size,
+		    &off), MSGPACK_UNPACK_SUCCESS);
+		if (!whole) {
+			ck_assert_int_eq(codec_decode_argv(&u.data, SID, 0,
+			    argv), -1);
+			t = error_type();
+			ck_assert_str_eq(t, "snakebridge.BadRequest");
+			free(t);
+			PyErr_Clear();
+		} else {
+			ck_assert_int_eq(codec_decode_argv(&u.data, SID, 0,
+			    argv), 0);
+			ck_assert(argv[0] == o && argv[1] == o &&
+			    argv[2] == Py_None);
+			ck_assert_int_eq(Py_REFCNT(o), before + 2);
+			Py_DECREF(argv[0]);
+			Py_DECREF(argv[1]);
+			Py_DECREF(argv[2]);
+		}
+		ck_assert_int_eq(Py_REFCNT(o), before);
+		msgpack_unpacked_destroy(&u);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	msgpack_sbuffer_destroy(&ref);
+	Py_DECREF(o);
+}
+END_TEST
+
 START_TEST(test_ref_limit)
 {
 	PyObject	*o, *stats;
@@ -914,6 +978,43 @@ START_TEST(test_worker_envelope_forms)
 	wk_write(&w, uint16_id, sizeof uint16_id - 1);
 	err = wk_response(&w, 256, &res);
 	ck_assert(err == NULL && res->via.f64 == 4.0);
+	wk_finish(&w, 0);
+}
+END_TEST
+
+/*
+ * Positional args up to the number passed without a tuple and one past it
+ * give the same answers; none, an empty array, and an arg that cannot be
+ * decoded (the worker serving on) are answered as Python would.
+ */
+START_TEST(test_worker_positional_args)
+{
+	/* [0, 16, "call", [1, "builtins", "max", [1, <ext 99>, 2]]] */
+	static const char	 bad_arg[] = "\x94\x00\x10\xa4" "call"
+	    "\x94\x01\xa8" "builtins" "\xa3" "max" "\x93\x01\xd4\x63\x00\x02";
+	struct wk		 w;
+	const msgpack_object	*err, *res;
+
+	wk_start(&w, "math", 0, -1);
+	worker_ready(&w);
+	err = wk_call(&w, 1, "call", "[1, 'builtins', 'max', "
+	    "[1, 2, 3, 8, 5, 6, 7, 4]]", &res);
+	ck_assert(err == NULL && res->via.u64 == 8);
+	err = wk_call(&w, 2, "call", "[1, 'builtins', 'max', "
+	    "[1, 2, 3, 4, 5, 9, 7, 8, 6]]", &res);
+	ck_assert(err == NULL && res->via.u64 == 9);
+	err = wk_call(&w, 3, "call", "[1, 'builtins', 'max', []]", &res);
+	map_str_is(err, "type", "TypeError");
+	err = wk_call(&w, 4, "call", "[1, 'builtins', 'max', None]", &res);
+	map_str_is(err, "type", "TypeError");
+	err = wk_call(&w, 5, "call", "[1, 'builtins', 'max', [3, 4], "
+	    "{'key': None}]", &res);
+	ck_assert(err == NULL && res->via.u64 == 4);
+	wk_write(&w, bad_arg, sizeof bad_arg - 1);
+	err = wk_response(&w, 16, &res);
+	map_str_is(err, "type", "snakebridge.BadRequest");
+	err = wk_call(&w, 6, "call", "[1, 'builtins', 'max', [6, 2]]", &res);
+	ck_assert(err == NULL && res->via.u64 == 6);
 	wk_finish(&w, 0);
 }
 END_TEST
@@ -1422,6 +1523,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_bad_ext_payloads);
 	tcase_add_test(tc, test_bad_ndarrays);
 	tcase_add_test(tc, test_ref_checks);
+	tcase_add_test(tc, test_decode_argv_refs);
 	tcase_add_test(tc, test_ref_limit);
 	tcase_add_test(tc, test_callback_no_channel);
 	tcase_add_test(tc, test_python_error_map);
@@ -1432,6 +1534,7 @@ codec_suite(void)
 	tcase_set_timeout(tw, 60);
 	tcase_add_test(tw, test_worker_sqrt_and_garbage);
 	tcase_add_test(tw, test_worker_envelope_forms);
+	tcase_add_test(tw, test_worker_positional_args);
 	tcase_add_test(tw, test_worker_broken_stream);
 	tcase_add_test(tw, test_worker_refs);
 	tcase_add_test(tw, test_worker_protocol_methods);
