@@ -258,8 +258,7 @@ struct request {
 	unsigned		 nshm;
 	int			 fd;		/* taken (M_FD), -1 none */
 	double			 deadline;	/* of its timer (metrics_clock) */
-	int			 timer_set;	/* in the timer list */
-	TAILQ_ENTRY(request)	 tentry;	/* the timer list, by deadline */
+	size_t			 tslot;		/* timer heap slot + 1, 0 none */
 	uint64_t		 timeout_ms;
 	/* internal requests (session.drop, stats) */
 	char			*internal_method;

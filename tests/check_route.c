@@ -519,30 +519,61 @@ END_TEST
  * Queued requests time out in the order of their deadlines, a shorter
  * timeout sent later before a longer one sent earlier.
  */
+/* Send call m.f() with a timeout of ms. */
+static void
+send_call_timeout(struct client *cl, uint32_t msgid, uint32_t ms)
+{
+	msgpack_packer *pk = req(cl, msgid, "call", 5);
+
+	mpk_str(pk, "m");
+	mpk_str(pk, "f");
+	msgpack_pack_nil(pk);
+	msgpack_pack_nil(pk);
+	msgpack_pack_map(pk, 1);
+	mpk_str(pk, "timeout");
+	msgpack_pack_uint32(pk, ms);
+	send_req(cl);
+}
+
 START_TEST(timeouts_in_deadline_order)
 {
 	static const uint32_t ms[] = { 300, 100, 200, 100 };
 	struct client a;
-	msgpack_packer *pk;
 	uint32_t i;
 
 	client_open(&a);
-	for (i = 0; i < 4; i++) {
-		pk = req(&a, i + 1, "call", 5);
-		mpk_str(pk, "m");
-		mpk_str(pk, "f");
-		msgpack_pack_nil(pk);
-		msgpack_pack_nil(pk);
-		msgpack_pack_map(pk, 1);
-		mpk_str(pk, "timeout");
-		msgpack_pack_uint32(pk, ms[i]);
-		send_req(&a);
-	}
+	for (i = 0; i < 4; i++)
+		send_call_timeout(&a, i + 1, ms[i]);
 	expect_error(&a, 2, "snakebridge.Timeout");
 	expect_error(&a, 4, "snakebridge.Timeout");
 	expect_error(&a, 3, "snakebridge.Timeout");
 	expect_error(&a, 1, "snakebridge.Timeout");
 	ck_assert_ptr_null(last_queued());
+	client_close(&a);
+}
+END_TEST
+
+/*
+ * Many queued requests whose timeouts come in no order (each new one neither
+ * the latest nor the earliest deadline) time out in deadline order, each
+ * answered once.
+ */
+#define SCATTER_N	24
+START_TEST(timeouts_scattered)
+{
+	struct client a;
+	uint32_t i, k;
+
+	client_open(&a);
+	for (i = 0; i < SCATTER_N; i++)
+		send_call_timeout(&a, i + 1, 100 + 10 * (i * 7 % SCATTER_N));
+	for (k = 0; k < SCATTER_N; k++) {
+		for (i = 0; i * 7 % SCATTER_N != k; i++)
+			;
+		expect_error(&a, i + 1, "snakebridge.Timeout");
+	}
+	ck_assert_ptr_null(last_queued());
+	ck_assert_ptr_null(recv_msg(&a));
 	client_close(&a);
 }
 END_TEST
@@ -654,6 +685,7 @@ route_suite(void)
 	tcase_add_test(tc, overload);
 	tcase_add_test(tc, protocol_violation_closes);
 	tcase_add_test(tc, timeouts_in_deadline_order);
+	tcase_add_test(tc, timeouts_scattered);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mpk");
 	tcase_add_test(tc, mpk_skip_as_scan);
