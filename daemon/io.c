@@ -263,16 +263,12 @@ io_write(struct ioq *q, const void *hdr, size_t hlen, const void *body,
 	return (waiting);
 }
 
-/* Write what is held for bev now, before the pass ends. */
+/* Write what is held for q now, before the pass ends. */
 void
-io_flush_peer(struct bufferevent *bev)
+io_flush_peer(struct ioq *q)
 {
-	size_t i;
-
-	for (i = 0; i < io_npass; i++) {
-		if (io_pass[i]->bev == bev)
-			io_push(io_pass[i]);
-	}
+	if (q->listed)
+		io_push(q);
 }
 
 /* Write what is held for each queue: a pass of the event loop ends. */

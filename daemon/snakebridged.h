@@ -130,7 +130,7 @@ void		 io_init(struct ioq *, struct bufferevent *, int fd);
 void		 io_close(struct ioq *);
 size_t		 io_write(struct ioq *, const void *, size_t, const void *,
 		    size_t, char *block);
-void		 io_flush_peer(struct bufferevent *);
+void		 io_flush_peer(struct ioq *);
 /* Around a read callback: its writes go out at io_end, or the pass's end. */
 void		 io_begin(void);
 void		 io_end(void);

@@ -516,6 +516,43 @@ START_TEST(protocol_violation_closes)
 END_TEST
 
 /*
+ * A protocol error after many answers written in the same pass, more than
+ * the socket takes at once: the client still gets every answer whole, in
+ * order, then the error, then the end of the connection.
+ */
+#define HELD_N	3000
+START_TEST(protocol_error_after_held_answers)
+{
+	static const unsigned char bad = 0xc1;
+	static char path[] = "sock";
+	const msgpack_object *m;
+	struct client a;
+	uint32_t i;
+
+	sbd.socket_path = path;		/* status reports it */
+	client_open(&a);
+	msgpack_sbuffer_clear(&a.sb);
+	for (i = 0; i < HELD_N; i++) {
+		msgpack_pack_array(&a.pk, 4);
+		msgpack_pack_int(&a.pk, 0);
+		msgpack_pack_uint32(&a.pk, i + 1);
+		mpk_str(&a.pk, "status");
+		msgpack_pack_array(&a.pk, 0);
+	}
+	msgpack_sbuffer_write(&a.sb, (const char *)&bad, 1);
+	ck_assert_int_eq(write(a.fd, a.sb.data, a.sb.size),
+	    (ssize_t)a.sb.size);
+	for (i = 0; i < HELD_N; i++)
+		expect_ok(&a, i + 1);
+	m = recv_msg(&a);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 2);
+	ck_assert_ptr_null(recv_msg(&a));	/* closed */
+	client_close(&a);
+}
+END_TEST
+
+/*
  * Queued requests time out in the order of their deadlines, a shorter
  * timeout sent later before a longer one sent earlier.
  */
@@ -684,6 +721,7 @@ route_suite(void)
 	tcase_add_test(tc, session_limits_and_close);
 	tcase_add_test(tc, overload);
 	tcase_add_test(tc, protocol_violation_closes);
+	tcase_add_test(tc, protocol_error_after_held_answers);
 	tcase_add_test(tc, timeouts_in_deadline_order);
 	tcase_add_test(tc, timeouts_scattered);
 	suite_add_tcase(s, tc);
