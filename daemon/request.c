@@ -10,8 +10,18 @@
 #include "config.h"
 #include "snakebridged.h"
 
-/* Freed requests kept for reuse: a request costs no allocation. */
+/*
+ * Freed requests kept for reuse: a request costs no allocation. Under
+ * AddressSanitizer a kept one is poisoned, so that a use after its free is
+ * still reported.
+ */
 #define REQUEST_KEEP	64
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n)		((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
+#endif
 
 static uint64_t		 request_next_id = 1;
 static struct request	*request_kept[REQUEST_KEEP];
@@ -40,6 +50,7 @@ request_new(void)
 
 	if (request_nkept > 0) {
 		r = request_kept[--request_nkept];
+		ASAN_UNPOISON_MEMORY_REGION(r, sizeof *r);
 		memset(r, 0, sizeof *r);
 	} else if ((r = calloc(1, sizeof *r)) == NULL)
 		abort();
@@ -74,9 +85,10 @@ request_free(struct request *r)
 	free(r->opts.session);
 	free(r->opts.pool);
 	free(r->internal_method);
-	if (request_nkept < REQUEST_KEEP)
+	if (request_nkept < REQUEST_KEEP) {
+		ASAN_POISON_MEMORY_REGION(r, sizeof *r);
 		request_kept[request_nkept++] = r;
-	else
+	} else
 		free(r);
 }
 

@@ -17,6 +17,10 @@
 #include <event2/event.h>
 #include <msgpack.h>
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "config.h"
 #include "msggen.h"
 #include "snakebridged.h"
@@ -616,6 +620,25 @@ START_TEST(timeouts_scattered)
 END_TEST
 
 /*
+ * A freed request kept for reuse is poisoned under AddressSanitizer, so a
+ * use after its free is reported; taken again, it is usable.
+ */
+START_TEST(kept_request_poisoned)
+{
+#ifdef __SANITIZE_ADDRESS__
+	struct request *r = request_internal("session.drop", 1), *r2;
+
+	request_drop(r);
+	ck_assert(__asan_address_is_poisoned(&r->id));
+	r2 = request_internal("session.drop", 2);
+	ck_assert_ptr_eq(r2, r);
+	ck_assert(!__asan_address_is_poisoned(&r2->id));
+	request_drop(r2);
+#endif
+}
+END_TEST
+
+/*
  * mpk_skip finds the length the scanner found, on values in every header
  * form, every truncation of them and random bytes the scanner accepts.
  * (Decoding and writing headers are common/'s, tested in check_unpack.)
@@ -724,6 +747,7 @@ route_suite(void)
 	tcase_add_test(tc, protocol_error_after_held_answers);
 	tcase_add_test(tc, timeouts_in_deadline_order);
 	tcase_add_test(tc, timeouts_scattered);
+	tcase_add_test(tc, kept_request_poisoned);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mpk");
 	tcase_add_test(tc, mpk_skip_as_scan);
