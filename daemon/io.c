@@ -49,11 +49,11 @@ static unsigned		 io_depth;	/* in io_begin */
 static void	io_flush_cb(evutil_socket_t, short, void *);
 static void	io_push(struct ioq *);
 
+/* Start q, writing to fd and queueing behind bev's output. */
 void
 io_init(struct ioq *q, struct bufferevent *bev, int fd)
 {
 	memset(q, 0, sizeof *q);
-	q->bev = bev;
 	q->out = bufferevent_get_output(bev);
 	q->fd = fd;
 }

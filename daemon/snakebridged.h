@@ -114,8 +114,7 @@ int		 frame_read_fds(struct frame *, int, struct fdqueue *,
 struct bufferevent;
 struct io_piece;
 struct ioq {
-	struct bufferevent	*bev;
-	struct evbuffer		*out;		/* bev's: what waits for fd */
+	struct evbuffer		*out;		/* the bufferevent's: what waits */
 	int			 fd;
 	int			 listed;	/* holds output in this pass */
 	int			 out_empty;	/* out known empty since */
