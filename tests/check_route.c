@@ -596,22 +596,26 @@ END_TEST
 
 /*
  * Many queued requests whose timeouts come in no order (each new one neither
- * the latest nor the earliest deadline) time out in deadline order, each
- * answered once.
+ * the latest nor the earliest deadline), of two clients; one leaves, and the
+ * other's requests time out in deadline order, each answered once.
  */
 #define SCATTER_N	24
 START_TEST(timeouts_scattered)
 {
-	struct client a;
+	struct client a, b;
 	uint32_t i, k;
 
 	client_open(&a);
+	client_open(&b);
 	for (i = 0; i < SCATTER_N; i++)
-		send_call_timeout(&a, i + 1, 100 + 10 * (i * 7 % SCATTER_N));
+		send_call_timeout(i % 2 ? &b : &a, i + 1,
+		    100 + 10 * (i * 7 % SCATTER_N));
+	client_close(&b);
 	for (k = 0; k < SCATTER_N; k++) {
 		for (i = 0; i * 7 % SCATTER_N != k; i++)
 			;
-		expect_error(&a, i + 1, "snakebridge.Timeout");
+		if (i % 2 == 0)
+			expect_error(&a, i + 1, "snakebridge.Timeout");
 	}
 	ck_assert_ptr_null(last_queued());
 	ck_assert_ptr_null(recv_msg(&a));
