@@ -113,8 +113,7 @@ ahead_forget(struct worker *w, struct request *r)
 		    w->pool->name, w->slot, (unsigned long long)r->id);
 		worker_notify(w, "drop", w->ahead[i].wid);
 		/* the notice is in the socket before the signal arrives */
-		if (w->bev != NULL)
-			io_flush_peer(w->bev);
+		io_flush_peer(&w->out);
 		ahead_signal_drop(w, w->ahead[i].wid);
 	}
 }

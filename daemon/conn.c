@@ -182,10 +182,13 @@ conn_close(struct conn *c)
 	conn_release(c);
 	c->closing = 1;
 	event_del(c->rev);
+	io_flush_peer(&c->out);	/* what the socket does not take waits */
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		conn_free(c);
 		return;
 	}
+	/* flushed when all is written, not below the resume mark */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(c->bev, NULL, conn_flushed_cb, conn_event_cb, c);
 	bufferevent_set_timeouts(c->bev, NULL,
 	    &(struct timeval){ CONN_FLUSH_TIMEOUT, 0 });

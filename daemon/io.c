@@ -49,11 +49,11 @@ static unsigned		 io_depth;	/* in io_begin */
 static void	io_flush_cb(evutil_socket_t, short, void *);
 static void	io_push(struct ioq *);
 
+/* Start q, writing to fd and queueing behind bev's output. */
 void
 io_init(struct ioq *q, struct bufferevent *bev, int fd)
 {
 	memset(q, 0, sizeof *q);
-	q->bev = bev;
 	q->out = bufferevent_get_output(bev);
 	q->fd = fd;
 }
@@ -263,16 +263,12 @@ io_write(struct ioq *q, const void *hdr, size_t hlen, const void *body,
 	return (waiting);
 }
 
-/* Write what is held for bev now, before the pass ends. */
+/* Write what is held for q now, before the pass ends. */
 void
-io_flush_peer(struct bufferevent *bev)
+io_flush_peer(struct ioq *q)
 {
-	size_t i;
-
-	for (i = 0; i < io_npass; i++) {
-		if (io_pass[i]->bev == bev)
-			io_push(io_pass[i]);
-	}
+	if (q->listed)
+		io_push(q);
 }
 
 /* Write what is held for each queue: a pass of the event loop ends. */

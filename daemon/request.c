@@ -10,24 +10,35 @@
 #include "config.h"
 #include "snakebridged.h"
 
-/* Freed requests kept for reuse: a request costs no allocation. */
+/*
+ * Freed requests kept for reuse: a request costs no allocation. Under
+ * AddressSanitizer a kept one is poisoned, so that a use after its free is
+ * still reported.
+ */
 #define REQUEST_KEEP	64
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n)		((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
+#endif
 
 static uint64_t		 request_next_id = 1;
 static struct request	*request_kept[REQUEST_KEEP];
 static unsigned		 request_nkept;
 
 /*
- * Timeouts: the requests with a timer, in a list by deadline, under one
- * libevent timer armed for no later than the first of them. Requests that
- * share a timeout go to the end of the list, so starting and stopping a
- * timer costs no event_add or event_del; the timer may fire early (its
+ * Timeouts: the requests with a timer, in a binary heap by deadline (equal
+ * ones by id: first come, first out), under one libevent timer armed for no
+ * later than the first of them. Starting and stopping a timer costs no
+ * event_add or event_del, and at most one walk of the heap's height, in
+ * whatever order clients pick their timeouts; the timer may fire early (its
  * request was answered) and is armed again for the first deadline left.
  * Only its callback makes it not pending: it is never deleted, and the
  * event base lives as long as the daemon (a new one gets it anew).
  */
-static TAILQ_HEAD(request_timers_head, request) request_timers =
-    TAILQ_HEAD_INITIALIZER(request_timers);
+static struct request	**request_heap;		/* [0] is due first */
+static size_t		 request_nheap, request_heapcap;
 static struct event	 request_timer_ev;
 static struct event_base *request_timer_base;	/* request_timer_ev's */
 static double		 request_timer_at;	/* 0: not pending */
@@ -39,6 +50,7 @@ request_new(void)
 
 	if (request_nkept > 0) {
 		r = request_kept[--request_nkept];
+		ASAN_UNPOISON_MEMORY_REGION(r, sizeof *r);
 		memset(r, 0, sizeof *r);
 	} else if ((r = calloc(1, sizeof *r)) == NULL)
 		abort();
@@ -73,9 +85,10 @@ request_free(struct request *r)
 	free(r->opts.session);
 	free(r->opts.pool);
 	free(r->internal_method);
-	if (request_nkept < REQUEST_KEEP)
+	if (request_nkept < REQUEST_KEEP) {
+		ASAN_POISON_MEMORY_REGION(r, sizeof *r);
 		request_kept[request_nkept++] = r;
-	else
+	} else
 		free(r);
 }
 
@@ -292,6 +305,40 @@ request_timer_arm(double deadline)
 	request_timer_at = deadline;
 }
 
+/* Whether a is due before b. */
+static int
+request_due_before(const struct request *a, const struct request *b)
+{
+	return (a->deadline < b->deadline ||
+	    (a->deadline == b->deadline && a->id < b->id));
+}
+
+/* Put r in the heap's slot i (free), then move it up or down to its place. */
+static void
+request_heap_place(struct request *r, size_t i)
+{
+	struct request *o;
+	size_t c;
+
+	while (i > 0 && request_due_before(r, o = request_heap[(i - 1) / 2])) {
+		request_heap[i] = o;
+		o->tslot = i + 1;
+		i = (i - 1) / 2;
+	}
+	while ((c = 2 * i + 1) < request_nheap) {
+		if (c + 1 < request_nheap &&
+		    request_due_before(request_heap[c + 1], request_heap[c]))
+			c++;
+		if (!request_due_before(o = request_heap[c], r))
+			break;
+		request_heap[i] = o;
+		o->tslot = i + 1;
+		i = c;
+	}
+	request_heap[i] = r;
+	r->tslot = i + 1;
+}
+
 /* The timer fired: time out every request whose deadline has passed. */
 static void
 request_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -300,36 +347,34 @@ request_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct request *r;
 
 	request_timer_at = 0;
-	while ((r = TAILQ_FIRST(&request_timers)) != NULL &&
-	    r->deadline <= now) {
+	while (request_nheap > 0 && (r = request_heap[0])->deadline <= now) {
 		request_stop_timer(r);
 		request_timeout(r);
 	}
-	if ((r = TAILQ_FIRST(&request_timers)) != NULL &&
-	    (request_timer_at == 0 || r->deadline < request_timer_at))
-		request_timer_arm(r->deadline);
+	if (request_nheap > 0 && (request_timer_at == 0 ||
+	    request_heap[0]->deadline < request_timer_at))
+		request_timer_arm(request_heap[0]->deadline);
 }
 
 /* Start r's timeout (r->timeout_ms from its start), unless it has one. */
 void
 request_start_timer(struct request *r)
 {
-	struct request *prev;
+	struct request **v;
+	size_t cap;
 
-	if (r->timeout_ms == 0 || r->timer_set)
+	if (r->timeout_ms == 0 || r->tslot != 0)
 		return;
 	r->deadline = (r->internal_method != NULL ? metrics_clock() :
 	    r->started) + (double)r->timeout_ms / 1000.0;
-	/* from the end: requests that share a timeout come in order */
-	for (prev = TAILQ_LAST(&request_timers, request_timers_head);
-	    prev != NULL && prev->deadline > r->deadline;
-	    prev = TAILQ_PREV(prev, request_timers_head, tentry))
-		;
-	if (prev != NULL)
-		TAILQ_INSERT_AFTER(&request_timers, prev, r, tentry);
-	else
-		TAILQ_INSERT_HEAD(&request_timers, r, tentry);
-	r->timer_set = 1;
+	if (request_nheap == request_heapcap) {
+		cap = request_heapcap == 0 ? 64 : request_heapcap * 2;
+		if ((v = reallocarray(request_heap, cap, sizeof *v)) == NULL)
+			abort();
+		request_heap = v;
+		request_heapcap = cap;
+	}
+	request_heap_place(r, request_nheap++);
 	if (request_timer_at == 0 || request_timer_base != sbd.base ||
 	    r->deadline < request_timer_at)
 		request_timer_arm(r->deadline);
@@ -339,10 +384,15 @@ request_start_timer(struct request *r)
 void
 request_stop_timer(struct request *r)
 {
-	if (!r->timer_set)
+	struct request *last;
+	size_t i = r->tslot;
+
+	if (i == 0)
 		return;
-	TAILQ_REMOVE(&request_timers, r, tentry);
-	r->timer_set = 0;
+	r->tslot = 0;
+	last = request_heap[--request_nheap];
+	if (last != r)
+		request_heap_place(last, i - 1);
 }
 
 /*

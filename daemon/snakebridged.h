@@ -114,8 +114,7 @@ int		 frame_read_fds(struct frame *, int, struct fdqueue *,
 struct bufferevent;
 struct io_piece;
 struct ioq {
-	struct bufferevent	*bev;
-	struct evbuffer		*out;		/* bev's: what waits for fd */
+	struct evbuffer		*out;		/* the bufferevent's: what waits */
 	int			 fd;
 	int			 listed;	/* holds output in this pass */
 	int			 out_empty;	/* out known empty since */
@@ -130,7 +129,7 @@ void		 io_init(struct ioq *, struct bufferevent *, int fd);
 void		 io_close(struct ioq *);
 size_t		 io_write(struct ioq *, const void *, size_t, const void *,
 		    size_t, char *block);
-void		 io_flush_peer(struct bufferevent *);
+void		 io_flush_peer(struct ioq *);
 /* Around a read callback: its writes go out at io_end, or the pass's end. */
 void		 io_begin(void);
 void		 io_end(void);
@@ -258,8 +257,7 @@ struct request {
 	unsigned		 nshm;
 	int			 fd;		/* taken (M_FD), -1 none */
 	double			 deadline;	/* of its timer (metrics_clock) */
-	int			 timer_set;	/* in the timer list */
-	TAILQ_ENTRY(request)	 tentry;	/* the timer list, by deadline */
+	size_t			 tslot;		/* timer heap slot + 1, 0 none */
 	uint64_t		 timeout_ms;
 	/* internal requests (session.drop, stats) */
 	char			*internal_method;

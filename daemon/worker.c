@@ -446,7 +446,7 @@ worker_interrupt(struct worker *w)
 	log_info("worker %s/%u: interrupting request (pid %d)",
 	    w->pool->name, w->slot, (int)w->pid);
 	/* drops written in this pass reach the socket before the signal */
-	io_flush_peer(w->bev);
+	io_flush_peer(&w->out);
 	/* the worker ignores it unless it still runs that request */
 	v.sival_int = (int)w->cur_wid;
 	if (sigqueue(w->pid, SIGINT, v) == -1)

@@ -311,6 +311,28 @@ START_TEST(test_sessions_parallel)
 END_TEST
 
 /*
+ * The next answer on r: a response to a msgid below n not answered before
+ * (noted in seen); got of n came so far. Returns its msgid.
+ */
+static uint32_t
+raw_recv_once(struct sbt_raw *r, const msgpack_object **o,
+    unsigned char *seen, int got, int n)
+{
+	uint32_t	 id;
+
+	ck_assert_msg(sbt_raw_recv(r, WAIT_MS, o) == 1,
+	    "only %d of %d responses came", got, n);
+	ck_assert_int_eq((*o)->type, MSGPACK_OBJECT_ARRAY);
+	ck_assert_uint_eq((*o)->via.array.size, 4);
+	ck_assert_uint_eq((*o)->via.array.ptr[0].via.u64, 1);
+	id = (uint32_t)(*o)->via.array.ptr[1].via.u64;
+	ck_assert_uint_lt(id, (uint32_t)n);
+	ck_assert_msg(!seen[id], "msgid %u answered twice", id);
+	seen[id] = 1;
+	return (id);
+}
+
+/*
  * Over a raw socket: 60 pipelined requests (good calls, Python errors,
  * unknown methods) get exactly one response each, and nothing more.
  */
@@ -343,15 +365,7 @@ START_TEST(test_raw_exactly_once)
 
 	memset(seen, 0, sizeof seen);
 	while (got < n) {
-		ck_assert_msg(sbt_raw_recv(&r, WAIT_MS, &o) == 1,
-		    "only %d of %d responses came", got, n);
-		ck_assert_int_eq(o->type, MSGPACK_OBJECT_ARRAY);
-		ck_assert_uint_eq(o->via.array.size, 4);
-		ck_assert_uint_eq(o->via.array.ptr[0].via.u64, 1);
-		id = (uint32_t)o->via.array.ptr[1].via.u64;
-		ck_assert_uint_lt(id, (uint32_t)n);
-		ck_assert_msg(!seen[id], "msgid %u answered twice", id);
-		seen[id] = 1;
+		id = raw_recv_once(&r, &o, seen, got, n);
 		got++;
 		if (id % 10 == 9)
 			ck_assert_str_eq(sbt_obj_errtype(o),
@@ -437,14 +451,7 @@ START_TEST(test_raw_large_answers_unread)
 
 	memset(seen, 0, sizeof seen);
 	while (got < n) {
-		ck_assert_msg(sbt_raw_recv(&r, WAIT_MS, &o) == 1,
-		    "only %d of %d responses came", got, n);
-		ck_assert_int_eq(o->type, MSGPACK_OBJECT_ARRAY);
-		ck_assert_uint_eq(o->via.array.size, 4);
-		id = (uint32_t)o->via.array.ptr[1].via.u64;
-		ck_assert_uint_lt(id, (uint32_t)n);
-		ck_assert_msg(!seen[id], "msgid %u answered twice", id);
-		seen[id] = 1;
+		id = raw_recv_once(&r, &o, seen, got, n);
 		got++;
 		ck_assert_msg(sbt_obj_errtype(o) == NULL, "msgid %u: %s", id,
 		    sbt_obj_errtype(o));

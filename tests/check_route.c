@@ -17,6 +17,10 @@
 #include <event2/event.h>
 #include <msgpack.h>
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "config.h"
 #include "msggen.h"
 #include "snakebridged.h"
@@ -516,34 +520,125 @@ START_TEST(protocol_violation_closes)
 END_TEST
 
 /*
+ * A protocol error after many answers written in the same pass, more than
+ * the socket takes at once: the client still gets every answer whole, in
+ * order, then the error, then the end of the connection.
+ */
+#define HELD_N	3000
+START_TEST(protocol_error_after_held_answers)
+{
+	static const unsigned char bad = 0xc1;
+	static char path[] = "sock";
+	const msgpack_object *m;
+	struct client a;
+	uint32_t i;
+
+	sbd.socket_path = path;		/* status reports it */
+	client_open(&a);
+	msgpack_sbuffer_clear(&a.sb);
+	for (i = 0; i < HELD_N; i++) {
+		msgpack_pack_array(&a.pk, 4);
+		msgpack_pack_int(&a.pk, 0);
+		msgpack_pack_uint32(&a.pk, i + 1);
+		mpk_str(&a.pk, "status");
+		msgpack_pack_array(&a.pk, 0);
+	}
+	msgpack_sbuffer_write(&a.sb, (const char *)&bad, 1);
+	ck_assert_int_eq(write(a.fd, a.sb.data, a.sb.size),
+	    (ssize_t)a.sb.size);
+	for (i = 0; i < HELD_N; i++)
+		expect_ok(&a, i + 1);
+	m = recv_msg(&a);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->via.array.ptr[0].via.u64, 2);
+	ck_assert_ptr_null(recv_msg(&a));	/* closed */
+	client_close(&a);
+}
+END_TEST
+
+/*
  * Queued requests time out in the order of their deadlines, a shorter
  * timeout sent later before a longer one sent earlier.
  */
+/* Send call m.f() with a timeout of ms. */
+static void
+send_call_timeout(struct client *cl, uint32_t msgid, uint32_t ms)
+{
+	msgpack_packer *pk = req(cl, msgid, "call", 5);
+
+	mpk_str(pk, "m");
+	mpk_str(pk, "f");
+	msgpack_pack_nil(pk);
+	msgpack_pack_nil(pk);
+	msgpack_pack_map(pk, 1);
+	mpk_str(pk, "timeout");
+	msgpack_pack_uint32(pk, ms);
+	send_req(cl);
+}
+
 START_TEST(timeouts_in_deadline_order)
 {
 	static const uint32_t ms[] = { 300, 100, 200, 100 };
 	struct client a;
-	msgpack_packer *pk;
 	uint32_t i;
 
 	client_open(&a);
-	for (i = 0; i < 4; i++) {
-		pk = req(&a, i + 1, "call", 5);
-		mpk_str(pk, "m");
-		mpk_str(pk, "f");
-		msgpack_pack_nil(pk);
-		msgpack_pack_nil(pk);
-		msgpack_pack_map(pk, 1);
-		mpk_str(pk, "timeout");
-		msgpack_pack_uint32(pk, ms[i]);
-		send_req(&a);
-	}
+	for (i = 0; i < 4; i++)
+		send_call_timeout(&a, i + 1, ms[i]);
 	expect_error(&a, 2, "snakebridge.Timeout");
 	expect_error(&a, 4, "snakebridge.Timeout");
 	expect_error(&a, 3, "snakebridge.Timeout");
 	expect_error(&a, 1, "snakebridge.Timeout");
 	ck_assert_ptr_null(last_queued());
 	client_close(&a);
+}
+END_TEST
+
+/*
+ * Many queued requests whose timeouts come in no order (each new one neither
+ * the latest nor the earliest deadline), of two clients; one leaves, and the
+ * other's requests time out in deadline order, each answered once.
+ */
+#define SCATTER_N	24
+START_TEST(timeouts_scattered)
+{
+	struct client a, b;
+	uint32_t i, k;
+
+	client_open(&a);
+	client_open(&b);
+	for (i = 0; i < SCATTER_N; i++)
+		send_call_timeout(i % 2 ? &b : &a, i + 1,
+		    100 + 10 * (i * 7 % SCATTER_N));
+	client_close(&b);
+	for (k = 0; k < SCATTER_N; k++) {
+		for (i = 0; i * 7 % SCATTER_N != k; i++)
+			;
+		if (i % 2 == 0)
+			expect_error(&a, i + 1, "snakebridge.Timeout");
+	}
+	ck_assert_ptr_null(last_queued());
+	ck_assert_ptr_null(recv_msg(&a));
+	client_close(&a);
+}
+END_TEST
+
+/*
+ * A freed request kept for reuse is poisoned under AddressSanitizer, so a
+ * use after its free is reported; taken again, it is usable.
+ */
+START_TEST(kept_request_poisoned)
+{
+#ifdef __SANITIZE_ADDRESS__
+	struct request *r = request_internal("session.drop", 1), *r2;
+
+	request_drop(r);
+	ck_assert(__asan_address_is_poisoned(&r->id));
+	r2 = request_internal("session.drop", 2);
+	ck_assert_ptr_eq(r2, r);
+	ck_assert(!__asan_address_is_poisoned(&r2->id));
+	request_drop(r2);
+#endif
 }
 END_TEST
 
@@ -653,7 +748,10 @@ route_suite(void)
 	tcase_add_test(tc, session_limits_and_close);
 	tcase_add_test(tc, overload);
 	tcase_add_test(tc, protocol_violation_closes);
+	tcase_add_test(tc, protocol_error_after_held_answers);
 	tcase_add_test(tc, timeouts_in_deadline_order);
+	tcase_add_test(tc, timeouts_scattered);
+	tcase_add_test(tc, kept_request_poisoned);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mpk");
 	tcase_add_test(tc, mpk_skip_as_scan);
