@@ -2297,6 +2297,19 @@ eager_next(int fd, msgpack_unpacker *up, msgpack_unpacked *msg)
 	}
 }
 
+/* 1 if msg is a request: [0, msgid, method, params]. */
+static int
+eager_is_request(const msgpack_object *msg)
+{
+	const msgpack_object *e = msg->via.array.ptr;
+
+	return (msg->type == MSGPACK_OBJECT_ARRAY && msg->via.array.size == 4 &&
+	    e[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER && e[0].via.u64 == 0 &&
+	    e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    e[2].type == MSGPACK_OBJECT_STR &&
+	    e[3].type == MSGPACK_OBJECT_ARRAY);
+}
+
 /* 1 if the request's params are [bytes of EAGER_LEN as eager_byte]. */
 static int
 eager_intact(const msgpack_object *req)
@@ -2322,7 +2335,8 @@ eager_intact(const msgpack_object *req)
  * Answer hello; answer the next request (the client numbers requests in
  * order: hello's msgid + 1) as soon as its first byte comes, then read
  * nothing until the test writes to eager_go; then read that request whole
- * and answer the one after it with whether the argument arrived intact.
+ * and answer the one after it with whether the argument arrived intact;
+ * then answer true to each request, and close at anything else.
  */
 static void
 eager_serve(int lfd)
@@ -2351,8 +2365,12 @@ eager_serve(int lfd)
 	ok = eager_intact(&msg.data);
 	eager_next(fd, &up, &msg);
 	eager_answer(fd, eager_msgid(&msg), ok);
-	eager_next(fd, &up, &msg);	/* until the client closes */
-	_exit(0);
+	for (;;) {	/* true to each request until the client closes */
+		eager_next(fd, &up, &msg);
+		if (!eager_is_request(&msg.data))
+			_exit(5);	/* the client sees the end */
+		eager_answer(fd, eager_msgid(&msg), 1);
+	}
 }
 
 /* The eager peer on a fresh socket (a checked fixture). */
@@ -2389,7 +2407,7 @@ START_TEST(test_client_borrowed_copied_in)
 {
 	sb_client *c = NULL;
 	unsigned char *data;
-	sb_value *params, *r;
+	sb_value *params, *deep, *r;
 	sb_pending *p;
 	size_t i;
 	int b = 0, rc;
@@ -2409,14 +2427,32 @@ START_TEST(test_client_borrowed_copied_in)
 	memset((void *)sb_value_bytes(sb_value_item(params, 0), NULL), 0xee,
 	    EAGER_LEN);
 	sb_value_free(params);
+	/*
+	 * Refused midway, after a large piece was queued by reference right
+	 * behind the unwritten rest: the queue is left as it was.
+	 */
+	deep = sb_list_new();
+	for (i = 0; i < 64; i++)		/* past the default depth */
+		deep = list_of(deep, NULL);
+	ck_assert_ptr_nonnull(data = calloc(1, EAGER_LEN));
+	params = list_of(sb_bytes(data, EAGER_LEN), deep, NULL);
+	free(data);
+	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
+	ck_assert_int_eq(sb_request_async(c, "echo", params, &p), SB_ERANGE);
+	sb_value_free(params);
 	ck_assert_int_eq(write(eager_go[1], "x", 1), 1);
-	ck_assert_int_eq(sb_request_async(c, "check", NULL, &p), 0);
+	/* Longer than the refused request's start, which it would follow. */
+	ck_assert_int_eq(sb_request_async(c, "check the argument arrived",
+	    NULL, &p), 0);
 	rc = sb_wait(c, p, 20000, &r, NULL);
 	ck_assert_msg(rc == 0, "no answer to check: the argument did not "
 	    "arrive whole (%s)", sb_strerror(rc));
 	b = 0;
 	ck_assert_int_eq(sb_value_get_bool(r, &b), 0);
 	ck_assert_msg(b, "the argument arrived changed");
+	sb_value_free(r);
+	/* Nothing of the refused requests was written after it. */
+	ck_assert_int_eq(sb_request(c, "after", NULL, &r, NULL), 0);
 	sb_value_free(r);
 	sb_client_close(c);
 }
