@@ -906,6 +906,35 @@ fake_is(const msgpack_object *o, const char *s)
 	    memcmp(o->via.str.ptr, s, o->via.str.size) == 0);
 }
 
+/*
+ * The response "ok" to msgid with the envelope in its widest forms (array
+ * 16, kind as uint 64, msgid as uint 32); bad: msgid as -1 (1) or as
+ * 2^32 + msgid (2) instead.
+ */
+static void
+fake_wide(struct fake *f, uint32_t msgid, int bad)
+{
+	unsigned char b[32] = { 0xdc, 0, 4, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1 };
+	size_t n = 12;
+
+	if (bad == 1) {
+		b[n++] = 0xd0;
+		b[n++] = 0xff;
+	} else {
+		if (bad == 2) {
+			memcpy(b + n, "\xcf\0\0\0\x01", 5);
+			n += 5;
+		} else
+			b[n++] = 0xce;
+		b[n++] = (unsigned char)(msgid >> 24);
+		b[n++] = (unsigned char)(msgid >> 16);
+		b[n++] = (unsigned char)(msgid >> 8);
+		b[n++] = (unsigned char)msgid;
+	}
+	memcpy(b + n, "\xc0\xa2ok", 4);
+	msgpack_sbuffer_write(&f->out, (const char *)b, n + 4);
+}
+
 static void
 fake_error(struct fake *f, uint32_t msgid, const char *type)
 {
@@ -1086,6 +1115,12 @@ fake_request(struct fake *f, uint32_t msgid, const msgpack_object *method,
 		msgpack_sbuffer_write(&f->out, "\xc1", 1);
 	} else if (fake_is(method, "notarray")) {
 		msgpack_pack_int(&f->pk, 5);
+	} else if (fake_is(method, "wide")) {
+		fake_wide(f, msgid, 0);
+	} else if (fake_is(method, "negid")) {
+		fake_wide(f, msgid, 1);
+	} else if (fake_is(method, "bigid")) {
+		fake_wide(f, msgid, 2);
 	} else if (fake_is(method, "bye")) {
 		msgpack_pack_array(&f->pk, 3);
 		msgpack_pack_uint8(&f->pk, 2);
@@ -1686,6 +1721,23 @@ START_TEST(test_client_garbage)
 	/* Larger than the max_message_size announced in hello. */
 	c = fake_connect();
 	ck_assert_int_eq(sb_request(c, "huge", NULL, &r, &err), SB_EPROTO);
+	sb_client_close(c);
+
+	/* The envelope in its widest forms is read as in its smallest. */
+	c = fake_connect();
+	ck_assert_int_eq(sb_request(c, "wide", NULL, &r, &err), 0);
+	ck_assert_str_eq(sb_value_str(r, NULL), "ok");
+	sb_value_free(r);
+	ck_assert_int_eq(sb_request(c, "echo", NULL, &r, &err), 0);
+	sb_value_free(r);
+	sb_client_close(c);
+
+	/* A msgid below 0 or past 32 bits is not msgpack-rpc. */
+	c = fake_connect();
+	ck_assert_int_eq(sb_request(c, "negid", NULL, &r, &err), SB_EPROTO);
+	sb_client_close(c);
+	c = fake_connect();
+	ck_assert_int_eq(sb_request(c, "bigid", NULL, &r, &err), SB_EPROTO);
 	sb_client_close(c);
 }
 END_TEST
