@@ -36,7 +36,7 @@ pending_free_one(struct pending_table *t, struct sb_pending *p)
 	t->nspare++;
 }
 
-/* Free every handle (the client is closing). */
+/* Free every handle, the spares last (the client is closing). */
 void
 pending_clear(struct pending_table *t)
 {
@@ -46,9 +46,7 @@ pending_clear(struct pending_table *t)
 	for (i = 0; i < t->nbuckets; i++) {
 		for (p = t->buckets[i]; p != NULL; p = next) {
 			next = p->next;
-			sb_value_free(p->result);
-			sb_error_free(p->err);
-			free(p);
+			pending_free_one(t, p);
 		}
 	}
 	for (p = t->spare; p != NULL; p = next) {

@@ -906,6 +906,35 @@ fake_is(const msgpack_object *o, const char *s)
 	    memcmp(o->via.str.ptr, s, o->via.str.size) == 0);
 }
 
+/*
+ * The response "ok" to msgid with the envelope in its widest forms (array
+ * 16, kind as uint 64, msgid as uint 32); bad: msgid as -1 (1) or as
+ * 2^32 + msgid (2) instead.
+ */
+static void
+fake_wide(struct fake *f, uint32_t msgid, int bad)
+{
+	unsigned char b[32] = { 0xdc, 0, 4, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1 };
+	size_t n = 12;
+
+	if (bad == 1) {
+		b[n++] = 0xd0;
+		b[n++] = 0xff;
+	} else {
+		if (bad == 2) {
+			memcpy(b + n, "\xcf\0\0\0\x01", 5);
+			n += 5;
+		} else
+			b[n++] = 0xce;
+		b[n++] = (unsigned char)(msgid >> 24);
+		b[n++] = (unsigned char)(msgid >> 16);
+		b[n++] = (unsigned char)(msgid >> 8);
+		b[n++] = (unsigned char)msgid;
+	}
+	memcpy(b + n, "\xc0\xa2ok", 4);
+	msgpack_sbuffer_write(&f->out, (const char *)b, n + 4);
+}
+
 static void
 fake_error(struct fake *f, uint32_t msgid, const char *type)
 {
@@ -1086,6 +1115,12 @@ fake_request(struct fake *f, uint32_t msgid, const msgpack_object *method,
 		msgpack_sbuffer_write(&f->out, "\xc1", 1);
 	} else if (fake_is(method, "notarray")) {
 		msgpack_pack_int(&f->pk, 5);
+	} else if (fake_is(method, "wide")) {
+		fake_wide(f, msgid, 0);
+	} else if (fake_is(method, "negid")) {
+		fake_wide(f, msgid, 1);
+	} else if (fake_is(method, "bigid")) {
+		fake_wide(f, msgid, 2);
 	} else if (fake_is(method, "bye")) {
 		msgpack_pack_array(&f->pk, 3);
 		msgpack_pack_uint8(&f->pk, 2);
@@ -1686,6 +1721,23 @@ START_TEST(test_client_garbage)
 	/* Larger than the max_message_size announced in hello. */
 	c = fake_connect();
 	ck_assert_int_eq(sb_request(c, "huge", NULL, &r, &err), SB_EPROTO);
+	sb_client_close(c);
+
+	/* The envelope in its widest forms is read as in its smallest. */
+	c = fake_connect();
+	ck_assert_int_eq(sb_request(c, "wide", NULL, &r, &err), 0);
+	ck_assert_str_eq(sb_value_str(r, NULL), "ok");
+	sb_value_free(r);
+	ck_assert_int_eq(sb_request(c, "echo", NULL, &r, &err), 0);
+	sb_value_free(r);
+	sb_client_close(c);
+
+	/* A msgid below 0 or past 32 bits is not msgpack-rpc. */
+	c = fake_connect();
+	ck_assert_int_eq(sb_request(c, "negid", NULL, &r, &err), SB_EPROTO);
+	sb_client_close(c);
+	c = fake_connect();
+	ck_assert_int_eq(sb_request(c, "bigid", NULL, &r, &err), SB_EPROTO);
 	sb_client_close(c);
 }
 END_TEST
@@ -2297,6 +2349,19 @@ eager_next(int fd, msgpack_unpacker *up, msgpack_unpacked *msg)
 	}
 }
 
+/* 1 if msg is a request: [0, msgid, method, params]. */
+static int
+eager_is_request(const msgpack_object *msg)
+{
+	const msgpack_object *e = msg->via.array.ptr;
+
+	return (msg->type == MSGPACK_OBJECT_ARRAY && msg->via.array.size == 4 &&
+	    e[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER && e[0].via.u64 == 0 &&
+	    e[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    e[2].type == MSGPACK_OBJECT_STR &&
+	    e[3].type == MSGPACK_OBJECT_ARRAY);
+}
+
 /* 1 if the request's params are [bytes of EAGER_LEN as eager_byte]. */
 static int
 eager_intact(const msgpack_object *req)
@@ -2322,7 +2387,8 @@ eager_intact(const msgpack_object *req)
  * Answer hello; answer the next request (the client numbers requests in
  * order: hello's msgid + 1) as soon as its first byte comes, then read
  * nothing until the test writes to eager_go; then read that request whole
- * and answer the one after it with whether the argument arrived intact.
+ * and answer the one after it with whether the argument arrived intact;
+ * then answer true to each request, and close at anything else.
  */
 static void
 eager_serve(int lfd)
@@ -2351,8 +2417,12 @@ eager_serve(int lfd)
 	ok = eager_intact(&msg.data);
 	eager_next(fd, &up, &msg);
 	eager_answer(fd, eager_msgid(&msg), ok);
-	eager_next(fd, &up, &msg);	/* until the client closes */
-	_exit(0);
+	for (;;) {	/* true to each request until the client closes */
+		eager_next(fd, &up, &msg);
+		if (!eager_is_request(&msg.data))
+			_exit(5);	/* the client sees the end */
+		eager_answer(fd, eager_msgid(&msg), 1);
+	}
 }
 
 /* The eager peer on a fresh socket (a checked fixture). */
@@ -2389,7 +2459,7 @@ START_TEST(test_client_borrowed_copied_in)
 {
 	sb_client *c = NULL;
 	unsigned char *data;
-	sb_value *params, *r;
+	sb_value *params, *deep, *r;
 	sb_pending *p;
 	size_t i;
 	int b = 0, rc;
@@ -2409,14 +2479,32 @@ START_TEST(test_client_borrowed_copied_in)
 	memset((void *)sb_value_bytes(sb_value_item(params, 0), NULL), 0xee,
 	    EAGER_LEN);
 	sb_value_free(params);
+	/*
+	 * Refused midway, after a large piece was queued by reference right
+	 * behind the unwritten rest: the queue is left as it was.
+	 */
+	deep = sb_list_new();
+	for (i = 0; i < 64; i++)		/* past the default depth */
+		deep = list_of(deep, NULL);
+	ck_assert_ptr_nonnull(data = calloc(1, EAGER_LEN));
+	params = list_of(sb_bytes(data, EAGER_LEN), deep, NULL);
+	free(data);
+	ck_assert_int_eq(sb_request(c, "echo", params, &r, NULL), SB_ERANGE);
+	ck_assert_int_eq(sb_request_async(c, "echo", params, &p), SB_ERANGE);
+	sb_value_free(params);
 	ck_assert_int_eq(write(eager_go[1], "x", 1), 1);
-	ck_assert_int_eq(sb_request_async(c, "check", NULL, &p), 0);
+	/* Longer than the refused request's start, which it would follow. */
+	ck_assert_int_eq(sb_request_async(c, "check the argument arrived",
+	    NULL, &p), 0);
 	rc = sb_wait(c, p, 20000, &r, NULL);
 	ck_assert_msg(rc == 0, "no answer to check: the argument did not "
 	    "arrive whole (%s)", sb_strerror(rc));
 	b = 0;
 	ck_assert_int_eq(sb_value_get_bool(r, &b), 0);
 	ck_assert_msg(b, "the argument arrived changed");
+	sb_value_free(r);
+	/* Nothing of the refused requests was written after it. */
+	ck_assert_int_eq(sb_request(c, "after", NULL, &r, NULL), 0);
 	sb_value_free(r);
 	sb_client_close(c);
 }
