@@ -21,4 +21,15 @@ libclient_libsbclient_la_SOURCES = \
 libclient_libsbclient_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
 libclient_libsbclient_la_LIBADD = common/libsbcommon.la $(MSGPACK_LIBS)
 libclient_libsbclient_la_LDFLAGS = -version-info $(SBCLIENT_LT_VERSION) \
-	-export-symbols-regex '^sb_' -no-undefined
+	-export-symbols libclient/sbclient.sym -no-undefined
+
+# Only what sbclient.h declares is exported: the code shared with the daemon
+# and the worker (common/) stays inside the library.
+EXTRA_libclient_libsbclient_la_DEPENDENCIES = libclient/sbclient.sym
+EXTRA_DIST += libclient/public-syms.sh
+CLEANFILES += libclient/sbclient.sym
+libclient/sbclient.sym: $(srcdir)/libclient/sbclient.h \
+    $(srcdir)/libclient/public-syms.sh
+	$(AM_V_GEN)$(MKDIR_P) libclient && $(SHELL) \
+	    $(srcdir)/libclient/public-syms.sh $(srcdir)/libclient/sbclient.h \
+	    > $@.tmp && mv $@.tmp $@

@@ -7,9 +7,7 @@ page=$S/man/libsbclient.3
 fail=0
 n=0
 
-funcs=$(sed -e 's|/\*.*\*/||' "$S/libclient/sbclient.h" |
-    awk '/\/\*/ { c = 1 } !c { print } /\*\// { c = 0 }' |
-    grep -o 'sb_[a-z0-9_]*[ 	]*(' | tr -d ' 	(' | sort -u)
+funcs=$(sh "$S/libclient/public-syms.sh" "$S/libclient/sbclient.h")
 if test -z "$funcs"; then
 	echo "FAIL: no function found in sbclient.h"
 	exit 1

@@ -4,7 +4,7 @@
 # key lines and runs examples/hello.c built against the installed library.
 SVC_TESTSH = tests/service-install.sh tests/service-verify.sh \
 	tests/man-lint.sh tests/man-sbclient.sh
-dist_check_SCRIPTS = $(SVC_TESTSH)
+dist_check_SCRIPTS += $(SVC_TESTSH)
 TESTS += $(SVC_TESTSH) tests/check_service
 
 # What the shell tests need to know of the configured layout, sourced by
