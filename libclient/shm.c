@@ -9,7 +9,6 @@
  */
 #include <sys/mman.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,30 +97,26 @@ shm_client_gone(sb_client *c)
 		shm_forget(c->shms);
 }
 
-/* The errno of a failed memfd, ftruncate, fcntl or mmap as an SB_E* code. */
-static int
-shm_errno(void)
-{
-	return (errno == EINVAL ? SB_EINVAL : SB_ENOMEM);
-}
-
-/* A sealed memfd of size bytes, mapped shared read-write, in m. */
+/*
+ * A sealed memfd of size bytes, mapped shared read-write, in m. Any
+ * failure (no descriptor, no memory or address space for size) is
+ * SB_ENOMEM: the caller's arguments were checked already.
+ */
 static int
 shm_map(struct sb_shm *m, size_t size, int *fdp)
 {
-	int fd, rc;
+	int fd;
 
 	if ((fd = memfd_create("snakebridge", MFD_CLOEXEC |
 	    MFD_ALLOW_SEALING)) < 0)
-		return (shm_errno());
+		return (SB_ENOMEM);
 	if (ftruncate(fd, (off_t)size) != 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_SEAL) != 0 ||
 	    (m->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
 	    fd, 0)) == MAP_FAILED) {
-		rc = shm_errno();
 		close(fd);
-		return (rc);
+		return (SB_ENOMEM);
 	}
 	m->size = size;
 	*fdp = fd;
