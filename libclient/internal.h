@@ -209,8 +209,7 @@ void		 wq_flush(sb_client *);
 int		 wq_drain(sb_client *);
 
 /* shm.c: shared blocks. */
-sb_value	*shm_value(struct sb_shm *, size_t offset, const char *dtype,
-		    const int64_t *shape, size_t ndim, size_t nbytes);
+sb_value	*shm_copy(const sb_value *);
 void		 shm_drop(struct sb_shm *);
 int		 shm_pack(struct pbuf *, const sb_value *, const sb_client *);
 int		 shm_unpack(sb_client *, const void *, size_t, sb_value **);

@@ -52,33 +52,19 @@ pbuf_bin_head(struct pbuf *pb, size_t len)
 int
 pbuf_ext_head(struct pbuf *pb, size_t len, int8_t type)
 {
+	static const uint8_t fixext[17] = {
+		[1] = 0xd4, [2] = 0xd5, [4] = 0xd6, [8] = 0xd7, [16] = 0xd8
+	};
 	int rc;
 
-	switch (len) {
-	case 1:
-		rc = pbuf_tag(pb, 0xd4, 0, 0);
-		break;
-	case 2:
-		rc = pbuf_tag(pb, 0xd5, 0, 0);
-		break;
-	case 4:
-		rc = pbuf_tag(pb, 0xd6, 0, 0);
-		break;
-	case 8:
-		rc = pbuf_tag(pb, 0xd7, 0, 0);
-		break;
-	case 16:
-		rc = pbuf_tag(pb, 0xd8, 0, 0);
-		break;
-	default:
-		if (len < 0x100)
-			rc = pbuf_tag(pb, 0xc7, len, 1);
-		else if (len < 0x10000)
-			rc = pbuf_tag(pb, 0xc8, len, 2);
-		else
-			rc = pbuf_tag(pb, 0xc9, len, 4);
-		break;
-	}
+	if (len < sizeof(fixext) && fixext[len] != 0)
+		rc = pbuf_tag(pb, fixext[len], 0, 0);
+	else if (len < 0x100)
+		rc = pbuf_tag(pb, 0xc7, len, 1);
+	else if (len < 0x10000)
+		rc = pbuf_tag(pb, 0xc8, len, 2);
+	else
+		rc = pbuf_tag(pb, 0xc9, len, 4);
 	if (rc != 0)
 		return (rc);
 	return (pbuf_tag(pb, (uint8_t)type, 0, 0));

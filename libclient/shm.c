@@ -9,7 +9,6 @@
  */
 #include <sys/mman.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +50,7 @@ shm_drop(struct sb_shm *m)
  * A new SB_NDARRAY value over nbytes of m at offset (the caller checked the
  * range and the size), holding a reference to m; NULL when memory runs out.
  */
-sb_value *
+static sb_value *
 shm_value(struct sb_shm *m, size_t offset, const char *dtype,
     const int64_t *shape, size_t ndim, size_t nbytes)
 {
@@ -72,6 +71,22 @@ shm_value(struct sb_shm *m, size_t offset, const char *dtype,
 	v->u.nd.len = nbytes;
 	v->shm = shm_hold(m);
 	return (v);
+}
+
+/* Where the data of v, an ndarray over a block, starts in the block. */
+static size_t
+shm_offset(const sb_value *v)
+{
+	return ((size_t)((const char *)v->u.nd.data -
+	    (const char *)v->shm->base));
+}
+
+/* Another view of the bytes of v, an ndarray over a block (sb_value_copy). */
+sb_value *
+shm_copy(const sb_value *v)
+{
+	return (shm_value(v->shm, shm_offset(v), v->u.nd.dtype,
+	    v->u.nd.shape, v->u.nd.ndim, v->u.nd.len));
 }
 
 /* Unlink m from its client's list. */
@@ -98,30 +113,26 @@ shm_client_gone(sb_client *c)
 		shm_forget(c->shms);
 }
 
-/* The errno of a failed memfd, ftruncate, fcntl or mmap as an SB_E* code. */
-static int
-shm_errno(void)
-{
-	return (errno == EINVAL ? SB_EINVAL : SB_ENOMEM);
-}
-
-/* A sealed memfd of size bytes, mapped shared read-write, in m. */
+/*
+ * A sealed memfd of size bytes, mapped shared read-write, in m. Any
+ * failure (no descriptor, no memory or address space for size) is
+ * SB_ENOMEM: the caller's arguments were checked already.
+ */
 static int
 shm_map(struct sb_shm *m, size_t size, int *fdp)
 {
-	int fd, rc;
+	int fd;
 
 	if ((fd = memfd_create("snakebridge", MFD_CLOEXEC |
 	    MFD_ALLOW_SEALING)) < 0)
-		return (shm_errno());
+		return (SB_ENOMEM);
 	if (ftruncate(fd, (off_t)size) != 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_SEAL) != 0 ||
 	    (m->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
 	    fd, 0)) == MAP_FAILED) {
-		rc = shm_errno();
 		close(fd);
-		return (rc);
+		return (SB_ENOMEM);
 	}
 	m->size = size;
 	*fdp = fd;
@@ -265,7 +276,7 @@ sb_value_shm(const sb_value *v, size_t *offset)
 	if (v == NULL || v->type != SB_NDARRAY || v->shm == NULL)
 		return (NULL);
 	if (offset != NULL)
-		*offset = (size_t)((char *)v->u.nd.data - (char *)v->shm->base);
+		*offset = shm_offset(v);
 	return (v->shm);
 }
 
@@ -288,7 +299,7 @@ shm_pack(struct pbuf *pb, const sb_value *v, const sb_client *client)
 	for (i = 0; i < a.ndim; i++)
 		a.shape[i] = (uint64_t)v->u.nd.shape[i];
 	a.block = v->shm->id;
-	a.offset = (uint64_t)((char *)v->u.nd.data - (char *)v->shm->base);
+	a.offset = shm_offset(v);
 	a.nbytes = v->u.nd.len;
 	pbuf_packer(pb, &pk);
 	return (sb_shmarray_pack(&pk, &a) == 0 ? 0 : SB_ENOMEM);

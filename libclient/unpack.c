@@ -1,12 +1,11 @@
 /*
  * unpack.c: msgpack bytes -> sb_value. A bounds-checked reader decodes
- * straight into values (msgpack-c's own decoder stops at 32 levels of
- * nesting, below the protocol's default limit of 64, and would add a
- * second copy). Every read is checked against the bytes left, a container
- * may not declare more elements than bytes remain, nesting is bounded, and
- * every known ext payload is checked; anything invalid is SB_EPROTO. An
- * ext 12 received on a connection becomes an ndarray over the block it
- * names (shm.c).
+ * straight into values (msgpack-c's own decoder would build an object
+ * tree first, a second copy). Every read is checked against the bytes
+ * left, a container may not declare more elements than bytes remain,
+ * nesting is bounded, and every known ext payload is checked; anything
+ * invalid is SB_EPROTO. An ext 12 received on a connection becomes an
+ * ndarray over the block it names (shm.c).
  */
 #include <endian.h>
 #include <stdint.h>

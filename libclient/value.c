@@ -845,10 +845,7 @@ sb_value_copy(const sb_value *v)
 		return (c);
 	case SB_NDARRAY:
 		if (v->shm != NULL)	/* another view of the same block */
-			return (shm_value(v->shm, (size_t)((char *)
-			    v->u.nd.data - (char *)sb_shm_data(v->shm)),
-			    v->u.nd.dtype, v->u.nd.shape, v->u.nd.ndim,
-			    v->u.nd.len));
+			return (shm_copy(v));
 		return (sb_ndarray(v->u.nd.dtype, v->u.nd.shape, v->u.nd.ndim,
 		    v->u.nd.data, v->u.nd.len));
 	default:

@@ -2227,6 +2227,9 @@ START_TEST(test_shm_create_cases)
 	ck_assert_int_eq(sb_shm_create(c, 0, &m), SB_EINVAL);
 	ck_assert_int_eq(sb_shm_create(c, 4096, NULL), SB_EINVAL);
 	ck_assert_int_eq(sb_shm_create(c, SIZE_MAX, &m), SB_ERANGE);
+	/* Within int64 but more than the address space maps. */
+	ck_assert_int_eq(sb_shm_create(c, (size_t)1 << 62, &m), SB_ENOMEM);
+	ck_assert_ptr_null(m);
 
 	for (i = 0; i < 20; i++) {
 		memset(chunk, (int)i, sizeof(chunk));
