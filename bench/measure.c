@@ -328,8 +328,11 @@ ms_ndarray_shm(sb_client *c, size_t size, int rounds, double *ms)
 		goto out;
 	}
 	shape[0] = (int64_t)n;
-	if ((args = ms_args1(sb_ndarray_shm(m, 0, "<f8", shape, 1))) == NULL)
+	if ((args = ms_args1(sb_ndarray_shm(m, 0, "<f8", shape, 1))) == NULL) {
+		fprintf(stderr, "sbbench: sb_ndarray_shm: bad arguments or "
+		    "out of memory\n");
 		goto out;
+	}
 	for (i = 0; i <= (size_t)rounds; i++) {	/* round 0 warms up */
 		t0 = ms_now_us();
 		memcpy(sb_shm_data(m), src, n * sizeof(double));
