@@ -506,7 +506,11 @@ channel_answer_error(struct channel *ch, uint32_t msgid,
 	channel_send(ch, &sb);
 }
 
-/* Keep a response for whoever waits for its msgid; it owns msg now. */
+/*
+ * Keep a response for whoever waits for its msgid; it owns msg now. Out of
+ * memory the response is lost and its waiter would wait for ever: end the
+ * channel instead.
+ */
 static void
 channel_keep_reply(struct channel *ch, uint32_t id, char *msg, size_t len)
 {
@@ -514,6 +518,7 @@ channel_keep_reply(struct channel *ch, uint32_t id, char *msg, size_t len)
 
 	if ((r = calloc(1, sizeof *r)) == NULL) {
 		free(msg);
+		ch->dead = 1;
 		return;
 	}
 	r->id = id;
