@@ -727,6 +727,41 @@ START_TEST(test_no_block_channel)
 END_TEST
 
 /*
+ * A worker where numpy cannot be imported refuses ext 12 values with a
+ * SharedMemoryError, each time, and goes on serving.
+ */
+START_TEST(test_no_numpy)
+{
+	struct sb_shmarray	 a = { .dtype = "<i8", .ndim = 1,
+	    .shape = { 10 }, .block = 1, .nbytes = 80 };
+	struct wk		 w;
+	struct blk		 b;
+	struct req		 r;
+	uint32_t		 id;
+
+	blk_new(&b, F_SEAL_SHRINK);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
+	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
+	req_call(&r, 1, "builtins", "exec", 2, CONN);
+	pack_str(&r.pk, "import sys; sys.modules['numpy'] = None");
+	msgpack_pack_map(&r.pk, 0);	/* exec needs its globals here */
+	req_finish(&w, &r, 1);
+	for (id = 2; id < 4; id++) {
+		req_call(&r, id, "builtins", "len", 1, CONN);
+		ck_assert_int_eq(sb_shmarray_pack(&r.pk, &a), 0);
+		req_fails(&w, &r, id, "snakebridge.SharedMemoryError",
+		    "numpy is not available");
+	}
+	req_call(&r, 4, "math", "sqrt", 1, CONN);
+	msgpack_pack_int(&r.pk, 16);
+	ck_assert_int_eq(req_finish(&w, &r, 4)->type, MSGPACK_OBJECT_FLOAT64);
+	wk_finish(&w, 0);
+	blk_free(&b);
+}
+END_TEST
+
+/*
  * The callback [0, cid, "callback", [SID, cb, args, kwargs]] the worker
  * sends: its cid; its first arg must be a copy (ext 8).
  */
@@ -918,6 +953,7 @@ main(void)
 	tcase_add_test(tc, test_sealed_block_is_read_only);
 	tcase_add_test(tc, test_bad_packets);
 	tcase_add_test(tc, test_no_block_channel);
+	tcase_add_test(tc, test_no_numpy);
 	tcase_add_test(tc, test_nested_and_ahead_keep_their_connection);
 	tcase_add_test(tc, test_ahead_with_connection_waits);
 	tcase_add_test(tc, test_channels_not_inherited);
