@@ -766,10 +766,14 @@ channel_parse(struct channel *ch, char **mem, size_t at, size_t len,
 	uint64_t	 kind;
 
 	if (z == NULL || sb_unpack_object(msg, len, z, top) != 0) {
-		/* Scanned fine, so the stream goes on; nested too deep. */
+		/*
+		 * Scanned fine, so the stream goes on: nested too deep, or
+		 * no zone to unpack into.
+		 */
 		if (channel_peek_msgid(msg, len, &id) != 0)
-			channel_reject(ch, id, "message cannot be unpacked "
-			    "(nested too deep)");
+			channel_reject(ch, id, z == NULL ? "message cannot "
+			    "be unpacked (out of memory)" : "message cannot "
+			    "be unpacked (nested too deep)");
 		else
 			channel_violation(ch, "message cannot be unpacked", 0);
 		return (-1);
