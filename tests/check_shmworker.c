@@ -580,6 +580,11 @@ START_TEST(test_ext12_that_does_not_fit)
 	/* still serving, the block still right */
 	ck_assert_int_eq(shm_sum(&w, 15, 1, 0, NITEMS, CONN),
 	    sum_range(0, NITEMS));
+	/* no failure kept the block: detached, it is unmapped */
+	ck_assert_int_eq(count_maps(w.pid), 1);
+	send_notice(&w, "shm.detach", 1);
+	call_shm_bad(&w, 16, "<i8", 1, ten, 1, 0, 80, CONN, "not attached");
+	ck_assert_int_eq(count_maps(w.pid), 0);
 	wk_finish(&w, 0);
 	blk_free(&b);
 }
