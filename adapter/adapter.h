@@ -1,11 +1,11 @@
 /*
  * adapter.h: the internal interfaces of snakebridge-worker, one section per
- * file: Python start-up (pyinit.c), the channel loop (channel.c), the codec
- * (codec_encode.c, codec_decode.c, unpack.c), ref tables (refs.c), the
- * cache of modules and callables (cache.c), the module policy (policy.c),
- * error capture (pyerr.c), callback proxies (callback.c), streaming
- * (stream.c), client shared blocks (shm.c) and request dispatch
- * (dispatch.c).
+ * file: Python start-up (pyinit.c), the channel loop (channel.c, which
+ * unpacks with common/unpack.c), the codec (codec_encode.c,
+ * codec_decode.c), ref tables (refs.c), the cache of modules and callables
+ * (cache.c), the module policy (policy.c), error capture (pyerr.c),
+ * callback proxies (callback.c), streaming (stream.c), client shared blocks
+ * (shm.c) and request dispatch (dispatch.c).
  * Include it first in every file: Python.h must precede system headers.
  */
 #ifndef SB_ADAPTER_H

@@ -506,7 +506,11 @@ channel_answer_error(struct channel *ch, uint32_t msgid,
 	channel_send(ch, &sb);
 }
 
-/* Keep a response for whoever waits for its msgid; it owns msg now. */
+/*
+ * Keep a response for whoever waits for its msgid; it owns msg now. Out of
+ * memory the response is lost and its waiter would wait for ever: end the
+ * channel instead.
+ */
 static void
 channel_keep_reply(struct channel *ch, uint32_t id, char *msg, size_t len)
 {
@@ -514,6 +518,7 @@ channel_keep_reply(struct channel *ch, uint32_t id, char *msg, size_t len)
 
 	if ((r = calloc(1, sizeof *r)) == NULL) {
 		free(msg);
+		ch->dead = 1;
 		return;
 	}
 	r->id = id;
@@ -761,10 +766,14 @@ channel_parse(struct channel *ch, char **mem, size_t at, size_t len,
 	uint64_t	 kind;
 
 	if (z == NULL || sb_unpack_object(msg, len, z, top) != 0) {
-		/* Scanned fine, so the stream goes on; nested too deep. */
+		/*
+		 * Scanned fine, so the stream goes on: nested too deep, or
+		 * no zone to unpack into.
+		 */
 		if (channel_peek_msgid(msg, len, &id) != 0)
-			channel_reject(ch, id, "message cannot be unpacked "
-			    "(nested too deep)");
+			channel_reject(ch, id, z == NULL ? "message cannot "
+			    "be unpacked (out of memory)" : "message cannot "
+			    "be unpacked (nested too deep)");
 		else
 			channel_violation(ch, "message cannot be unpacked", 0);
 		return (-1);

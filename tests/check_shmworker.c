@@ -580,6 +580,11 @@ START_TEST(test_ext12_that_does_not_fit)
 	/* still serving, the block still right */
 	ck_assert_int_eq(shm_sum(&w, 15, 1, 0, NITEMS, CONN),
 	    sum_range(0, NITEMS));
+	/* no failure kept the block: detached, it is unmapped */
+	ck_assert_int_eq(count_maps(w.pid), 1);
+	send_notice(&w, "shm.detach", 1);
+	call_shm_bad(&w, 16, "<i8", 1, ten, 1, 0, 80, CONN, "not attached");
+	ck_assert_int_eq(count_maps(w.pid), 0);
 	wk_finish(&w, 0);
 	blk_free(&b);
 }
@@ -721,6 +726,41 @@ START_TEST(test_no_block_channel)
 	shm_ready(&w);
 	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
 	call_shm_bad(&w, 1, "<i8", 1, ten, 1, 0, 80, CONN, "not attached");
+	wk_finish(&w, 0);
+	blk_free(&b);
+}
+END_TEST
+
+/*
+ * A worker where numpy cannot be imported refuses ext 12 values with a
+ * SharedMemoryError, each time, and goes on serving.
+ */
+START_TEST(test_no_numpy)
+{
+	struct sb_shmarray	 a = { .dtype = "<i8", .ndim = 1,
+	    .shape = { 10 }, .block = 1, .nbytes = 80 };
+	struct wk		 w;
+	struct blk		 b;
+	struct req		 r;
+	uint32_t		 id;
+
+	blk_new(&b, F_SEAL_SHRINK);
+	wk_start(&w, NULL, WK_SHM, -1);
+	shm_ready(&w);
+	send_block(&w, 1, BLOCK_BYTES, CONN, b.fd);
+	req_call(&r, 1, "builtins", "exec", 2, CONN);
+	pack_str(&r.pk, "import sys; sys.modules['numpy'] = None");
+	msgpack_pack_map(&r.pk, 0);	/* exec needs its globals here */
+	req_finish(&w, &r, 1);
+	for (id = 2; id < 4; id++) {
+		req_call(&r, id, "builtins", "len", 1, CONN);
+		ck_assert_int_eq(sb_shmarray_pack(&r.pk, &a), 0);
+		req_fails(&w, &r, id, "snakebridge.SharedMemoryError",
+		    "numpy is not available");
+	}
+	req_call(&r, 4, "math", "sqrt", 1, CONN);
+	msgpack_pack_int(&r.pk, 16);
+	ck_assert_int_eq(req_finish(&w, &r, 4)->type, MSGPACK_OBJECT_FLOAT64);
 	wk_finish(&w, 0);
 	blk_free(&b);
 }
@@ -918,6 +958,7 @@ main(void)
 	tcase_add_test(tc, test_sealed_block_is_read_only);
 	tcase_add_test(tc, test_bad_packets);
 	tcase_add_test(tc, test_no_block_channel);
+	tcase_add_test(tc, test_no_numpy);
 	tcase_add_test(tc, test_nested_and_ahead_keep_their_connection);
 	tcase_add_test(tc, test_ahead_with_connection_waits);
 	tcase_add_test(tc, test_channels_not_inherited);
