@@ -27,4 +27,20 @@ void		gen_bytes(struct gen *, size_t n);
 /* Damage the message: bytes changed, lengths inflated, bytes cut. */
 void		gen_mutate(struct gen *);
 
+/* A decoder's length of the value at the start of len bytes, 0 if none. */
+typedef size_t	(*gen_measure)(const char *, size_t);
+
+/* What gen_drive found: messages the scanner accepted, of each kind. */
+struct gen_tally {
+	unsigned	 damaged;	/* damaged copies of values */
+	unsigned	 random;	/* runs of random bytes */
+	unsigned	 agreed;	/* of both, those measured as scanned */
+};
+
+/*
+ * Check a measure on values in every header form and every cut of them;
+ * tally it on damaged values and random bytes the scanner accepts.
+ */
+void		gen_drive(uint64_t seed, gen_measure, struct gen_tally *);
+
 #endif
