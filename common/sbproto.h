@@ -118,6 +118,19 @@ sb_be_get(const uint8_t *p, unsigned n)
 	return (v);
 }
 
+/* Write v as n (at most 8) bytes big-endian at p; the byte after them. */
+static inline uint8_t *
+sb_be_put(uint8_t *p, uint64_t v, unsigned n)
+{
+	unsigned i;
+
+	for (i = n; i > 0; i--) {
+		p[i - 1] = (uint8_t)v;
+		v >>= 8;
+	}
+	return (p + n);
+}
+
 /* Parse a payload; 0 on success, -1 when it is not a well-formed ref. */
 int	sb_ref_decode(const void *payload, size_t len, struct sb_refdata *);
 /*
