@@ -1,6 +1,6 @@
 /*
- * msggen.c: random msgpack messages for the scanner and decoder tests (see
- * msggen.h).
+ * msggen.c: random msgpack messages for the scanner and decoder tests, and
+ * the driver that measures a decoder on them (see msggen.h).
  */
 #include <check.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /*
  * msggen.h: random msgpack messages for the scanner and decoder tests:
  * every header form (fix, 8-, 16- and 32-bit lengths, ndarray exts), nested
- * containers, damage to them, and random bytes that now and then form one.
+ * containers, damage to them, and random bytes that now and then form one;
+ * and a driver that holds a decoder's lengths on them to the scanner's.
  */
 #ifndef MSGGEN_H
 #define MSGGEN_H
