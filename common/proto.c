@@ -20,18 +20,6 @@ sb_errtype_name(enum sb_errtype t)
 	return (errtype_names[t]);
 }
 
-static uint8_t *
-put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-	unsigned i;
-
-	for (i = n; i > 0; i--) {
-		p[i - 1] = (uint8_t)v;
-		v >>= 8;
-	}
-	return (p + n);
-}
-
 int
 sb_ref_decode(const void *payload, size_t len, struct sb_refdata *r)
 {
@@ -59,11 +47,11 @@ sb_ref_encode(const struct sb_refdata *r, void *out)
 	    r->type_len;
 
 	*p++ = SB_REF_VERSION;
-	p = put_be(p, r->pool_id, 2);
-	p = put_be(p, r->slot, 2);
-	p = put_be(p, r->generation, 4);
-	p = put_be(p, r->session_id, 8);
-	p = put_be(p, r->ref_id, 8);
+	p = sb_be_put(p, r->pool_id, 2);
+	p = sb_be_put(p, r->slot, 2);
+	p = sb_be_put(p, r->generation, 4);
+	p = sb_be_put(p, r->session_id, 8);
+	p = sb_be_put(p, r->ref_id, 8);
 	*p++ = (uint8_t)tlen;
 	if (tlen > 0)
 		memcpy(p, r->type_name, tlen);

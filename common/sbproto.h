@@ -7,8 +7,10 @@
 #ifndef SB_PROTO_H
 #define SB_PROTO_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SB_PROTOCOL_VERSION	1
 #define SB_PROTOCOL_MIN		1
@@ -107,15 +109,44 @@ struct sb_refdata {
 	size_t		 type_len;
 };
 
-/* Read n (at most 8) bytes at p as a big-endian unsigned integer. */
+/*
+ * Read n (at most 8) bytes at p as a big-endian unsigned integer; the
+ * widths of msgpack's numbers and lengths (2, 4, 8) with one load each.
+ */
 static inline uint64_t
 sb_be_get(const uint8_t *p, unsigned n)
 {
+	uint16_t v16;
+	uint32_t v32;
 	uint64_t v = 0;
 
+	switch (n) {
+	case 2:
+		memcpy(&v16, p, sizeof v16);
+		return (be16toh(v16));
+	case 4:
+		memcpy(&v32, p, sizeof v32);
+		return (be32toh(v32));
+	case 8:
+		memcpy(&v, p, sizeof v);
+		return (be64toh(v));
+	}
 	while (n-- > 0)
 		v = (v << 8) | *p++;
 	return (v);
+}
+
+/* Write v as n (at most 8) bytes big-endian at p; the byte after them. */
+static inline uint8_t *
+sb_be_put(uint8_t *p, uint64_t v, unsigned n)
+{
+	unsigned i;
+
+	for (i = n; i > 0; i--) {
+		p[i - 1] = (uint8_t)v;
+		v >>= 8;
+	}
+	return (p + n);
 }
 
 /* Parse a payload; 0 on success, -1 when it is not a well-formed ref. */

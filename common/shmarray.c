@@ -123,13 +123,9 @@ sb_shmarray_pack(msgpack_packer *pk, const struct sb_shmarray *a)
 void
 sb_shmpacket_put(uint8_t buf[SB_SHM_PACKET_LEN], const struct sb_shmpacket *p)
 {
-	const uint64_t v[3] = { p->block, p->size, p->conn };
-	size_t i, j;
-
-	for (i = 0; i < 3; i++) {
-		for (j = 0; j < 8; j++)
-			buf[i * 8 + j] = (uint8_t)(v[i] >> (56 - 8 * j));
-	}
+	buf = sb_be_put(buf, p->block, 8);
+	buf = sb_be_put(buf, p->size, 8);
+	(void)sb_be_put(buf, p->conn, 8);
 }
 
 void

@@ -10,12 +10,12 @@
  * stack). Every read is bounds-checked all the same, so bytes the scanner
  * did not pass are refused rather than overrun.
  */
-#include <endian.h>
 #include <string.h>
 
 #include <msgpack.h>
 #include <msgpack/unpack_define.h>
 
+#include "sbproto.h"
 #include "unpack.h"
 
 struct unpack {
@@ -48,29 +48,10 @@ static inline int
 unpack_uint(struct unpack *u, size_t k, uint64_t *v)
 {
 	const uint8_t	*p;
-	uint16_t	 v16;
-	uint32_t	 v32;
-	uint64_t	 v64;
 
 	if ((p = unpack_take(u, k)) == NULL)
 		return (-1);
-	switch (k) {
-	case 1:
-		*v = p[0];
-		break;
-	case 2:
-		memcpy(&v16, p, 2);
-		*v = be16toh(v16);
-		break;
-	case 4:
-		memcpy(&v32, p, 4);
-		*v = be32toh(v32);
-		break;
-	default:
-		memcpy(&v64, p, 8);
-		*v = be64toh(v64);
-		break;
-	}
+	*v = sb_be_get(p, (unsigned)k);
 	return (0);
 }
 

@@ -4,7 +4,6 @@
  * headers of raw bytes (to relay without decoding), and conveniences
  * around msgpack_object and msgpack_packer.
  */
-#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,29 +15,6 @@
 #define MPK_ZONE_KEEP	(64 * 1024)	/* a larger one is freed */
 static msgpack_zone	*mpk_zones[MPK_ZONES];
 static unsigned		 mpk_nzones;
-
-/* The big-endian number of n bytes at p (n: 0, 1, 2, 4 or 8). */
-static inline uint64_t
-mpk_be_get(const unsigned char *p, unsigned n)
-{
-	uint16_t v16;
-	uint32_t v32;
-	uint64_t v64;
-
-	switch (n) {
-	case 2:
-		memcpy(&v16, p, sizeof v16);
-		return (be16toh(v16));
-	case 4:
-		memcpy(&v32, p, sizeof v32);
-		return (be32toh(v32));
-	case 8:
-		memcpy(&v64, p, sizeof v64);
-		return (be64toh(v64));
-	default:
-		return (sb_be_get(p, n));
-	}
-}
 
 /*
  * The size of the header at p (the bytes of a value that come before its
@@ -81,7 +57,7 @@ mpk_header(const unsigned char *p, size_t len, uint64_t *body,
 	n = lenb[b - 0xc4];
 	if (len < 1 + (size_t)n)
 		return (0);
-	v = mpk_be_get(p + 1, n);
+	v = sb_be_get(p + 1, n);
 	if (b >= 0xdc)		/* array 16/32, map 16/32 */
 		*count = b >= 0xde ? 2 * v : v;
 	else

@@ -1,12 +1,13 @@
 /*
- * msggen.c: random msgpack messages for the scanner and decoder tests (see
- * msggen.h).
+ * msggen.c: random msgpack messages for the scanner and decoder tests, and
+ * the driver that measures a decoder on them (see msggen.h).
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "msggen.h"
+#include "scan.h"
 
 /* xorshift64*. */
 uint64_t
@@ -229,3 +230,56 @@ gen_mutate(struct gen *g)
 	}
 }
 
+
+/*
+ * A message the scanner accepts as a value of n bytes: m finds those n
+ * bytes, both with the bytes after them and alone.
+ */
+static int
+gen_agrees(struct gen *g, gen_measure m)
+{
+	struct sb_scan	 sc;
+	size_t		 n;
+
+	sb_scan_init(&sc, g->len, SB_SCAN_DEPTH_CEILING);
+	if (sb_scan_feed(&sc, g->buf, g->len, &n) != SB_SCAN_DONE)
+		return (-1);
+	return (m((char *)g->buf, g->len) == n && m((char *)g->buf, n) == n);
+}
+
+/*
+ * Measure values in every header form (their whole length, and nothing in
+ * every cut of the first 300), a damaged copy of each, and random bytes;
+ * the last two are counted in t wherever the scanner accepts them.
+ */
+void
+gen_drive(uint64_t seed, gen_measure m, struct gen_tally *t)
+{
+	struct gen	 g = { NULL, 0, 0, seed };
+	size_t		 cut;
+	unsigned	 i;
+	int		 a;
+
+	memset(t, 0, sizeof *t);
+	for (i = 0; i < 3000; i++) {
+		g.len = 0;
+		gen_value(&g, i % 6);
+		ck_assert_uint_eq(m((char *)g.buf, g.len), g.len);
+		for (cut = 0; cut < g.len && i < 300; cut++)
+			ck_assert_uint_eq(m((char *)g.buf, cut), 0);
+		gen_mutate(&g);
+		if ((a = gen_agrees(&g, m)) >= 0) {
+			t->damaged++;
+			t->agreed += a;
+		}
+	}
+	for (i = 0; i < 200000; i++) {
+		g.len = 0;
+		gen_bytes(&g, 1 + gen_below(&g.rng, 48));
+		if ((a = gen_agrees(&g, m)) >= 0) {
+			t->random++;
+			t->agreed += a;
+		}
+	}
+	free(g.buf);
+}
